@@ -1,0 +1,103 @@
+"""The error type every failure is raised as, and the one place that renders the envelope."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+INVALID_TOKEN = "invalidToken"
+REFRESH_EXPIRED = "refreshExpired"
+
+# Messages for HTTP-level failures; anything else falls back to Werkzeug's own name.
+HTTP_MESSAGES = {
+    400: "The request could not be read.",
+    404: "There is nothing at this address.",
+    405: "This address does not accept that method.",
+    413: "The request body is too large.",
+    415: "Send the body as JSON or as form data.",
+    500: "Something went wrong on our side. Please try again later.",
+    503: "The service is not ready. Please try again shortly.",
+}
+
+
+class ApiError(Exception):
+    """A failure a client should see: a sentence, an optional machine code, a status."""
+
+    status = 400
+    code: str | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        errors: dict | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.code
+        self.status = status or self.status
+        self.errors = errors
+
+
+class InvalidToken(ApiError):
+    """The access token is missing, malformed, expired or of the wrong kind."""
+
+    status = 403
+    code = INVALID_TOKEN
+
+    def __init__(self) -> None:
+        super().__init__("Your access token is invalid.")
+
+
+class RefreshExpired(ApiError):
+    """The refresh token cannot be used: expired, revoked, unknown or tampered with."""
+
+    status = 403
+    code = REFRESH_EXPIRED
+
+    def __init__(self) -> None:
+        super().__init__("Refresh token expired - session ended.")
+
+
+def envelope(message: str, status: int, code: str | None = None, errors: dict | None = None) -> Response:
+    """Build the failure envelope every error response uses."""
+    body: dict = {"success": False, "message": message}
+    if code:
+        body["code"] = code
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def _api_error(error: ApiError) -> Response:
+    return envelope(error.message, error.status, error.code, error.errors)
+
+
+def _http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    response = envelope(HTTP_MESSAGES.get(status, error.name), status)
+    original_headers = error.get_response().headers
+    for header in ("Allow", "Retry-After"):
+        if header in original_headers:
+            response.headers[header] = original_headers[header]
+    return response
+
+
+def _unexpected_error(error: Exception) -> Response:
+    log.exception("unhandled error", exc_info=error)
+    return envelope(HTTP_MESSAGES[500], 500)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Render every failure, expected or not, as the JSON envelope."""
+    app.register_error_handler(ApiError, _api_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)

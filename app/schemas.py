@@ -1,0 +1,146 @@
+"""Marshmallow schemas: validate what comes in, shape what goes out."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+from .errors import ApiError
+from .passwords import MAX_PASSWORD_BYTES
+
+MIN_PASSWORD_BYTES = 8
+MISSING = "Missing data for required field."
+PASSWORD_LENGTH = f"Password must be {MIN_PASSWORD_BYTES} to {MAX_PASSWORD_BYTES} bytes long."
+PASSWORD_TOO_LONG = f"Password must be at most {MAX_PASSWORD_BYTES} bytes long."
+
+
+class RequiredText(fields.String):
+    """A string that must be present and non-empty; trimmed unless `trim=False`."""
+
+    def __init__(self, *, trim: bool = True, max_length: int = 200, **kwargs: Any) -> None:
+        kwargs.setdefault("validate", validate.Length(max=max_length))
+        super().__init__(required=True, error_messages={"required": MISSING, "null": MISSING}, **kwargs)
+        self.trim = trim
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if self.trim:
+            text = text.strip()
+        if not text:
+            raise ValidationError(MISSING)
+        return text
+
+
+class Email(RequiredText):
+    """An email address, trimmed and lower-cased so that comparisons ignore case."""
+
+    def __init__(self) -> None:
+        super().__init__(validate=[validate.Length(max=254), validate.Email()])
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        return super()._deserialize(value, attr, data, **kwargs).lower()
+
+
+def _byte_length(minimum: int, message: str) -> validate.Validator:
+    def check(password: str) -> None:
+        if not minimum <= len(password.encode()) <= MAX_PASSWORD_BYTES:
+            raise ValidationError(message)
+
+    return check
+
+
+def NewPassword() -> RequiredText:  # noqa: N802 - reads like the fields it stands beside
+    """A password being set: 8 to 72 UTF-8 bytes, never trimmed."""
+    return RequiredText(trim=False, validate=_byte_length(MIN_PASSWORD_BYTES, PASSWORD_LENGTH))
+
+
+def GivenPassword() -> RequiredText:  # noqa: N802
+    """A password being checked: never trimmed; no minimum, so older accounts can still log in."""
+    return RequiredText(trim=False, validate=_byte_length(1, PASSWORD_TOO_LONG))
+
+
+class RequestSchema(Schema):
+    """Base for request bodies: unknown fields ignored, one sentence for anything missing."""
+
+    missing_message: ClassVar[str] = "Some required fields are missing."
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+class SignupSchema(RequestSchema):
+    missing_message = "You must send all details."
+    first = RequiredText(max_length=100)
+    last = RequiredText(max_length=100)
+    email = Email()
+    password = NewPassword()
+
+
+class LoginSchema(RequestSchema):
+    missing_message = "You must send the username and the password."
+    email = Email()
+    password = GivenPassword()
+
+
+class RefreshSchema(RequestSchema):
+    missing_message = "There is no refresh token to check."
+    refreshToken = RequiredText(max_length=4096)  # noqa: N815 - the original's field name
+
+
+class PageSchema(RequestSchema):
+    missing_message = "Some paging parameters are missing."
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000), strict=False)
+    after = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9a-f]{24}$"))
+
+
+class UtcDateTime(fields.DateTime):
+    """A naive UTC datetime shown as ISO 8601 with a `Z`, as JavaScript's Date writes it."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+
+
+class UserSchema(Schema):
+    """A user as clients see it: never the password hash or anything about sessions."""
+
+    id = fields.String()
+    first = fields.String()
+    last = fields.String()
+    email = fields.String()
+    createdAt = UtcDateTime()  # noqa: N815
+
+
+def _summary(schema: RequestSchema, messages: dict) -> str:
+    """One sentence for the client to show: the schema's own if a field is missing."""
+    flat = [(name, text) for name, texts in messages.items() for text in _as_list(texts)]
+    if any(text == MISSING for _, text in flat):
+        return schema.missing_message
+    name, text = flat[0]
+    if text.startswith("Password"):
+        return text
+    return f"Invalid {name}: {text}"
+
+
+def _as_list(texts: Any) -> list[str]:
+    if isinstance(texts, list):
+        return [str(text) for text in texts]
+    return [str(texts)]
+
+
+def load(schema: RequestSchema, data: Any) -> dict:
+    """Validate `data` with `schema`, or raise an ApiError with the field messages."""
+    try:
+        return schema.load(data)
+    except ValidationError as error:
+        messages = error.messages if isinstance(error.messages, dict) else {"_body": error.messages}
+        raise ApiError(_summary(schema, messages), errors=messages) from None
+
+
+signup_schema = SignupSchema()
+login_schema = LoginSchema()
+refresh_schema = RefreshSchema()
+page_schema = PageSchema()
+user_schema = UserSchema()

@@ -1,0 +1,71 @@
+"""Fixtures: a test app on mongomock (or on TEST_MONGO_URI), a client, a clock, and a user."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import replace
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from app import create_app
+from config import Settings
+from helpers import TEST_SECRET, AuthActions, Clock
+
+
+def _test_database_uri() -> str | None:
+    """Point TEST_MONGO_URI at a database of its own, so tests never share data."""
+    base = os.environ.get("TEST_MONGO_URI")
+    if not base:
+        return None
+    parts = urlsplit(base)
+    return urlunsplit(parts._replace(path=f"/auth_test_{uuid.uuid4().hex[:12]}"))
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings.from_env({"APP_ENV": "testing", "SECRET_KEY": TEST_SECRET, "BCRYPT_ROUNDS": "4"})
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def make_app(settings, clock):
+    """Build apps with setting overrides; drop their databases afterwards."""
+    built = []
+
+    def build(**overrides):
+        app = create_app(replace(settings, mongo_uri=_test_database_uri(), **overrides))
+        app.extensions["auth_service"].clock = clock
+        built.append(app)
+        return app
+
+    yield build
+    for app in built:
+        storage = app.extensions["auth_service"].storage
+        if not storage.embedded:
+            storage.db.client.drop_database(storage.db.name)
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def storage(app):
+    return app.extensions["auth_service"].storage
+
+
+@pytest.fixture
+def auth(client) -> AuthActions:
+    return AuthActions(client)

@@ -1,0 +1,49 @@
+"""Helpers the tests share: a hand-moved clock, HTTP auth actions, a bearer header."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+PASSWORD = "correct horse battery"
+TEST_SECRET = "test-secret-long-enough-for-every-hmac-algorithm-0123456789abcdef"
+
+
+class Clock:
+    """A clock the tests move by hand instead of sleeping."""
+
+    def __init__(self) -> None:
+        # Start at the real time: MongoDB's TTL monitor (and mongomock's) uses the real clock.
+        self.now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+class AuthActions:
+    """Sign up and log in through the HTTP API, as a client would."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def signup(self, email: str = "ada@example.com", password: str = PASSWORD, **extra):
+        body = {"first": "Ada", "last": "Lovelace", "email": email, "password": password, **extra}
+        return self.client.post("/api/auth/signup", json=body)
+
+    def login(self, email: str = "ada@example.com", password: str = PASSWORD, **headers):
+        return self.client.post(
+            "/api/auth/login", json={"email": email, "password": password}, headers=headers
+        )
+
+    def tokens(self, email: str = "ada@example.com") -> dict:
+        """Sign up (if needed) and log in; return the login response body."""
+        self.signup(email)
+        response = self.login(email)
+        assert response.status_code == 200, response.json
+        return response.json
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
