@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from .errors import ApiError, InvalidToken, RefreshExpired
+from .lockout import LoginThrottle
 from .passwords import PasswordHasher
 from .storage import Storage
 from .tokens import ACCESS, REFRESH, TokenError, TokenSigner
@@ -51,11 +52,13 @@ class AuthService:
         storage: Storage,
         signer: TokenSigner,
         hasher: PasswordHasher,
+        throttle: LoginThrottle,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.storage = storage
         self.signer = signer
         self.hasher = hasher
+        self.throttle = throttle
         self.clock = clock
 
     def signup(self, first: str, last: str, email: str, password: str, client: Client) -> str:
@@ -69,11 +72,16 @@ class AuthService:
 
     def login(self, email: str, password: str, client: Client) -> LoginResult:
         """Check the credentials and open a new session with its own refresh token."""
+        now = self.clock()
+        self.throttle.check(email, now)
         user = self.storage.find_user_by_email(email)
         stored_hash = user["password"] if user else None
         if not self.hasher.check(password, stored_hash) or user is None:
+            self.throttle.failed(email, now)
             raise ApiError(BAD_CREDENTIALS)
-        now = self.clock()
+        self.throttle.succeeded(email)
+        if self.hasher.needs_rehash(user["password"]):
+            self.storage.update_password_hash(user["id"], self.hasher.hash(password))
         session_id = secrets.token_urlsafe(16)
         refresh_token = self.signer.refresh_token(user["id"], session_id, now)
         expires_at = now + timedelta(seconds=self.signer.refresh_ttl)

@@ -4,7 +4,7 @@ import jwt
 import pytest
 
 from app.storage import SESSIONS, USERS
-from helpers import TEST_SECRET, bearer
+from helpers import bearer, claims_of, sign_like
 
 EXPIRED = {"success": False, "message": "Refresh token expired - session ended.", "code": "refreshExpired"}
 
@@ -72,8 +72,8 @@ def test_an_access_token_is_not_a_refresh_token(auth, client):
 
 
 def test_a_validly_signed_token_for_no_session_is_refused(auth, client, clock):
-    claims = jwt.decode(auth.tokens()["refreshToken"], options={"verify_signature": False})
-    forged = jwt.encode({**claims, "sid": "no-such-session", "jti": "x"}, TEST_SECRET, algorithm="HS256")
+    token = auth.tokens()["refreshToken"]
+    forged = sign_like(token, {**claims_of(token), "sid": "no-such-session", "jti": "x"})
     assert refresh(client, forged).json == EXPIRED
 
 
