@@ -110,13 +110,14 @@ def envelope(
     return response
 
 
-def _api_error(error: ApiError) -> Response:
+def render(error: ApiError) -> Response:
+    """Render an ApiError as the envelope, for handlers of other libraries' exceptions."""
     return envelope(error.message, error.status, error.code, error.errors, error.retry_after)
 
 
 def _unavailable(error: Exception) -> Response:
     log.warning("database unavailable: %s", type(error).__name__)
-    return _api_error(ServiceUnavailable())
+    return render(ServiceUnavailable())
 
 
 def _http_error(error: HTTPException) -> Response:
@@ -136,7 +137,7 @@ def _unexpected_error(error: Exception) -> Response:
 
 def register_error_handlers(app: Flask, unavailable: tuple[type[Exception], ...] = ()) -> None:
     """Render every failure as the JSON envelope; `unavailable` errors (the database's) as 503."""
-    app.register_error_handler(ApiError, _api_error)
+    app.register_error_handler(ApiError, render)
     for error_type in unavailable:
         app.register_error_handler(error_type, _unavailable)
     app.register_error_handler(HTTPException, _http_error)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 
-from flask import Flask, request
-from flask_limiter import Limiter, RequestLimit
+from flask import Flask, Response, current_app, request
+from flask_limiter import Limiter, RateLimitExceeded
 
 from config import Settings
 
-from .errors import RateLimited
+from .errors import RateLimited, render
 
 
 def client_address() -> str:
@@ -17,9 +17,12 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-def refuse(limit: RequestLimit) -> None:
-    """Refuse a request over its limit through the one error path, with `Retry-After`."""
-    raise RateLimited(limit.reset_at - time.time())
+def refuse(error: RateLimitExceeded) -> Response:
+    """Answer a request over its limit with the envelope, `rateLimited` and `Retry-After`."""
+    limiter = current_app.extensions["rate_limiter"]
+    breached = limiter.current_limit
+    wait = breached.reset_at - time.time() if breached else 60
+    return render(RateLimited(wait))
 
 
 def limited_endpoints(settings: Settings) -> dict[str, str]:
@@ -39,12 +42,13 @@ def init_rate_limits(app: Flask, settings: Settings) -> Limiter | None:
         key_func=client_address,
         storage_uri=settings.rate_limit_storage,
         strategy="moving-window",
-        on_breach=refuse,
         # If a shared store (MongoDB, Redis) stops answering, each process keeps counting on its own.
         in_memory_fallback_enabled=True,
         key_prefix="auth",
     )
     limiter.init_app(app)
+    app.extensions["rate_limiter"] = limiter
+    app.register_error_handler(RateLimitExceeded, refuse)
     for endpoint, limit in limited_endpoints(settings).items():
         # Flask-Limiter checks a route's own limits in a wrapper around its view, before the view.
         app.view_functions[endpoint] = limiter.limit(limit)(app.view_functions[endpoint])

@@ -32,6 +32,15 @@ def redact(text: str) -> str:
     return text
 
 
+class RequestIdFilter(logging.Filter):
+    """Stamp each record made during a request with that request's id."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if has_request_context() and "request_id" in g:
+            record.request_id = g.request_id
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     """Format each record as one JSON object on one line."""
 
@@ -42,8 +51,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": redact(record.getMessage()),
         }
-        if has_request_context() and "request_id" in g:
-            entry["request_id"] = g.request_id
+        if hasattr(record, "request_id"):
+            entry["request_id"] = record.request_id
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["exception"] = redact(self.formatException(record.exc_info))
@@ -54,6 +63,7 @@ def configure_logging(level: str) -> None:
     """Send every log record to stderr as JSON, at `level` and above."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

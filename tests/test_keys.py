@@ -226,7 +226,7 @@ def test_the_leeway_accepts_a_token_just_past_its_expiry_and_no_later(make_app, 
 
 
 def env(**values) -> dict:
-    return {"SECRET_KEY": TEST_SECRET, **values}
+    return {"SECRET_KEY": TEST_SECRET, "BCRYPT_ROUNDS": "4", **values}
 
 
 @pytest.mark.parametrize(
