@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import time
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter, RateLimitExceeded
@@ -10,6 +12,11 @@ from flask_limiter import Limiter, RateLimitExceeded
 from config import Settings
 
 from .errors import RateLimited, render
+from .storage import DEFAULT_DB_NAME
+
+log = logging.getLogger(__name__)
+
+COUNTER_TIMEOUT_S = 2  # a counter store answers in milliseconds; a lost one must not hold requests
 
 
 def client_address() -> str:
@@ -23,6 +30,24 @@ def refuse(error: RateLimitExceeded) -> Response:
     breached = limiter.current_limit
     wait = breached.reset_at - time.time() if breached else 60
     return render(RateLimited(wait))
+
+
+def storage_options(uri: str) -> dict:
+    """Return time-outs (in each client's own words) and, on MongoDB, where the counters go."""
+    if uri.startswith("mongodb"):
+        milliseconds = COUNTER_TIMEOUT_S * 1000
+        return {
+            # The server's own database, so a user granted only that database can keep them.
+            "database_name": urlsplit(uri).path.lstrip("/") or DEFAULT_DB_NAME,
+            "counter_collection_name": "RateLimitCounters",
+            "window_collection_name": "RateLimitWindows",
+            "serverSelectionTimeoutMS": milliseconds,
+            "connectTimeoutMS": milliseconds,
+            "socketTimeoutMS": milliseconds,
+        }
+    if uri.startswith("redis"):
+        return {"socket_timeout": COUNTER_TIMEOUT_S, "socket_connect_timeout": COUNTER_TIMEOUT_S}
+    return {}
 
 
 def limited_endpoints(settings: Settings) -> dict[str, str]:
@@ -41,12 +66,17 @@ def init_rate_limits(app: Flask, settings: Settings) -> Limiter | None:
     limiter = Limiter(
         key_func=client_address,
         storage_uri=settings.rate_limit_storage,
+        storage_options=storage_options(settings.rate_limit_storage),
         strategy="moving-window",
         # If a shared store (MongoDB, Redis) stops answering, each process keeps counting on its own.
         in_memory_fallback_enabled=True,
         key_prefix="auth",
     )
     limiter.init_app(app)
+    if settings.rate_limit_storage.startswith("mongodb") and not limiter.storage.check():
+        # Opening the store now also works around limits' MongoDB store, whose __del__ opens a
+        # client if none was opened, and so hangs a process that exits before its first request.
+        log.warning("The rate-limit store does not answer; each process counts by itself until it does.")
     app.extensions["rate_limiter"] = limiter
     app.register_error_handler(RateLimitExceeded, refuse)
     for endpoint, limit in limited_endpoints(settings).items():

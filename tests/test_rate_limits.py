@@ -6,6 +6,7 @@ import bcrypt
 import pytest
 
 from app.errors import RATE_LIMITED
+from app.limits import storage_options
 from config import ConfigError, Settings
 from helpers import PASSWORD, TEST_SECRET
 
@@ -169,3 +170,38 @@ def test_the_counters_live_in_the_database_when_there_is_one():
     assert embedded.rate_limit_storage == "memory://"
     chosen = Settings.from_env({"SECRET_KEY": TEST_SECRET, "RATE_LIMIT_STORAGE_URI": "redis://cache:6379"})
     assert chosen.rate_limit_storage == "redis://cache:6379"
+
+
+def test_when_the_counter_store_fails_each_process_goes_on_counting_by_itself(client, app, monkeypatch):
+    store = app.extensions["rate_limiter"].storage
+
+    def lost(*args, **kwargs):
+        raise ConnectionError("counter store unreachable")
+
+    monkeypatch.setattr(store, "acquire_entry", lost)
+    monkeypatch.setattr(store, "check", lambda: False)
+    spend(client, "/api/auth/login", 20)
+    response = client.post("/api/auth/login", json={})
+    assert response.status_code == 429
+    assert response.json["code"] == RATE_LIMITED
+
+
+@pytest.mark.parametrize(
+    ("uri", "option"),
+    [("mongodb://db:27017/auth", "serverSelectionTimeoutMS"), ("redis://cache:6379", "socket_timeout")],
+)
+def test_a_shared_counter_store_is_opened_with_short_timeouts(uri, option):
+    assert option in storage_options(uri)
+    assert storage_options("memory://") == {}
+
+
+@pytest.mark.parametrize(
+    ("uri", "database"),
+    [
+        ("mongodb://db:27017/accounts?authSource=admin", "accounts"),
+        ("mongodb+srv://user:pw@cluster.example.net/prod", "prod"),
+        ("mongodb://db:27017", "auth"),
+    ],
+)
+def test_mongodb_counters_live_in_the_servers_own_database(uri, database):
+    assert storage_options(uri)["database_name"] == database
