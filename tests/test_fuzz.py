@@ -6,7 +6,7 @@ from urllib.parse import quote
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import bearer
+from helpers import AuthActions, bearer
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -42,11 +42,10 @@ def assert_envelope(response) -> None:
         assert isinstance(body["message"], str) and body["message"]
 
 
-def test_arbitrary_input_at_every_route_gets_the_envelope_and_never_a_500(make_app, auth):
+def test_arbitrary_input_at_every_route_gets_the_envelope_and_never_a_500(make_app):
     app = make_app(rate_limit_enabled=False)  # the limits have their own tests; here they would only say 429
     client = app.test_client()
-    auth.client = client
-    token = auth.tokens()["authToken"]
+    token = AuthActions(client).tokens()["authToken"]
     served = routes(app)
     assert len(served) >= 6
 
