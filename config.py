@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from dotenv import dotenv_values
+from dotenv import dotenv_values, find_dotenv
 
 MIN_SECRET_BYTES = 32
 
@@ -75,7 +75,10 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read settings from `env`, or from `.env` overlaid by the process environment."""
         if env is None:
-            env = {**{k: v for k, v in dotenv_values().items() if v is not None}, **os.environ}
+            env = {
+                **{k: v for k, v in dotenv_values(find_dotenv(usecwd=True)).items() if v is not None},
+                **os.environ,
+            }
         app_env = (_text(env, "APP_ENV") or "development").lower()
         secret = _text(env, "SECRET_KEY")
         settings = cls(

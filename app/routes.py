@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, current_app, g, request
@@ -30,9 +31,10 @@ def read_body() -> Any:
     if not request.get_data(cache=True):
         return {}
     if request.is_json:
-        data = request.get_json(silent=True)
-        if data is None:
-            raise ApiError("The request body is not valid JSON.")
+        try:
+            data = json.loads(request.get_data(cache=True))
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+            raise ApiError("The request body is not valid JSON.") from None
         if not isinstance(data, dict):
             raise ApiError("The request body must be a JSON object.")
         return data

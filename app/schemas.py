@@ -25,6 +25,11 @@ class RequiredText(fields.String):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
+        if not text.isascii():
+            try:
+                text.encode()
+            except UnicodeEncodeError:  # lone surrogates, as a JSON "\ud800" escape makes
+                raise ValidationError("Not valid Unicode text.") from None
         if self.trim:
             text = text.strip()
         if not text:
