@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.storage import USERS
+from app.storage import SESSIONS, USERS
 from helpers import EXPIRED, INVALID, AuthActions, bearer, refresh
 
 SESSION_FIELDS = {"id", "createdAt", "lastUsedAt", "expiresAt", "ip", "userAgent", "current"}
@@ -68,7 +68,7 @@ def test_sessions_lists_each_device_newest_first_with_the_current_one_marked(aut
 def test_sessions_never_show_a_token_or_its_hash(auth, client, storage):
     tokens = auth.tokens()
     body = client.get("/api/auth/sessions", headers=bearer(tokens["authToken"])).get_data(as_text=True)
-    stored_hash = storage.db["Sessions"].find_one({})["tokenHash"]
+    stored_hash = storage.db[SESSIONS].find_one({})["tokenHash"]
     assert stored_hash not in body
     assert tokens["refreshToken"] not in body
 
