@@ -62,6 +62,10 @@ class Settings:
     jwt_audience: str | None = None
     max_body_bytes: int = 64 * 1024
     port: int = 1140
+    refresh_token_rotation: bool = False
+    refresh_reuse_grace_seconds: int = 10
+    access_token_session_check: bool = False
+    max_sessions_per_user: int = 10
 
     @property
     def production(self) -> bool:
@@ -94,6 +98,10 @@ class Settings:
             jwt_audience=_text(env, "JWT_AUDIENCE"),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 64 * 1024, minimum=1024),
             port=_int(env, "PORT", 1140, minimum=1),
+            refresh_token_rotation=_bool(env, "REFRESH_TOKEN_ROTATION", False),
+            refresh_reuse_grace_seconds=_int(env, "REFRESH_REUSE_GRACE_SECONDS", 10),
+            access_token_session_check=_bool(env, "ACCESS_TOKEN_SESSION_CHECK", False),
+            max_sessions_per_user=_int(env, "MAX_SESSIONS_PER_USER", 10, minimum=1),
         )
         settings.check()
         return settings

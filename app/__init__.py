@@ -11,7 +11,7 @@ from config import Settings
 from . import routes
 from .errors import register_error_handlers
 from .passwords import PasswordHasher
-from .service import AuthService
+from .service import AuthService, SessionRules
 from .storage import connect
 from .tokens import TokenSigner
 
@@ -44,7 +44,15 @@ def register_services(app: Flask, settings: Settings) -> None:
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
     )
-    app.extensions["auth_service"] = AuthService(storage, signer, PasswordHasher(settings.bcrypt_rounds))
+    rules = SessionRules(
+        rotation=settings.refresh_token_rotation,
+        reuse_grace_seconds=settings.refresh_reuse_grace_seconds,
+        check_access_session=settings.access_token_session_check,
+        max_per_user=settings.max_sessions_per_user,
+    )
+    app.extensions["auth_service"] = AuthService(
+        storage, signer, PasswordHasher(settings.bcrypt_rounds), rules=rules
+    )
 
 
 def warn_about_development_defaults(settings: Settings) -> None:

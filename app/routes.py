@@ -15,7 +15,7 @@ from .service import AuthService, Client
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
 
 # Every other route of this blueprint needs a valid access token.
-PUBLIC_ENDPOINTS = {"auth.signup", "auth.login", "auth.refresh_token"}
+PUBLIC_ENDPOINTS = {"auth.signup", "auth.login", "auth.refresh_token", "auth.logout"}
 
 FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 
@@ -39,6 +39,16 @@ def read_body() -> Any:
             raise ApiError("The request body must be a JSON object.")
         return data
     raise UnsupportedMediaType()
+
+
+def current_user_id() -> str:
+    """Return the id of the user the guarded request's access token belongs to."""
+    return g.claims["sub"]
+
+
+def current_session_id() -> str:
+    """Return the id of the session the guarded request's access token belongs to."""
+    return g.claims["sid"]
 
 
 def client() -> Client:
@@ -85,7 +95,11 @@ def login() -> dict:
 @bp.post("/refreshToken")
 def refresh_token() -> dict:
     data = schemas.load(schemas.refresh_schema, read_body())
-    return {"success": True, "authToken": auth_service().refresh(data["refreshToken"])}
+    result = auth_service().refresh(data["refreshToken"], client())
+    body = {"success": True, "authToken": result.auth_token}
+    if result.refresh_token is not None:
+        body["refreshToken"] = result.refresh_token
+    return body
 
 
 @bp.route("/getAll", methods=["GET", "POST"])
@@ -93,3 +107,52 @@ def get_all() -> tuple[dict, int]:
     page = schemas.load(schemas.page_schema, request.args)
     users, next_cursor = auth_service().list_users(page["after"], page["limit"])
     return {"success": True, "message": schemas.user_schema.dump(users, many=True), "next": next_cursor}, 201
+
+
+@bp.get("/me")
+def me() -> dict:
+    return {"success": True, "user": schemas.user_schema.dump(auth_service().me(current_user_id()))}
+
+
+@bp.post("/logout")
+def logout() -> dict:
+    data = schemas.load(schemas.refresh_schema, read_body())
+    auth_service().logout(data["refreshToken"], client())
+    return {"success": True}
+
+
+@bp.post("/logoutAll")
+def logout_all() -> dict:
+    return {"success": True, "revoked": auth_service().logout_all(current_user_id(), client())}
+
+
+@bp.get("/sessions")
+def sessions() -> dict:
+    found = auth_service().list_sessions(current_user_id(), current_session_id())
+    return {"success": True, "sessions": schemas.session_schema.dump(found, many=True)}
+
+
+@bp.delete("/sessions/<session_id>")
+def end_session(session_id: str) -> dict:
+    auth_service().end_session(current_user_id(), session_id, client())
+    return {"success": True}
+
+
+@bp.post("/changePassword")
+def change_password() -> dict:
+    data = schemas.load(schemas.change_password_schema, read_body())
+    revoked = auth_service().change_password(
+        current_user_id(), current_session_id(), data["currentPassword"], data["newPassword"], client()
+    )
+    return {"success": True, "revoked": revoked}
+
+
+@bp.get("/activity")
+def activity() -> dict:
+    page = schemas.load(schemas.page_schema, request.args)
+    entries, next_cursor = auth_service().list_activity(current_user_id(), page["after"], page["limit"])
+    return {
+        "success": True,
+        "activity": schemas.activity_schema.dump(entries, many=True),
+        "next": next_cursor,
+    }

@@ -93,6 +93,12 @@ class RefreshSchema(RequestSchema):
     refreshToken = RequiredText(max_length=4096)  # noqa: N815 - the original's field name
 
 
+class ChangePasswordSchema(RequestSchema):
+    missing_message = "You must send the current and the new password."
+    currentPassword = GivenPassword()  # noqa: N815 - JSON field names are camelCase
+    newPassword = NewPassword()  # noqa: N815
+
+
 class PageSchema(RequestSchema):
     missing_message = "Some paging parameters are missing."
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000), strict=False)
@@ -116,6 +122,27 @@ class UserSchema(Schema):
     last = fields.String()
     email = fields.String()
     createdAt = UtcDateTime()  # noqa: N815
+
+
+class SessionSchema(Schema):
+    """A session as its user sees it: where and when, never its token hash."""
+
+    id = fields.String()
+    createdAt = UtcDateTime()  # noqa: N815
+    lastUsedAt = UtcDateTime()  # noqa: N815
+    expiresAt = UtcDateTime()  # noqa: N815
+    ip = fields.String()
+    userAgent = fields.String()  # noqa: N815
+    current = fields.Boolean()
+
+
+class ActivitySchema(Schema):
+    """One entry of a user's activity log."""
+
+    activity = fields.String()
+    time = UtcDateTime()
+    ip = fields.String()
+    userAgent = fields.String()  # noqa: N815
 
 
 def _summary(schema: RequestSchema, messages: dict) -> str:
@@ -147,5 +174,8 @@ def load(schema: RequestSchema, data: Any) -> dict:
 signup_schema = SignupSchema()
 login_schema = LoginSchema()
 refresh_schema = RefreshSchema()
+change_password_schema = ChangePasswordSchema()
 page_schema = PageSchema()
 user_schema = UserSchema()
+session_schema = SessionSchema()
+activity_schema = ActivitySchema()

@@ -7,9 +7,7 @@ import jwt
 import pytest
 
 from app import routes
-from helpers import TEST_SECRET, bearer
-
-INVALID = {"success": False, "message": "Your access token is invalid.", "code": "invalidToken"}
+from helpers import INVALID, TEST_SECRET, bearer
 
 
 def b64(data: dict) -> str:
