@@ -8,7 +8,7 @@ from flask import Flask
 
 from config import Settings
 
-from . import routes
+from . import docs, routes
 from .errors import register_error_handlers
 from .passwords import PasswordHasher
 from .service import AuthService, SessionRules
@@ -27,7 +27,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["settings"] = settings
     register_services(app, settings)
     app.register_blueprint(routes.bp)
+    app.register_blueprint(docs.bp)
     register_error_handlers(app)
+    app.extensions["openapi"] = docs.build_spec(app, routes.PUBLIC_ENDPOINTS)
     warn_about_development_defaults(settings)
     return app
 
