@@ -48,6 +48,14 @@ FLOW = [
         200,
         [],
     ),
+    (
+        "POST",
+        "/api/auth/refreshToken",
+        "Refresh after logout is refused",
+        {"refreshToken": "{{refreshToken}}"},
+        403,
+        ['pm.test("code is refreshExpired", () => pm.expect(body.code).to.eql("refreshExpired"));'],
+    ),
 ]
 
 
@@ -61,10 +69,11 @@ def _url(path: str) -> dict:
 
 
 def _test_script(status: int, extra: list[str]) -> list[dict]:
+    succeeded = "true" if status < 400 else "false"
     lines = [
         f'pm.test("answers {status}", function () {{ pm.response.to.have.status({status}); }});',
         "const body = pm.response.json();",
-        'pm.test("success is true", function () { pm.expect(body.success).to.eql(true); });',
+        f'pm.test("success is {succeeded}", function () {{ pm.expect(body.success).to.eql({succeeded}); }});',
         *extra,
     ]
     return [{"listen": "test", "script": {"type": "text/javascript", "exec": lines}}]
@@ -97,7 +106,10 @@ def _request(method: str, path: str, name: str, operation: dict, body: dict | No
 def build(document: dict) -> dict:
     """Return the collection for `document`: the walk first, then every other operation."""
     operations = {
-        (method.upper(), path): op for path, ops in document["paths"].items() for method, op in ops.items()
+        (method.upper(), path): op
+        for path, ops in document["paths"].items()
+        for method, op in ops.items()
+        if method != "parameters"  # path-level parameters, not an operation
     }
     components = document["components"]["schemas"]
     walk = []

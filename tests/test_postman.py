@@ -28,7 +28,7 @@ def test_every_documented_operation_is_in_the_collection(app):
         for item in folder["item"]
     }
     for path, operations in app.extensions["openapi"]["paths"].items():
-        for method in operations:
+        for method in operations.keys() - {"parameters"}:
             assert (method.upper(), path.replace("{", ":").replace("}", "")) in requests
 
 
