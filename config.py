@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from dotenv import dotenv_values
+from dotenv import dotenv_values, find_dotenv
 from limits import parse_many
 
 MIN_SECRET_BYTES = 32
@@ -74,6 +74,10 @@ class Settings:
     jwt_audience: str | None = None
     max_body_bytes: int = 64 * 1024
     port: int = 1140
+    refresh_token_rotation: bool = False
+    refresh_reuse_grace_seconds: int = 10
+    access_token_session_check: bool = False
+    max_sessions_per_user: int = 10
     # Keys: see README "Deploying" for rotation.
     jwt_private_key: str | None = field(default=None, repr=False)
     jwt_public_key: str | None = None
@@ -115,7 +119,10 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read settings from `env`, or from `.env` overlaid by the process environment."""
         if env is None:
-            env = {**{k: v for k, v in dotenv_values().items() if v is not None}, **os.environ}
+            env = {
+                **{k: v for k, v in dotenv_values(find_dotenv(usecwd=True)).items() if v is not None},
+                **os.environ,
+            }
         app_env = (_text(env, "APP_ENV") or "development").lower()
         secret = _text(env, "SECRET_KEY")
         settings = cls(
@@ -131,6 +138,10 @@ class Settings:
             jwt_audience=_text(env, "JWT_AUDIENCE"),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 64 * 1024, minimum=1024),
             port=_int(env, "PORT", 1140, minimum=1),
+            refresh_token_rotation=_bool(env, "REFRESH_TOKEN_ROTATION", False),
+            refresh_reuse_grace_seconds=_int(env, "REFRESH_REUSE_GRACE_SECONDS", 10),
+            access_token_session_check=_bool(env, "ACCESS_TOKEN_SESSION_CHECK", False),
+            max_sessions_per_user=_int(env, "MAX_SESSIONS_PER_USER", 10, minimum=1),
             jwt_private_key=_text(env, "JWT_PRIVATE_KEY"),
             jwt_public_key=_text(env, "JWT_PUBLIC_KEY"),
             jwt_previous_public_keys=_list(env, "JWT_PREVIOUS_PUBLIC_KEYS"),

@@ -8,7 +8,7 @@ from flask import Flask
 
 from config import Settings
 
-from . import health, jwks, routes
+from . import docs, health, jwks, routes
 from .errors import register_error_handlers
 from .keys import load_key_set
 from .limits import init_rate_limits
@@ -16,7 +16,7 @@ from .lockout import LoginThrottle
 from .logs import init_request_logging
 from .passwords import PasswordHasher
 from .security import init_security
-from .service import AuthService
+from .service import AuthService, SessionRules
 from .storage import UNAVAILABLE_ERRORS, connect
 from .tokens import TokenSigner
 
@@ -34,10 +34,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_security(app, settings)
     register_services(app, settings)
     app.register_blueprint(routes.bp)
+    app.register_blueprint(docs.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(jwks.bp)
     init_rate_limits(app, settings)  # after the blueprints: it wraps their views
     register_error_handlers(app, unavailable=UNAVAILABLE_ERRORS)
+    app.extensions["openapi"] = docs.build_spec(app, routes.PUBLIC_ENDPOINTS)
     warn_about_development_defaults(settings)
     return app
 
@@ -54,6 +56,12 @@ def register_services(app: Flask, settings: Settings) -> None:
         audience=settings.jwt_audience,
         leeway=settings.jwt_leeway,
     )
+    rules = SessionRules(
+        rotation=settings.refresh_token_rotation,
+        reuse_grace_seconds=settings.refresh_reuse_grace_seconds,
+        check_access_session=settings.access_token_session_check,
+        max_per_user=settings.max_sessions_per_user,
+    )
     throttle = LoginThrottle(
         storage,
         free_failures=settings.login_failures_before_delay,
@@ -61,7 +69,7 @@ def register_services(app: Flask, settings: Settings) -> None:
         max_delay=settings.login_delay_max,
     )
     hasher = PasswordHasher(settings.bcrypt_rounds)
-    app.extensions["auth_service"] = AuthService(storage, signer, hasher, throttle)
+    app.extensions["auth_service"] = AuthService(storage, signer, hasher, throttle, rules=rules)
 
 
 def warn_about_development_defaults(settings: Settings) -> None:

@@ -54,13 +54,14 @@ def limited_endpoints(settings: Settings) -> dict[str, str]:
     """Return each limited endpoint and its limit, e.g. `20/minute`."""
     return {
         "auth.login": settings.rate_limit_login,
+        "auth.change_password": settings.rate_limit_login,  # a password check too, behind a token
         "auth.signup": settings.rate_limit_signup,
         "auth.refresh_token": settings.rate_limit_refresh,
     }
 
 
 def init_rate_limits(app: Flask, settings: Settings) -> Limiter | None:
-    """Limit each address on login, signup and refreshToken; checked before the view runs."""
+    """Limit each address on the routes that check passwords or refresh tokens, before the view runs."""
     if not settings.rate_limit_enabled:
         return None
     limiter = Limiter(

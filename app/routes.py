@@ -2,41 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, current_app, g, request
-from werkzeug.exceptions import UnsupportedMediaType
 
 from . import schemas
-from .errors import ApiError, InvalidToken
+from .api import accepts, responds
+from .errors import InvalidToken
 from .service import AuthService, Client
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
 
 # Every other route of this blueprint needs a valid access token.
-PUBLIC_ENDPOINTS = {"auth.signup", "auth.login", "auth.refresh_token"}
-
-FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+PUBLIC_ENDPOINTS = {"auth.signup", "auth.login", "auth.refresh_token", "auth.logout"}
 
 
 def auth_service() -> AuthService:
     return current_app.extensions["auth_service"]
 
 
-def read_body() -> Any:
-    """Return the request body as parsed data: JSON, a form, or {} when there is none."""
-    if request.mimetype in FORM_TYPES:
-        return request.form.to_dict()
-    if not request.get_data(cache=True):
-        return {}
-    if request.is_json:
-        data = request.get_json(silent=True)
-        if data is None:
-            raise ApiError("The request body is not valid JSON.")
-        if not isinstance(data, dict):
-            raise ApiError("The request body must be a JSON object.")
-        return data
-    raise UnsupportedMediaType()
+def current_user_id() -> str:
+    """Return the id of the user the guarded request's access token belongs to."""
+    return g.claims["sub"]
+
+
+def current_session_id() -> str:
+    """Return the id of the session the guarded request's access token belongs to."""
+    return g.claims["sid"]
 
 
 def client() -> Client:
@@ -62,15 +52,22 @@ def require_access_token() -> None:
 
 
 @bp.post("/signup")
-def signup() -> dict:
-    data = schemas.load(schemas.signup_schema, read_body())
+@accepts(schemas.signup_schema)
+@responds(200, schemas.SuccessSchema, errors=(429,))
+def signup(data: dict) -> dict:
+    """Create an account."""
     auth_service().signup(data["first"], data["last"], data["email"], data["password"], client())
     return {"success": True}
 
 
 @bp.post("/login")
-def login() -> dict:
-    data = schemas.load(schemas.login_schema, read_body())
+@accepts(schemas.login_schema)
+@responds(200, schemas.LoginResponseSchema, errors=(429,))
+def login(data: dict) -> dict:
+    """Log in: open a new session and get its access and refresh tokens.
+
+    An unknown email and a wrong password get the same answer.
+    """
     result = auth_service().login(data["email"], data["password"], client())
     return {
         "success": True,
@@ -81,13 +78,84 @@ def login() -> dict:
 
 
 @bp.post("/refreshToken")
-def refresh_token() -> dict:
-    data = schemas.load(schemas.refresh_schema, read_body())
-    return {"success": True, "authToken": auth_service().refresh(data["refreshToken"])}
+@accepts(schemas.refresh_schema)
+@responds(200, schemas.RefreshResponseSchema, errors=(403, 429))
+def refresh_token(data: dict) -> dict:
+    """Trade a refresh token for a new access token (and, with rotation on, a new refresh token)."""
+    result = auth_service().refresh(data["refreshToken"], client())
+    body = {"success": True, "authToken": result.auth_token}
+    if result.refresh_token is not None:
+        body["refreshToken"] = result.refresh_token
+    return body
 
 
 @bp.route("/getAll", methods=["GET", "POST"])
-def get_all() -> tuple[dict, int]:
-    page = schemas.load(schemas.page_schema, request.args)
-    users, next_cursor = auth_service().list_users(page["after"], page["limit"])
+@accepts(schemas.page_schema, location="query")
+@responds(201, schemas.UsersPageSchema)
+def get_all(data: dict) -> tuple[dict, int]:
+    """List users, one page at a time (`next` is the cursor for `after`)."""
+    users, next_cursor = auth_service().list_users(data["after"], data["limit"])
     return {"success": True, "message": schemas.user_schema.dump(users, many=True), "next": next_cursor}, 201
+
+
+@bp.get("/me")
+@responds(200, schemas.MeResponseSchema)
+def me() -> dict:
+    """Show the user the access token belongs to."""
+    return {"success": True, "user": schemas.user_schema.dump(auth_service().me(current_user_id()))}
+
+
+@bp.post("/logout")
+@accepts(schemas.refresh_schema)
+@responds(200, schemas.SuccessSchema)
+def logout(data: dict) -> dict:
+    """End the session of this refresh token (200 even if it had already ended)."""
+    auth_service().logout(data["refreshToken"], client())
+    return {"success": True}
+
+
+@bp.post("/logoutAll")
+@responds(200, schemas.RevokedResponseSchema)
+def logout_all() -> dict:
+    """End every session of the user, this one included."""
+    return {"success": True, "revoked": auth_service().logout_all(current_user_id(), client())}
+
+
+@bp.get("/sessions")
+@responds(200, schemas.SessionsResponseSchema)
+def sessions() -> dict:
+    """List the user's open sessions; `current` marks this one."""
+    found = auth_service().list_sessions(current_user_id(), current_session_id())
+    return {"success": True, "sessions": schemas.session_schema.dump(found, many=True)}
+
+
+@bp.delete("/sessions/<session_id>")
+@responds(200, schemas.SuccessSchema, errors=(404,))
+def end_session(session_id: str) -> dict:
+    """End one of the user's own sessions (another user's is not found)."""
+    auth_service().end_session(current_user_id(), session_id, client())
+    return {"success": True}
+
+
+@bp.post("/changePassword")
+@accepts(schemas.change_password_schema)
+@responds(200, schemas.RevokedResponseSchema, errors=(429,))
+def change_password(data: dict) -> dict:
+    """Change the password and end every other session of the user."""
+    revoked = auth_service().change_password(
+        current_user_id(), current_session_id(), data["currentPassword"], data["newPassword"], client()
+    )
+    return {"success": True, "revoked": revoked}
+
+
+@bp.get("/activity")
+@accepts(schemas.page_schema, location="query")
+@responds(200, schemas.ActivityPageSchema)
+def activity(data: dict) -> dict:
+    """Show the user's own activity log, newest first, one page at a time."""
+    entries, next_cursor = auth_service().list_activity(current_user_id(), data["after"], data["limit"])
+    return {
+        "success": True,
+        "activity": schemas.activity_schema.dump(entries, many=True),
+        "next": next_cursor,
+    }

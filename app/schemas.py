@@ -25,6 +25,11 @@ class RequiredText(fields.String):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
+        if not text.isascii():
+            try:
+                text.encode()
+            except UnicodeEncodeError:  # lone surrogates, as a JSON "\ud800" escape makes
+                raise ValidationError("Not valid Unicode text.") from None
         if self.trim:
             text = text.strip()
         if not text:
@@ -35,8 +40,9 @@ class RequiredText(fields.String):
 class Email(RequiredText):
     """An email address, trimmed and lower-cased so that comparisons ignore case."""
 
-    def __init__(self) -> None:
-        super().__init__(validate=[validate.Length(max=254), validate.Email()])
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {"format": "email", "example": "ada@example.com"})
+        super().__init__(validate=[validate.Length(max=254), validate.Email()], **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         return super()._deserialize(value, attr, data, **kwargs).lower()
@@ -52,12 +58,24 @@ def _byte_length(minimum: int, message: str) -> validate.Validator:
 
 def NewPassword() -> RequiredText:  # noqa: N802 - reads like the fields it stands beside
     """A password being set: 8 to 72 UTF-8 bytes, never trimmed."""
-    return RequiredText(trim=False, validate=_byte_length(MIN_PASSWORD_BYTES, PASSWORD_LENGTH))
+    return RequiredText(
+        trim=False,
+        validate=_byte_length(MIN_PASSWORD_BYTES, PASSWORD_LENGTH),
+        metadata={
+            "minLength": MIN_PASSWORD_BYTES,
+            "maxLength": MAX_PASSWORD_BYTES,
+            "example": "correct horse",
+        },
+    )
 
 
 def GivenPassword() -> RequiredText:  # noqa: N802
     """A password being checked: never trimmed; no minimum, so older accounts can still log in."""
-    return RequiredText(trim=False, validate=_byte_length(1, PASSWORD_TOO_LONG))
+    return RequiredText(
+        trim=False,
+        validate=_byte_length(1, PASSWORD_TOO_LONG),
+        metadata={"maxLength": MAX_PASSWORD_BYTES, "example": "correct horse"},
+    )
 
 
 class RequestSchema(Schema):
@@ -71,8 +89,8 @@ class RequestSchema(Schema):
 
 class SignupSchema(RequestSchema):
     missing_message = "You must send all details."
-    first = RequiredText(max_length=100)
-    last = RequiredText(max_length=100)
+    first = RequiredText(max_length=100, metadata={"example": "Ada"})
+    last = RequiredText(max_length=100, metadata={"example": "Lovelace"})
     email = Email()
     password = NewPassword()
 
@@ -86,6 +104,12 @@ class LoginSchema(RequestSchema):
 class RefreshSchema(RequestSchema):
     missing_message = "There is no refresh token to check."
     refreshToken = RequiredText(max_length=4096)  # noqa: N815 - the original's field name
+
+
+class ChangePasswordSchema(RequestSchema):
+    missing_message = "You must send the current and the new password."
+    currentPassword = GivenPassword()  # noqa: N815 - JSON field names are camelCase
+    newPassword = NewPassword()  # noqa: N815
 
 
 class PageSchema(RequestSchema):
@@ -111,6 +135,27 @@ class UserSchema(Schema):
     last = fields.String()
     email = fields.String()
     createdAt = UtcDateTime()  # noqa: N815
+
+
+class SessionSchema(Schema):
+    """A session as its user sees it: where and when, never its token hash."""
+
+    id = fields.String()
+    createdAt = UtcDateTime()  # noqa: N815
+    lastUsedAt = UtcDateTime()  # noqa: N815
+    expiresAt = UtcDateTime()  # noqa: N815
+    ip = fields.String(allow_none=True)
+    userAgent = fields.String(allow_none=True)  # noqa: N815
+    current = fields.Boolean(metadata={"description": "the session of the token making this request"})
+
+
+class ActivitySchema(Schema):
+    """One entry of a user's activity log."""
+
+    activity = fields.String()
+    time = UtcDateTime()
+    ip = fields.String(allow_none=True)
+    userAgent = fields.String(allow_none=True)  # noqa: N815
 
 
 def _summary(schema: RequestSchema, messages: dict) -> str:
@@ -142,5 +187,89 @@ def load(schema: RequestSchema, data: Any) -> dict:
 signup_schema = SignupSchema()
 login_schema = LoginSchema()
 refresh_schema = RefreshSchema()
+change_password_schema = ChangePasswordSchema()
 page_schema = PageSchema()
 user_schema = UserSchema()
+session_schema = SessionSchema()
+activity_schema = ActivitySchema()
+
+
+# Response bodies, for the OpenAPI document (views return plain dicts of these shapes).
+
+
+class SuccessSchema(Schema):
+    success = fields.Boolean(required=True, metadata={"example": True})
+
+
+class LoginResponseSchema(SuccessSchema):
+    authToken = fields.String(required=True, metadata={"description": "JWT access token"})  # noqa: N815
+    refreshToken = fields.String(required=True, metadata={"description": "JWT refresh token"})  # noqa: N815
+    user = fields.Nested(UserSchema, required=True)
+
+
+class RefreshResponseSchema(SuccessSchema):
+    authToken = fields.String(required=True, metadata={"description": "a new JWT access token"})  # noqa: N815
+    refreshToken = fields.String(  # noqa: N815
+        metadata={"description": "with REFRESH_TOKEN_ROTATION only: the refresh token to use next time"}
+    )
+
+
+class MeResponseSchema(SuccessSchema):
+    user = fields.Nested(UserSchema, required=True)
+
+
+class RevokedResponseSchema(SuccessSchema):
+    revoked = fields.Integer(required=True, metadata={"description": "how many sessions were ended"})
+
+
+class SessionsResponseSchema(SuccessSchema):
+    sessions = fields.List(fields.Nested(SessionSchema), required=True)
+
+
+class ActivityPageSchema(SuccessSchema):
+    activity = fields.List(
+        fields.Nested(ActivitySchema), required=True, metadata={"description": "newest first"}
+    )
+    next = fields.String(
+        required=True, allow_none=True, metadata={"description": "pass as `after` for the next page"}
+    )
+
+
+class UsersPageSchema(SuccessSchema):
+    message = fields.List(
+        fields.Nested(UserSchema), required=True, metadata={"description": "one page of users"}
+    )
+    next = fields.String(
+        required=True, allow_none=True, metadata={"description": "pass as `after` for the next page"}
+    )
+
+
+class StatusResponseSchema(SuccessSchema):
+    status = fields.String(required=True, metadata={"example": "up"})
+
+
+class KeySetResponseSchema(SuccessSchema):
+    keys = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={"description": "RFC 7517 public keys, each with `kid`, `alg`, `use` and its key members"},
+    )
+
+
+class ErrorSchema(Schema):
+    """The failure envelope every error answer uses."""
+
+    success = fields.Boolean(required=True, metadata={"example": False})
+    message = fields.String(required=True, metadata={"example": "You must send all details."})
+    code = fields.String(
+        metadata={
+            "description": "`invalidToken`: refresh and retry; `refreshExpired`: log out; "
+            "`rateLimited`: wait `Retry-After` seconds",
+            "example": "invalidToken",
+        }
+    )
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "field name to its messages, for validation failures"},
+    )

@@ -10,7 +10,7 @@ from config import Settings
 
 # The JSON API loads nothing and may be framed by nobody.
 JSON_POLICY = "default-src 'none'; frame-ancestors 'none'"
-# For an HTML page of this server (the docs at /api/docs): its view sets this policy itself.
+# For the HTML pages of this server (the docs at /api/docs): their own scripts, styles and images only.
 PAGE_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'"
@@ -23,7 +23,9 @@ def add_security_headers(response: Response) -> Response:
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Content-Security-Policy", JSON_POLICY)
+    headers.setdefault(
+        "Content-Security-Policy", PAGE_POLICY if response.mimetype == "text/html" else JSON_POLICY
+    )
     headers.setdefault("Referrer-Policy", "no-referrer")
     # Answers carry tokens and user data: never cached unless a view says otherwise (JWKS does).
     headers.setdefault("Cache-Control", "no-store")

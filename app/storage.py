@@ -55,6 +55,41 @@ def _user(document: dict | None) -> dict | None:
     }
 
 
+def _session(document: dict | None) -> dict | None:
+    """Turn a stored session into the service's shape; its current token hash stays here."""
+    if document is None:
+        return None
+    fields = (
+        "userId",
+        "createdAt",
+        "lastUsedAt",
+        "expiresAt",
+        "ip",
+        "userAgent",
+        "previousTokenHash",
+        "rotatedAt",
+    )
+    return {"id": document["_id"]} | {name: document.get(name) for name in fields}
+
+
+def _activity(document: dict) -> dict:
+    """Turn a stored activity entry into the service's shape (string id)."""
+    fields = ("activity", "time", "ip", "userAgent")
+    return {"id": str(document["_id"])} | {name: document.get(name) for name in fields}
+
+
+def _open_session(session_id: str, user_id: str, now: datetime) -> dict:
+    """Return the filter that matches one session of the user while it is open and unexpired."""
+    return {"_id": session_id, "userId": user_id, "endedAt": None, "expiresAt": {"$gt": now}}
+
+
+def _ended(now: datetime) -> dict:
+    """Return the update that ends a session now."""
+    # Expiring it now too lets the TTL index remove it within a minute, so the
+    # user's index range (and the session cap's query) never fills up with ended sessions.
+    return {"$set": {"endedAt": now, "expiresAt": now}}
+
+
 class Storage:
     """Users, sessions and the activity log, on MongoDB or on the embedded in-memory store."""
 
@@ -109,11 +144,6 @@ class Storage:
         with self._lock:
             return _user(self.db[USERS].find_one({"_id": object_id}, _USER_FIELDS))
 
-    def update_password_hash(self, user_id: str, password_hash: str) -> None:
-        """Replace a user's stored bcrypt hash."""
-        with self._lock:
-            self.db[USERS].update_one({"_id": _object_id(user_id)}, {"$set": {"password": password_hash}})
-
     def list_users(self, after: str | None, limit: int) -> list[dict]:
         """Return up to `limit` users in id order, starting after the id `after`."""
         query = {}
@@ -122,6 +152,15 @@ class Storage:
         with self._lock:
             cursor = self.db[USERS].find(query, _USER_FIELDS).sort("_id", ASCENDING).limit(limit)
             return [_user(document) for document in cursor]
+
+    def update_password(self, user_id: str, password_hash: str) -> bool:
+        """Replace the user's password hash; say whether the user exists."""
+        object_id = _object_id(user_id)
+        if object_id is None:
+            return False
+        with self._lock:
+            result = self.db[USERS].update_one({"_id": object_id}, {"$set": {"password": password_hash}})
+        return result.matched_count == 1
 
     # Sessions
 
@@ -144,25 +183,86 @@ class Storage:
             "lastUsedAt": now,
             "expiresAt": expires_at,
             "endedAt": None,
+            "previousTokenHash": None,
+            "rotatedAt": None,
             "ip": ip,
             "userAgent": user_agent,
         }
         with self._lock:
             self.db[SESSIONS].insert_one(document)
 
-    def find_live_session(self, token_hash: str, now: datetime) -> dict | None:
-        """Return the open, unexpired session whose current refresh token has this hash."""
-        query = {"tokenHash": token_hash, "endedAt": None, "expiresAt": {"$gt": now}}
+    def use_session(self, session_id: str, user_id: str, token_hash: str, now: datetime) -> bool:
+        """Mark an open session used if `token_hash` is its current token's; say whether it was."""
         with self._lock:
-            document = self.db[SESSIONS].find_one(query)
-        if document is None:
-            return None
-        return {"id": document["_id"], "userId": document["userId"]}
+            result = self.db[SESSIONS].update_one(
+                _open_session(session_id, user_id, now) | {"tokenHash": token_hash},
+                {"$set": {"lastUsedAt": now}},
+            )
+        return result.matched_count == 1
 
-    def touch_session(self, session_id: str, now: datetime) -> None:
-        """Record that a session was just used."""
+    def rotate_session_token(
+        self, session_id: str, user_id: str, old_hash: str, new_hash: str, now: datetime, expires_at: datetime
+    ) -> bool:
+        """Swap an open session's current token hash for a new one; only one of racing callers wins."""
+        # One conditional update, never read-then-write: the filter on the current hash
+        # is what makes concurrent refreshes of one token have a single winner.
         with self._lock:
-            self.db[SESSIONS].update_one({"_id": session_id}, {"$set": {"lastUsedAt": now}})
+            result = self.db[SESSIONS].update_one(
+                _open_session(session_id, user_id, now) | {"tokenHash": old_hash},
+                {
+                    "$set": {
+                        "tokenHash": new_hash,
+                        "previousTokenHash": old_hash,
+                        "rotatedAt": now,
+                        "lastUsedAt": now,
+                        "expiresAt": expires_at,
+                    }
+                },
+            )
+        return result.matched_count == 1
+
+    def find_open_session(self, session_id: str, user_id: str, now: datetime) -> dict | None:
+        """Return the user's open, unexpired session with this id, if any."""
+        with self._lock:
+            return _session(self.db[SESSIONS].find_one(_open_session(session_id, user_id, now)))
+
+    def list_open_sessions(self, user_id: str, now: datetime) -> list[dict]:
+        """Return the user's open, unexpired sessions, newest first."""
+        query = {"userId": user_id, "endedAt": None, "expiresAt": {"$gt": now}}
+        with self._lock:
+            cursor = self.db[SESSIONS].find(query).sort("createdAt", DESCENDING)
+            return [_session(document) for document in cursor]
+
+    def end_session(self, session_id: str, user_id: str, now: datetime) -> bool:
+        """End one of the user's open sessions; say whether this call ended it."""
+        with self._lock:
+            result = self.db[SESSIONS].update_one(_open_session(session_id, user_id, now), _ended(now))
+        return result.modified_count == 1
+
+    def end_user_sessions(self, user_id: str, now: datetime, except_id: str | None = None) -> int:
+        """End every open session of the user but `except_id`; return how many ended."""
+        query: dict = {"userId": user_id, "endedAt": None, "expiresAt": {"$gt": now}}
+        if except_id is not None:
+            query["_id"] = {"$ne": except_id}
+        with self._lock:
+            return self.db[SESSIONS].update_many(query, _ended(now)).modified_count
+
+    def end_oldest_sessions(self, user_id: str, keep: int, now: datetime, except_id: str) -> int:
+        """End the user's open sessions beyond the `keep` newest others than `except_id`."""
+        # Ending is one-way and always picks the oldest, so two logins racing here
+        # can only agree on which sessions end; no lock across the two steps is needed.
+        query = {"userId": user_id, "endedAt": None, "expiresAt": {"$gt": now}, "_id": {"$ne": except_id}}
+        with self._lock:
+            cursor = self.db[SESSIONS].find(query, {"_id": 1}).sort("createdAt", DESCENDING).skip(keep)
+            surplus = [document["_id"] for document in cursor]
+        if not surplus:
+            return 0
+        with self._lock:
+            return (
+                self.db[SESSIONS]
+                .update_many({"_id": {"$in": surplus}, "endedAt": None}, _ended(now))
+                .modified_count
+            )
 
     # Failed logins, per (normalised) email, known or not
 
@@ -205,6 +305,15 @@ class Storage:
         }
         with self._lock:
             self.db[ACTIVITY].insert_one(entry)
+
+    def list_activity(self, user_id: str, after: str | None, limit: int) -> list[dict]:
+        """Return up to `limit` of the user's activity entries, newest first, older than the id `after`."""
+        query: dict = {"userId": _object_id(user_id)}
+        if after is not None:
+            query["_id"] = {"$lt": _object_id(after)}
+        with self._lock:
+            cursor = self.db[ACTIVITY].find(query).sort("_id", DESCENDING).limit(limit)
+            return [_activity(document) for document in cursor]
 
 
 def connect(app: Flask, mongo_uri: str | None) -> Storage:

@@ -1,4 +1,4 @@
-"""Helpers the tests share: a hand-moved clock, HTTP auth actions, a bearer header."""
+"""Helpers the tests share: a hand-moved clock, HTTP auth actions, a bearer header, a refresh call."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import jwt
 
 PASSWORD = "correct horse battery"
 TEST_SECRET = "test-secret-long-enough-for-every-hmac-algorithm-0123456789abcdef"
+EXPIRED = {"success": False, "message": "Refresh token expired - session ended.", "code": "refreshExpired"}
+INVALID = {"success": False, "message": "Your access token is invalid.", "code": "invalidToken"}
 
 
 class Clock:
@@ -49,6 +51,10 @@ class AuthActions:
 
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
+
+
+def refresh(client, token):
+    return client.post("/api/auth/refreshToken", json={"refreshToken": token})
 
 
 def claims_of(token: str) -> dict:

@@ -7,9 +7,7 @@ import jwt
 import pytest
 
 from app import routes
-from helpers import bearer, claims_of, sign_like
-
-INVALID = {"success": False, "message": "Your access token is invalid.", "code": "invalidToken"}
+from helpers import INVALID, bearer, claims_of, sign_like
 
 
 def b64(data: dict) -> str:

@@ -4,13 +4,7 @@ import jwt
 import pytest
 
 from app.storage import SESSIONS, USERS
-from helpers import bearer, claims_of, sign_like
-
-EXPIRED = {"success": False, "message": "Refresh token expired - session ended.", "code": "refreshExpired"}
-
-
-def refresh(client, token):
-    return client.post("/api/auth/refreshToken", json={"refreshToken": token})
+from helpers import EXPIRED, bearer, claims_of, refresh, sign_like
 
 
 def test_refresh_returns_a_new_access_token(auth, client):

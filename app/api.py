@@ -1,0 +1,68 @@
+"""How views declare their inputs and outputs: one decorator loads and documents each."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import request
+from marshmallow import Schema
+from werkzeug.exceptions import UnsupportedMediaType
+
+from . import schemas
+from .errors import ApiError
+
+FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+
+
+def read_body() -> Any:
+    """Return the request body as parsed data: JSON, a form, or {} when there is none."""
+    if request.mimetype in FORM_TYPES:
+        return request.form.to_dict()
+    if not request.get_data(cache=True):
+        return {}
+    if request.is_json:
+        try:
+            data = json.loads(request.get_data(cache=True))
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+            raise ApiError("The request body is not valid JSON.") from None
+        if not isinstance(data, dict):
+            raise ApiError("The request body must be a JSON object.")
+        return data
+    raise UnsupportedMediaType()
+
+
+def _operation(view: Callable) -> dict:
+    """Return the OpenAPI notes attached to `view`, creating them on first use."""
+    if not hasattr(view, "openapi"):
+        view.openapi = {"responses": {}}
+    return view.openapi
+
+
+def accepts(schema: schemas.RequestSchema, *, location: str = "body") -> Callable:
+    """Load the body (or query string) with `schema` and pass the result to the view as `data`."""
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def load_then_call(**kwargs: Any) -> Any:
+            source = read_body() if location == "body" else request.args
+            return view(schemas.load(schema, source), **kwargs)
+
+        _operation(load_then_call)[location] = schema
+        return load_then_call
+
+    return decorate
+
+
+def responds(status: int, schema: Schema | None = None, *, errors: tuple[int, ...] = ()) -> Callable:
+    """Document the success answer (`status`, `schema`) and the failure statuses a view can give."""
+
+    def decorate(view: Callable) -> Callable:
+        operation = _operation(view)
+        operation["responses"][status] = schema
+        operation["errors"] = errors
+        return view
+
+    return decorate

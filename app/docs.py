@@ -1,0 +1,124 @@
+"""The OpenAPI document, built from the views' own declarations, and a page to browse it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import flask_swagger_ui
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Blueprint, Flask, abort, current_app, send_from_directory
+from werkzeug.routing import Rule
+
+from . import schemas
+
+bp = Blueprint("docs", __name__)
+
+SWAGGER_UI_DIST = Path(flask_swagger_ui.__file__).parent / "dist"
+SWAGGER_UI_ASSETS = {"swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png"}
+OWN_ASSETS = Path(__file__).parent / "static"
+
+ERROR_DESCRIPTIONS = {
+    400: "Invalid input; the message says what, `errors` says which fields",
+    403: "`code` is `invalidToken` (refresh and retry) or `refreshExpired` (log out)",
+    404: "Not found",
+    413: "The body is larger than MAX_BODY_BYTES",
+    415: "The body is neither JSON nor a form",
+    429: "Rate limited (`code: rateLimited`); wait `Retry-After` seconds",
+    503: "The database does not answer",
+}
+
+
+def _openapi_path(rule: Rule) -> str:
+    path = rule.rule
+    for argument in rule.arguments:
+        path = path.replace(f"<{argument}>", f"{{{argument}}}")
+    return path
+
+
+def _error_response(status: int) -> dict:
+    return {
+        "description": ERROR_DESCRIPTIONS[status],
+        "content": {"application/json": {"schema": "Error"}},
+    }
+
+
+def _operation(view: Callable, notes: dict, guarded: bool) -> dict:
+    """Turn a view's declarations into one OpenAPI operation."""
+    summary, _, description = (view.__doc__ or "").strip().partition("\n")
+    operation: dict = {"summary": summary, "description": description.strip(), "responses": {}}
+    errors = set(notes.get("errors", ()))
+    if "body" in notes:
+        schema = notes["body"]
+        operation["requestBody"] = {
+            "required": True,
+            "content": {
+                media: {"schema": schema}
+                for media in ("application/json", "application/x-www-form-urlencoded")
+            },
+        }
+        errors |= {400, 413, 415}
+    if "query" in notes:
+        operation["parameters"] = [{"in": "query", "schema": notes["query"]}]
+        errors.add(400)
+    if guarded:
+        operation["security"] = [{"bearer": []}]
+        errors.add(403)
+    for status, schema in notes["responses"].items():
+        response: dict = {"description": "Success"}
+        if schema is not None:
+            response["content"] = {"application/json": {"schema": schema}}
+        operation["responses"][str(status)] = response
+    for status in sorted(errors):
+        operation["responses"][str(status)] = _error_response(status)
+    return operation
+
+
+def build_spec(app: Flask, public_endpoints: set[str]) -> dict:
+    """Build the OpenAPI 3 document of every declared route of `app`."""
+    spec = APISpec(
+        title="JWT auth server",
+        version="1.0.0",
+        openapi_version="3.0.3",
+        plugins=[MarshmallowPlugin()],
+        info={"description": "Sign up, log in, refresh and manage sessions. Failures use `Error`."},
+    )
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    spec.components.schema("Error", schema=schemas.ErrorSchema)
+    for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule):
+        view = app.view_functions[rule.endpoint]
+        notes = getattr(view, "openapi", None)
+        if notes is None:
+            continue
+        guarded = rule.endpoint.startswith("auth.") and rule.endpoint not in public_endpoints
+        methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
+        parameters = [
+            {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
+            for name in rule.arguments
+        ]
+        spec.path(
+            path=_openapi_path(rule),
+            operations={method.lower(): _operation(view, notes, guarded) for method in methods},
+            parameters=parameters,
+        )
+    return spec.to_dict()
+
+
+@bp.get("/api/openapi.json")
+def openapi_document() -> dict:
+    return current_app.extensions["openapi"]
+
+
+@bp.get("/api/docs")
+def docs_page():  # noqa: ANN201 - a file response
+    return send_from_directory(OWN_ASSETS, "docs.html")
+
+
+@bp.get("/api/docs/<name>")
+def docs_asset(name: str):  # noqa: ANN201 - a file response
+    if name in SWAGGER_UI_ASSETS:
+        return send_from_directory(SWAGGER_UI_DIST, name)
+    if name == "docs.js":
+        return send_from_directory(OWN_ASSETS, name)
+    abort(404)

@@ -1,0 +1,88 @@
+"""Settings: defaults, parsing, and what production refuses to start without."""
+
+import logging
+
+import pytest
+
+from app import create_app
+from config import ConfigError, Settings
+
+STRONG_SECRET = "s" * 32
+
+
+def test_defaults_match_the_contract():
+    settings = Settings.from_env({})
+    assert settings.access_token_ttl == 900
+    assert settings.refresh_token_ttl == 7_776_000
+    assert settings.bcrypt_rounds == 12
+    assert settings.jwt_algorithm == "HS256"
+    assert settings.port == 1140
+    assert settings.mongo_uri is None
+
+
+def test_values_are_read_from_the_environment():
+    settings = Settings.from_env(
+        {"ACCESS_TOKEN_TTL": "60", "REFRESH_TOKEN_TTL": "3600", "BCRYPT_ROUNDS": "10", "PORT": "8080"}
+    )
+    assert (settings.access_token_ttl, settings.refresh_token_ttl) == (60, 3600)
+    assert (settings.bcrypt_rounds, settings.port) == (10, 8080)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("ACCESS_TOKEN_TTL", "15m"), ("ACCESS_TOKEN_TTL", "0"), ("BCRYPT_ROUNDS", "3"), ("BCRYPT_ROUNDS", "40")],
+)
+def test_malformed_values_stop_the_server_with_a_message_naming_the_setting(name, value):
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env({name: value})
+
+
+def test_development_without_a_secret_makes_a_random_one_each_start():
+    first, second = Settings.from_env({}), Settings.from_env({})
+    assert first.secret_key_generated
+    assert first.secret_key != second.secret_key
+    assert len(first.secret_key.encode()) >= 32
+
+
+def test_development_warns_loudly_about_the_embedded_store_and_the_random_secret(caplog):
+    with caplog.at_level(logging.WARNING):
+        create_app(Settings.from_env({"BCRYPT_ROUNDS": "4"}))
+    text = caplog.text
+    assert "embedded in-memory store" in text
+    assert "Tokens will not survive a restart" in text
+
+
+def test_production_refuses_to_start_without_a_secret():
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        Settings.from_env({"APP_ENV": "production", "MONGO_URI": "mongodb://db/auth"})
+
+
+def test_production_refuses_a_short_secret():
+    with pytest.raises(ConfigError, match="32 bytes"):
+        Settings.from_env({"APP_ENV": "production", "MONGO_URI": "mongodb://db/auth", "SECRET_KEY": "short"})
+
+
+def test_production_refuses_to_start_without_mongodb():
+    with pytest.raises(ConfigError, match="MONGO_URI"):
+        Settings.from_env({"APP_ENV": "production", "SECRET_KEY": STRONG_SECRET})
+
+
+def test_production_starts_with_a_secret_and_mongodb():
+    settings = Settings.from_env(
+        {"APP_ENV": "production", "SECRET_KEY": STRONG_SECRET, "MONGO_URI": "mongodb://db/auth"}
+    )
+    assert settings.production and not settings.embedded_store
+
+
+def test_the_secret_never_shows_in_the_settings_repr():
+    assert STRONG_SECRET not in repr(Settings.from_env({"SECRET_KEY": STRONG_SECRET}))
+
+
+def test_a_dotenv_file_is_read_and_the_environment_wins(tmp_path, monkeypatch):
+    (tmp_path / ".env").write_text("ACCESS_TOKEN_TTL=120\nPORT=9000\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PORT", "9100")
+    monkeypatch.delenv("ACCESS_TOKEN_TTL", raising=False)
+    settings = Settings.from_env()
+    assert settings.access_token_ttl == 120
+    assert settings.port == 9100

@@ -1,0 +1,92 @@
+"""Every failure, HTTP-level or unexpected, answers with the JSON envelope and the right status."""
+
+import logging
+
+import pytest
+
+from app.errors import ApiError
+from helpers import PASSWORD
+
+
+def assert_envelope(response, status):
+    assert response.status_code == status
+    assert response.mimetype == "application/json"
+    assert response.json["success"] is False
+    assert isinstance(response.json["message"], str) and response.json["message"]
+
+
+def test_an_unknown_route_is_a_json_404(client):
+    assert_envelope(client.get("/api/auth/nothing-here"), 404)
+    assert_envelope(client.get("/"), 404)
+
+
+def test_a_wrong_method_is_a_json_405_with_allow(client):
+    response = client.get("/api/auth/signup")
+    assert_envelope(response, 405)
+    assert "POST" in response.headers["Allow"]
+
+
+def test_an_oversized_body_is_a_json_413(client):
+    body = {"first": "A", "last": "B", "email": "a@example.com", "password": PASSWORD, "pad": "x" * 70_000}
+    assert_envelope(client.post("/api/auth/signup", json=body), 413)
+
+
+@pytest.mark.parametrize(
+    "data",
+    ['{"email": "a@example.com",', "not json", "{'single': 'quotes'}", "\xff\xfe"],
+)
+def test_malformed_json_is_a_400(client, data):
+    response = client.post("/api/auth/login", data=data, content_type="application/json")
+    assert_envelope(response, 400)
+    assert response.json["message"] == "The request body is not valid JSON."
+
+
+@pytest.mark.parametrize("data", ["[]", '["a@example.com", "pw"]', '"text"', "42", "null", "true"])
+def test_a_json_body_that_is_not_an_object_is_a_400(client, data):
+    response = client.post("/api/auth/login", data=data, content_type="application/json")
+    assert_envelope(response, 400)
+
+
+def test_an_empty_body_is_a_400_that_names_what_is_missing(client):
+    response = client.post("/api/auth/signup")
+    assert_envelope(response, 400)
+    assert response.json["message"] == "You must send all details."
+
+
+def test_an_unsupported_content_type_is_a_415(client):
+    response = client.post("/api/auth/login", data="email=a", content_type="text/plain")
+    assert_envelope(response, 415)
+
+
+def test_deeply_nested_json_is_refused_without_a_500(client):
+    nested = "[" * 5000 + "]" * 5000
+    response = client.post("/api/auth/login", data=f'{{"email": {nested}}}', content_type="application/json")
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("value", [r"\u0000", r"\ud800", r"\udfff\ud800", "😀😀😀", r"\u202e"])
+def test_odd_unicode_in_fields_never_causes_a_500(client, value):
+    body = (
+        f'{{"first": "{value}", "last": "x", "email": "{value}@example.com", "password": "{value}x12345678"}}'
+    )
+    response = client.post("/api/auth/signup", data=body.encode(), content_type="application/json")
+    assert response.status_code in (200, 400)
+    assert response.json["success"] in (True, False)
+
+
+def test_an_unexpected_error_is_a_500_without_internals_and_is_logged(app, client, caplog, monkeypatch):
+    def explode(*args, **kwargs):
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(app.extensions["auth_service"], "login", explode)
+    with caplog.at_level(logging.ERROR):
+        response = client.post("/api/auth/login", json={"email": "a@example.com", "password": PASSWORD})
+    assert_envelope(response, 500)
+    assert "secret internal detail" not in response.get_data(as_text=True)
+    assert "Traceback" not in response.get_data(as_text=True)
+    assert any("secret internal detail" in (record.exc_text or "") for record in caplog.records)
+
+
+def test_an_api_error_carries_its_code_and_status():
+    error = ApiError("Nope.", code="someCode", status=409)
+    assert (error.message, error.code, error.status) == ("Nope.", "someCode", 409)

@@ -1,0 +1,61 @@
+"""An existing database of the original server works as it is: its users can log in."""
+
+from datetime import datetime
+
+import bcrypt
+from bson import ObjectId
+
+from app.storage import USERS
+from helpers import bearer
+
+
+def insert_original_user(storage, password: str, prefix: bytes = b"$2a$") -> ObjectId:
+    """Store a user the way the original (Mongoose + bcryptjs) did: no createdAt, a $2a$ hash."""
+    hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(4))
+    user_id = ObjectId.from_datetime(datetime(2018, 6, 1))
+    storage.db[USERS].insert_one(
+        {
+            "_id": user_id,
+            "first": "Jay",
+            "last": "Gould",
+            "email": "jay@example.com",
+            "password": (prefix + hashed[4:]).decode(),
+            "refreshToken": "an-old-refresh-token",
+            "__v": 0,
+        }
+    )
+    return user_id
+
+
+def test_an_original_user_with_a_2a_hash_can_log_in(auth, storage):
+    insert_original_user(storage, "original-password")
+    response = auth.login(email="jay@example.com", password="original-password")
+    assert response.status_code == 200
+    assert response.json["user"]["first"] == "Jay"
+
+
+def test_an_original_user_with_a_short_password_can_still_log_in(auth, storage):
+    insert_original_user(storage, "abc")
+    assert auth.login(email="jay@example.com", password="abc").status_code == 200
+
+
+def test_an_original_user_without_created_at_shows_the_time_of_its_id(auth, client, storage):
+    insert_original_user(storage, "original-password")
+    token = auth.login(email="jay@example.com", password="original-password").json["authToken"]
+    users = client.post("/api/auth/getAll", headers=bearer(token)).json["message"]
+    assert users[0]["createdAt"] == "2018-06-01T00:00:00.000Z"
+
+
+def test_the_original_stored_refresh_token_never_leaves_the_server(auth, client, storage):
+    insert_original_user(storage, "original-password")
+    token = auth.login(email="jay@example.com", password="original-password").json["authToken"]
+    body = client.post("/api/auth/getAll", headers=bearer(token)).get_data(as_text=True)
+    assert "an-old-refresh-token" not in body
+    assert "__v" not in body
+
+
+def test_a_user_whose_stored_password_is_not_a_bcrypt_hash_cannot_log_in(auth, storage):
+    insert_original_user(storage, "original-password")
+    storage.db[USERS].update_one({}, {"$set": {"password": "plaintext"}})
+    response = auth.login(email="jay@example.com", password="plaintext")
+    assert response.status_code == 400
