@@ -6,7 +6,7 @@ import pytest
 from app.errors import RATE_LIMITED, RateLimited
 from app.lockout import LoginThrottle
 from app.storage import LOGIN_FAILURES
-from helpers import PASSWORD, AuthActions
+from helpers import PASSWORD, AuthActions, bearer
 
 WRONG = "wrong password"
 
@@ -124,3 +124,19 @@ def test_the_count_is_shared_by_every_process_using_the_database(auth, storage, 
     other_process = LoginThrottle(storage)
     with pytest.raises(RateLimited):
         other_process.check("ada@example.com", clock())
+
+
+def test_wrong_current_passwords_at_change_password_are_delayed_like_failed_logins(auth, client, monkeypatch):
+    """A stolen access token must not become a way to guess the password."""
+    token = auth.tokens()["authToken"]
+    guess = {"currentPassword": WRONG, "newPassword": "a new password 123"}
+    for _ in range(5):
+        response = client.post("/api/auth/changePassword", json=guess, headers=bearer(token))
+        assert response.status_code == 400
+    calls = []
+    monkeypatch.setattr(bcrypt, "checkpw", lambda *args: calls.append(1))
+    refused = client.post("/api/auth/changePassword", json=guess, headers=bearer(token))
+    assert refused.status_code == 429
+    assert refused.json["code"] == RATE_LIMITED
+    assert auth.login().status_code == 429, "the same account, the same count"
+    assert calls == []

@@ -205,3 +205,10 @@ def test_a_shared_counter_store_is_opened_with_short_timeouts(uri, option):
 )
 def test_mongodb_counters_live_in_the_servers_own_database(uri, database):
     assert storage_options(uri)["database_name"] == database
+
+
+def test_change_password_is_limited_per_address_like_login(auth, client):
+    token = auth.tokens()["authToken"]
+    spend(client, "/api/auth/changePassword", 20, headers={"Authorization": f"Bearer {token}"})
+    response = client.post("/api/auth/changePassword", json={}, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 429
