@@ -1,13 +1,29 @@
+# The auth server under gunicorn, as an unprivileged user. Build: docker build -t auth-server .
 FROM python:3.11-slim
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 APP_ENV=production PORT=1140
-WORKDIR /srv
-COPY requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt
-COPY config.py wsgi.py ./
-COPY app ./app
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
 
-RUN useradd --system --no-create-home auth
+WORKDIR /srv/auth
+
+COPY requirements.txt ./
+RUN python -m pip install -r requirements.txt
+
+# Only the server's code; .dockerignore keeps .env, tests and local files out of the image.
+COPY app ./app
+COPY config.py wsgi.py gunicorn.conf.py ./
+
+# A user with no password, no shell and no write access to the code.
+RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin auth
 USER auth
+
+ENV APP_ENV=production \
+    PORT=1140
 EXPOSE 1140
-CMD ["sh", "-c", "exec gunicorn --bind 0.0.0.0:${PORT} --worker-class gthread --workers 1 --threads 8 wsgi:app"]
+
+HEALTHCHECK --interval=30s --timeout=3s --start-period=15s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('PORT', '1140'), timeout=2)"]
+
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]

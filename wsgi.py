@@ -1,12 +1,12 @@
 """WSGI entry point: `app` for a production server, `python wsgi.py` for development."""
 
-import logging
-
 from app import create_app
+from app.logs import configure_logging
+from config import Settings
 
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-app = create_app()
+settings = Settings.from_env()
+configure_logging(settings.log_level)
+app = create_app(settings)
 
 if __name__ == "__main__":
     app.run(host="0.0.0.0", port=app.extensions["settings"].port, threaded=True)

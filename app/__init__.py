@@ -8,11 +8,16 @@ from flask import Flask
 
 from config import Settings
 
-from . import docs, routes
+from . import docs, health, jwks, routes
 from .errors import register_error_handlers
+from .keys import load_key_set
+from .limits import init_rate_limits
+from .lockout import LoginThrottle
+from .logs import init_request_logging
 from .passwords import PasswordHasher
+from .security import init_security
 from .service import AuthService, SessionRules
-from .storage import connect
+from .storage import UNAVAILABLE_ERRORS, connect
 from .tokens import TokenSigner
 
 log = logging.getLogger(__name__)
@@ -25,10 +30,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # keep "success" first, as the original did
     app.extensions["settings"] = settings
+    init_request_logging(app)  # first, so that requests refused by later hooks are logged too
+    init_security(app, settings)
     register_services(app, settings)
     app.register_blueprint(routes.bp)
     app.register_blueprint(docs.bp)
-    register_error_handlers(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(jwks.bp)
+    init_rate_limits(app, settings)  # after the blueprints: it wraps their views
+    register_error_handlers(app, unavailable=UNAVAILABLE_ERRORS)
     app.extensions["openapi"] = docs.build_spec(app, routes.PUBLIC_ENDPOINTS)
     warn_about_development_defaults(settings)
     return app
@@ -39,12 +49,12 @@ def register_services(app: Flask, settings: Settings) -> None:
     storage = connect(app, settings.mongo_uri)
     storage.ensure_indexes()
     signer = TokenSigner(
-        key=settings.secret_key,
-        algorithm=settings.jwt_algorithm,
+        keys=load_key_set(settings),
         access_ttl=settings.access_token_ttl,
         refresh_ttl=settings.refresh_token_ttl,
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
+        leeway=settings.jwt_leeway,
     )
     rules = SessionRules(
         rotation=settings.refresh_token_rotation,
@@ -52,9 +62,14 @@ def register_services(app: Flask, settings: Settings) -> None:
         check_access_session=settings.access_token_session_check,
         max_per_user=settings.max_sessions_per_user,
     )
-    app.extensions["auth_service"] = AuthService(
-        storage, signer, PasswordHasher(settings.bcrypt_rounds), rules=rules
+    throttle = LoginThrottle(
+        storage,
+        free_failures=settings.login_failures_before_delay,
+        first_delay=settings.login_delay_first,
+        max_delay=settings.login_delay_max,
     )
+    hasher = PasswordHasher(settings.bcrypt_rounds)
+    app.extensions["auth_service"] = AuthService(storage, signer, hasher, throttle, rules=rules)
 
 
 def warn_about_development_defaults(settings: Settings) -> None:
@@ -64,7 +79,9 @@ def warn_about_development_defaults(settings: Settings) -> None:
             "*** NO MONGO_URI: using the embedded in-memory store. "
             "Every user and session is lost when the process stops. ***"
         )
-    if settings.secret_key_generated:
+    if settings.rate_limit_storage == "memory://" and not settings.embedded_store:
+        log.warning("Rate limits are counted in this process only (RATE_LIMIT_STORAGE_URI=memory://).")
+    if settings.secret_key_generated and not settings.asymmetric:
         log.warning(
             "*** NO SECRET_KEY: signing tokens with a random key made at start-up. "
             "Tokens will not survive a restart. ***"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
@@ -11,6 +12,7 @@ log = logging.getLogger(__name__)
 
 INVALID_TOKEN = "invalidToken"
 REFRESH_EXPIRED = "refreshExpired"
+RATE_LIMITED = "rateLimited"
 
 # Messages for HTTP-level failures; anything else falls back to Werkzeug's own name.
 HTTP_MESSAGES = {
@@ -29,6 +31,8 @@ class ApiError(Exception):
 
     status = 400
     code: str | None = None
+    #: Seconds the client should wait before trying again, sent as `Retry-After`.
+    retry_after: int | None = None
 
     def __init__(
         self,
@@ -65,7 +69,34 @@ class RefreshExpired(ApiError):
         super().__init__("Refresh token expired - session ended.")
 
 
-def envelope(message: str, status: int, code: str | None = None, errors: dict | None = None) -> Response:
+class RateLimited(ApiError):
+    """Too many attempts: from one address, or at one account's password."""
+
+    status = 429
+    code = RATE_LIMITED
+
+    def __init__(self, retry_after: float) -> None:
+        seconds = max(1, math.ceil(retry_after))
+        super().__init__(f"Too many attempts. Please try again in {seconds} seconds.")
+        self.retry_after = seconds
+
+
+class ServiceUnavailable(ApiError):
+    """The database does not answer; the client may retry shortly."""
+
+    status = 503
+
+    def __init__(self) -> None:
+        super().__init__(HTTP_MESSAGES[503])
+
+
+def envelope(
+    message: str,
+    status: int,
+    code: str | None = None,
+    errors: dict | None = None,
+    retry_after: int | None = None,
+) -> Response:
     """Build the failure envelope every error response uses."""
     body: dict = {"success": False, "message": message}
     if code:
@@ -74,11 +105,19 @@ def envelope(message: str, status: int, code: str | None = None, errors: dict | 
         body["errors"] = errors
     response = jsonify(body)
     response.status_code = status
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 
-def _api_error(error: ApiError) -> Response:
-    return envelope(error.message, error.status, error.code, error.errors)
+def render(error: ApiError) -> Response:
+    """Render an ApiError as the envelope, for handlers of other libraries' exceptions."""
+    return envelope(error.message, error.status, error.code, error.errors, error.retry_after)
+
+
+def _unavailable(error: Exception) -> Response:
+    log.warning("database unavailable: %s", type(error).__name__)
+    return render(ServiceUnavailable())
 
 
 def _http_error(error: HTTPException) -> Response:
@@ -96,8 +135,10 @@ def _unexpected_error(error: Exception) -> Response:
     return envelope(HTTP_MESSAGES[500], 500)
 
 
-def register_error_handlers(app: Flask) -> None:
-    """Render every failure, expected or not, as the JSON envelope."""
-    app.register_error_handler(ApiError, _api_error)
+def register_error_handlers(app: Flask, unavailable: tuple[type[Exception], ...] = ()) -> None:
+    """Render every failure as the JSON envelope; `unavailable` errors (the database's) as 503."""
+    app.register_error_handler(ApiError, render)
+    for error_type in unavailable:
+        app.register_error_handler(error_type, _unavailable)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)

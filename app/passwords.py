@@ -7,6 +7,14 @@ import bcrypt
 MAX_PASSWORD_BYTES = 72  # bcrypt ignores everything after this, so longer is refused
 
 
+def cost_of(stored_hash: str) -> int | None:
+    """Return the cost a bcrypt hash (`$2b$12$...`) was made with, or None if it is not one."""
+    parts = stored_hash.split("$")
+    if len(parts) < 4 or not parts[2].isdigit():
+        return None
+    return int(parts[2])
+
+
 class PasswordHasher:
     """Hashes and checks passwords at the configured bcrypt cost."""
 
@@ -30,3 +38,8 @@ class PasswordHasher:
         except ValueError:  # not a bcrypt hash: an account that cannot log in
             bcrypt.checkpw(candidate, self._dummy_hash)
             return False
+
+    def needs_rehash(self, stored_hash: str) -> bool:
+        """Say whether a hash was made at a lower cost than the one configured now."""
+        cost = cost_of(stored_hash)
+        return cost is not None and cost < self.rounds

@@ -53,7 +53,7 @@ def require_access_token() -> None:
 
 @bp.post("/signup")
 @accepts(schemas.signup_schema)
-@responds(200, schemas.SuccessSchema)
+@responds(200, schemas.SuccessSchema, errors=(429,))
 def signup(data: dict) -> dict:
     """Create an account."""
     auth_service().signup(data["first"], data["last"], data["email"], data["password"], client())
@@ -62,7 +62,7 @@ def signup(data: dict) -> dict:
 
 @bp.post("/login")
 @accepts(schemas.login_schema)
-@responds(200, schemas.LoginResponseSchema)
+@responds(200, schemas.LoginResponseSchema, errors=(429,))
 def login(data: dict) -> dict:
     """Log in: open a new session and get its access and refresh tokens.
 
@@ -79,7 +79,7 @@ def login(data: dict) -> dict:
 
 @bp.post("/refreshToken")
 @accepts(schemas.refresh_schema)
-@responds(200, schemas.RefreshResponseSchema, errors=(403,))
+@responds(200, schemas.RefreshResponseSchema, errors=(403, 429))
 def refresh_token(data: dict) -> dict:
     """Trade a refresh token for a new access token (and, with rotation on, a new refresh token)."""
     result = auth_service().refresh(data["refreshToken"], client())
@@ -139,7 +139,7 @@ def end_session(session_id: str) -> dict:
 
 @bp.post("/changePassword")
 @accepts(schemas.change_password_schema)
-@responds(200, schemas.RevokedResponseSchema)
+@responds(200, schemas.RevokedResponseSchema, errors=(429,))
 def change_password(data: dict) -> dict:
     """Change the password and end every other session of the user."""
     revoked = auth_service().change_password(

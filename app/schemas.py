@@ -244,6 +244,18 @@ class UsersPageSchema(SuccessSchema):
     )
 
 
+class StatusResponseSchema(SuccessSchema):
+    status = fields.String(required=True, metadata={"example": "up"})
+
+
+class KeySetResponseSchema(SuccessSchema):
+    keys = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={"description": "RFC 7517 public keys, each with `kid`, `alg`, `use` and its key members"},
+    )
+
+
 class ErrorSchema(Schema):
     """The failure envelope every error answer uses."""
 

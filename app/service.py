@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from .errors import ApiError, InvalidToken, RefreshExpired
+from .lockout import LoginThrottle
 from .passwords import PasswordHasher
 from .storage import Storage
 from .tokens import ACCESS, REFRESH, TokenError, TokenSigner
@@ -76,12 +77,14 @@ class AuthService:
         storage: Storage,
         signer: TokenSigner,
         hasher: PasswordHasher,
+        throttle: LoginThrottle,
         clock: Callable[[], datetime] = utc_now,
         rules: SessionRules | None = None,
     ) -> None:
         self.storage = storage
         self.signer = signer
         self.hasher = hasher
+        self.throttle = throttle
         self.clock = clock
         self.rules = rules or SessionRules()
 
@@ -101,11 +104,16 @@ class AuthService:
 
     def login(self, email: str, password: str, client: Client) -> LoginResult:
         """Check the credentials and open a new session with its own refresh token."""
+        now = self.clock()
+        self.throttle.check(email, now)
         user = self.storage.find_user_by_email(email)
         stored_hash = user["password"] if user else None
         if not self.hasher.check(password, stored_hash) or user is None:
+            self.throttle.failed(email, now)
             raise ApiError(BAD_CREDENTIALS)
-        now = self.clock()
+        self.throttle.succeeded(email)
+        if self.hasher.needs_rehash(user["password"]):
+            self.storage.update_password(user["id"], self.hasher.hash(password))
         session_id = secrets.token_urlsafe(16)
         refresh_token = self.signer.refresh_token(user["id"], session_id, now)
         expires_at = now + timedelta(seconds=self.signer.refresh_ttl)
@@ -131,10 +139,14 @@ class AuthService:
     ) -> int:
         """Check the current password, set the new one, end every other session; return how many ended."""
         user = self.me(user_id)
-        if not self.hasher.check(current_password, user["password"]):
-            raise ApiError(WRONG_CURRENT_PASSWORD, errors={"currentPassword": [WRONG_CURRENT_PASSWORD]})
-        self.storage.update_password(user_id, self.hasher.hash(new_password))
         now = self.clock()
+        # A stolen access token must not become a way to guess the password: same delays as login.
+        self.throttle.check(user["email"], now)
+        if not self.hasher.check(current_password, user["password"]):
+            self.throttle.failed(user["email"], now)
+            raise ApiError(WRONG_CURRENT_PASSWORD, errors={"currentPassword": [WRONG_CURRENT_PASSWORD]})
+        self.throttle.succeeded(user["email"])
+        self.storage.update_password(user_id, self.hasher.hash(new_password))
         ended = self.storage.end_user_sessions(user_id, now, except_id=session_id)
         self._log(user_id, "passwordChanged", client, now)
         return ended

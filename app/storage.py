@@ -7,21 +7,27 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 
 import mongomock
+import pymongo
 from bson import ObjectId
 from bson.errors import InvalidId
 from flask import Flask
 from flask_pymongo import PyMongo
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 
 # The original server's collection names, so its database can be reused as it is.
 USERS = "Users"
 ACTIVITY = "LoginActivity"
 SESSIONS = "Sessions"
+LOGIN_FAILURES = "LoginFailures"
 
 DEFAULT_DB_NAME = "auth"
 TIMEOUT_MS = 5000
+PING_TIMEOUT_S = 2  # a readiness probe must answer before the prober gives up
+
+# The database is down or unreachable: the client gets 503 and pymongo reconnects by itself.
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (ConnectionFailure,)
 
 _USER_FIELDS = {"first": 1, "last": 1, "email": 1, "password": 1, "createdAt": 1}
 
@@ -103,11 +109,12 @@ class Storage:
             sessions.create_index([("userId", ASCENDING), ("createdAt", ASCENDING)])
             sessions.create_index([("expiresAt", ASCENDING)], expireAfterSeconds=0)
             self.db[ACTIVITY].create_index([("userId", ASCENDING), ("_id", DESCENDING)])
+            self.db[LOGIN_FAILURES].create_index([("expiresAt", ASCENDING)], expireAfterSeconds=0)
 
     def ping(self) -> bool:
-        """Say whether the database answers."""
+        """Say whether the database answers, within a couple of seconds."""
         try:
-            with self._lock:
+            with self._lock, pymongo.timeout(PING_TIMEOUT_S):
                 self.db.command("ping")
             return True
         except PyMongoError:
@@ -256,6 +263,32 @@ class Storage:
                 .update_many({"_id": {"$in": surplus}, "endedAt": None}, _ended(now))
                 .modified_count
             )
+
+    # Failed logins, per (normalised) email, known or not
+
+    def record_login_failure(self, email: str, now: datetime, forget_at: datetime) -> int:
+        """Count one more failed login in a row for `email` and return the count."""
+        with self._lock:
+            document = self.db[LOGIN_FAILURES].find_one_and_update(
+                {"_id": email},
+                {"$inc": {"count": 1}, "$set": {"lastFailureAt": now, "expiresAt": forget_at}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+        return document["count"]
+
+    def login_failures(self, email: str, now: datetime) -> tuple[int, datetime] | None:
+        """Return how many logins in a row failed for `email` and when the last one did, if any."""
+        with self._lock:
+            document = self.db[LOGIN_FAILURES].find_one({"_id": email, "expiresAt": {"$gt": now}})
+        if document is None:
+            return None
+        return document["count"], document["lastFailureAt"]
+
+    def clear_login_failures(self, email: str) -> None:
+        """Forget the failed logins of `email`."""
+        with self._lock:
+            self.db[LOGIN_FAILURES].delete_one({"_id": email})
 
     # Activity log
 

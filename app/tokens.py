@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 import jwt
+
+from .keys import Key, KeySet
 
 ACCESS = "access"
 REFRESH = "refresh"
@@ -23,27 +26,39 @@ def new_jti() -> str:
     return secrets.token_urlsafe(12)
 
 
-def encode(claims: dict, key: str | bytes, algorithm: str) -> str:
-    """Sign `claims` with `key`."""
-    return jwt.encode(claims, key, algorithm=algorithm)
+def encode(claims: dict, key: Key) -> str:
+    """Sign `claims` with `key`, naming it in the header's `kid`."""
+    return jwt.encode(claims, key.signer, algorithm=key.algorithm, headers={"kid": key.kid})
+
+
+def verification_key(token: str, keys: Mapping[str, Key]) -> Key:
+    """Return the known key the token's `kid` names; other header fields (jku, x5u, jwk) are ignored."""
+    try:
+        kid = jwt.get_unverified_header(token).get("kid")
+    except jwt.PyJWTError as error:
+        raise TokenError(str(error)) from None
+    if not isinstance(kid, str) or kid not in keys:
+        raise TokenError("unknown key id")
+    return keys[kid]
 
 
 def decode(
     token: str,
     *,
-    key: str | bytes,
-    algorithm: str,
+    keys: Mapping[str, Key],
     expected_type: str,
     now: datetime,
     issuer: str | None = None,
     audience: str | None = None,
+    leeway: int = 0,
 ) -> dict:
-    """Verify `token` with the pinned algorithm and return its claims, or raise TokenError."""
+    """Verify `token` with the key its kid names, pinned to that key's algorithm; return its claims."""
+    key = verification_key(token, keys)
     try:
         claims = jwt.decode(
             token,
-            key,
-            algorithms=[algorithm],
+            key.verifier,
+            algorithms=[key.algorithm],
             issuer=issuer,
             audience=audience,
             # Expiry is checked below against the injected clock, so tests control time.
@@ -56,7 +71,7 @@ def decode(
     if not all(isinstance(claims.get(name), str) for name in ("sub", "sid", "jti")):
         raise TokenError("malformed subject claims")
     expires = claims.get("exp")
-    if not isinstance(expires, int | float) or expires <= now.timestamp():
+    if not isinstance(expires, int | float) or expires + leeway <= now.timestamp():
         raise TokenError("token expired")
     return claims
 
@@ -65,12 +80,12 @@ def decode(
 class TokenSigner:
     """Issues and verifies this server's access and refresh tokens."""
 
-    key: str | bytes
-    algorithm: str
+    keys: KeySet
     access_ttl: int
     refresh_ttl: int
     issuer: str | None = None
     audience: str | None = None
+    leeway: int = 0
 
     def _claims(self, token_type: str, user_id: str, session_id: str, now: datetime, ttl: int) -> dict:
         issued = int(now.timestamp())
@@ -92,21 +107,21 @@ class TokenSigner:
         """Sign a short-lived access token carrying the user's public fields."""
         claims = self._claims(ACCESS, user["id"], session_id, now, self.access_ttl)
         claims.update(email=user["email"], first=user["first"], last=user["last"])
-        return encode(claims, self.key, self.algorithm)
+        return encode(claims, self.keys.signing)
 
     def refresh_token(self, user_id: str, session_id: str, now: datetime) -> str:
         """Sign a long-lived refresh token for one session."""
         claims = self._claims(REFRESH, user_id, session_id, now, self.refresh_ttl)
-        return encode(claims, self.key, self.algorithm)
+        return encode(claims, self.keys.signing)
 
     def verify(self, token: str, expected_type: str, now: datetime) -> dict:
         """Return the claims of a valid token of `expected_type`, or raise TokenError."""
         return decode(
             token,
-            key=self.key,
-            algorithm=self.algorithm,
+            keys=self.keys.verifying,
             expected_type=expected_type,
             now=now,
             issuer=self.issuer,
             audience=self.audience,
+            leeway=self.leeway,
         )

@@ -25,7 +25,15 @@ def _test_database_uri() -> str | None:
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings.from_env({"APP_ENV": "testing", "SECRET_KEY": TEST_SECRET, "BCRYPT_ROUNDS": "4"})
+    return Settings.from_env(
+        {
+            "APP_ENV": "testing",
+            "SECRET_KEY": TEST_SECRET,
+            "BCRYPT_ROUNDS": "4",
+            "JWT_LEEWAY": "0",  # expiry boundaries in tests are exact; the leeway has its own tests
+            "RATE_LIMIT_STORAGE_URI": "memory://",  # each test app counts afresh, even on TEST_MONGO_URI
+        }
+    )
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import jwt
+
 PASSWORD = "correct horse battery"
 TEST_SECRET = "test-secret-long-enough-for-every-hmac-algorithm-0123456789abcdef"
 EXPIRED = {"success": False, "message": "Refresh token expired - session ended.", "code": "refreshExpired"}
@@ -53,3 +55,14 @@ def bearer(token: str) -> dict:
 
 def refresh(client, token):
     return client.post("/api/auth/refreshToken", json={"refreshToken": token})
+
+
+def claims_of(token: str) -> dict:
+    """Read a token's claims without checking it."""
+    return jwt.decode(token, options={"verify_signature": False})
+
+
+def sign_like(token: str, claims: dict, key=TEST_SECRET, algorithm: str = "HS256", **header) -> str:
+    """Sign `claims` under the kid of `token`, as someone holding `key` would forge it."""
+    kid = jwt.get_unverified_header(token)["kid"]
+    return jwt.encode(claims, key, algorithm=algorithm, headers={"kid": kid, **header})

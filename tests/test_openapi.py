@@ -102,6 +102,9 @@ def token(app):
 def test_every_operation_answers_as_documented(api_schema, token, method, path, mode):
     """Generated requests, valid and invalid, never get a 500, an undocumented status or shape."""
     operation = api_schema[path][method]
+    inputs = {"parameters", "requestBody", "security"} & set(operation.definition.raw)
+    if mode == GenerationMode.NEGATIVE and not inputs:
+        pytest.skip("no input that could be invalid (a probe, the key set)")
     headers = bearer(token) if "security" in operation.definition.raw else None
 
     @given(case=operation.as_strategy(generation_mode=mode))

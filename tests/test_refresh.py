@@ -4,7 +4,7 @@ import jwt
 import pytest
 
 from app.storage import SESSIONS, USERS
-from helpers import EXPIRED, TEST_SECRET, bearer, refresh
+from helpers import EXPIRED, bearer, claims_of, refresh, sign_like
 
 
 def test_refresh_returns_a_new_access_token(auth, client):
@@ -66,8 +66,8 @@ def test_an_access_token_is_not_a_refresh_token(auth, client):
 
 
 def test_a_validly_signed_token_for_no_session_is_refused(auth, client, clock):
-    claims = jwt.decode(auth.tokens()["refreshToken"], options={"verify_signature": False})
-    forged = jwt.encode({**claims, "sid": "no-such-session", "jti": "x"}, TEST_SECRET, algorithm="HS256")
+    token = auth.tokens()["refreshToken"]
+    forged = sign_like(token, {**claims_of(token), "sid": "no-such-session", "jti": "x"})
     assert refresh(client, forged).json == EXPIRED
 
 

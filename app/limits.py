@@ -1,0 +1,86 @@
+"""Per-address rate limits on the routes that cost bcrypt work or guard tokens (Flask-Limiter)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, current_app, request
+from flask_limiter import Limiter, RateLimitExceeded
+
+from config import Settings
+
+from .errors import RateLimited, render
+from .storage import DEFAULT_DB_NAME
+
+log = logging.getLogger(__name__)
+
+COUNTER_TIMEOUT_S = 2  # a counter store answers in milliseconds; a lost one must not hold requests
+
+
+def client_address() -> str:
+    """Return the client's address: the socket peer, or what ProxyFix took from trusted proxies."""
+    return request.remote_addr or "unknown"
+
+
+def refuse(error: RateLimitExceeded) -> Response:
+    """Answer a request over its limit with the envelope, `rateLimited` and `Retry-After`."""
+    limiter = current_app.extensions["rate_limiter"]
+    breached = limiter.current_limit
+    wait = breached.reset_at - time.time() if breached else 60
+    return render(RateLimited(wait))
+
+
+def storage_options(uri: str) -> dict:
+    """Return time-outs (in each client's own words) and, on MongoDB, where the counters go."""
+    if uri.startswith("mongodb"):
+        milliseconds = COUNTER_TIMEOUT_S * 1000
+        return {
+            # The server's own database, so a user granted only that database can keep them.
+            "database_name": urlsplit(uri).path.lstrip("/") or DEFAULT_DB_NAME,
+            "counter_collection_name": "RateLimitCounters",
+            "window_collection_name": "RateLimitWindows",
+            "serverSelectionTimeoutMS": milliseconds,
+            "connectTimeoutMS": milliseconds,
+            "socketTimeoutMS": milliseconds,
+        }
+    if uri.startswith("redis"):
+        return {"socket_timeout": COUNTER_TIMEOUT_S, "socket_connect_timeout": COUNTER_TIMEOUT_S}
+    return {}
+
+
+def limited_endpoints(settings: Settings) -> dict[str, str]:
+    """Return each limited endpoint and its limit, e.g. `20/minute`."""
+    return {
+        "auth.login": settings.rate_limit_login,
+        "auth.change_password": settings.rate_limit_login,  # a password check too, behind a token
+        "auth.signup": settings.rate_limit_signup,
+        "auth.refresh_token": settings.rate_limit_refresh,
+    }
+
+
+def init_rate_limits(app: Flask, settings: Settings) -> Limiter | None:
+    """Limit each address on the routes that check passwords or refresh tokens, before the view runs."""
+    if not settings.rate_limit_enabled:
+        return None
+    limiter = Limiter(
+        key_func=client_address,
+        storage_uri=settings.rate_limit_storage,
+        storage_options=storage_options(settings.rate_limit_storage),
+        strategy="moving-window",
+        # If a shared store (MongoDB, Redis) stops answering, each process keeps counting on its own.
+        in_memory_fallback_enabled=True,
+        key_prefix="auth",
+    )
+    limiter.init_app(app)
+    if settings.rate_limit_storage.startswith("mongodb") and not limiter.storage.check():
+        # Opening the store now also works around limits' MongoDB store, whose __del__ opens a
+        # client if none was opened, and so hangs a process that exits before its first request.
+        log.warning("The rate-limit store does not answer; each process counts by itself until it does.")
+    app.extensions["rate_limiter"] = limiter
+    app.register_error_handler(RateLimitExceeded, refuse)
+    for endpoint, limit in limited_endpoints(settings).items():
+        # Flask-Limiter checks a route's own limits in a wrapper around its view, before the view.
+        app.view_functions[endpoint] = limiter.limit(limit)(app.view_functions[endpoint])
+    return limiter

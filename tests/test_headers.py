@@ -1,0 +1,137 @@
+"""Security headers on every answer, errors included, and CORS from CORS_ORIGINS."""
+
+import pytest
+
+from app.security import JSON_POLICY, PAGE_POLICY
+from config import Settings
+from helpers import TEST_SECRET, bearer
+
+ORIGIN = "https://app.example.com"
+
+
+def assert_secure(response) -> None:
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Content-Security-Policy"] == JSON_POLICY
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.mimetype == "application/json"
+
+
+def test_answers_that_carry_tokens_are_never_stored(auth, client):
+    tokens = auth.tokens()
+    assert_secure(auth.login())
+    assert_secure(client.post("/api/auth/refreshToken", json={"refreshToken": tokens["refreshToken"]}))
+    assert_secure(client.get("/api/auth/getAll", headers=bearer(tokens["authToken"])))
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/nowhere", 404),
+        ("DELETE", "/api/auth/login", 405),
+        ("POST", "/api/auth/getAll", 403),
+        ("POST", "/api/auth/login", 400),
+        ("GET", "/health", 200),
+    ],
+)
+def test_every_answer_carries_the_headers_errors_included(client, method, path, status):
+    response = client.open(path, method=method, json={})
+    assert response.status_code == status
+    assert_secure(response)
+
+
+def test_a_rate_limited_answer_carries_the_headers(make_app):
+    client = make_app(rate_limit_login="1/minute").test_client()
+    client.post("/api/auth/login", json={})
+    response = client.post("/api/auth/login", json={})
+    assert response.status_code == 429
+    assert_secure(response)
+
+
+def test_an_unexpected_error_carries_the_headers_and_no_detail(app):
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("internal detail")
+
+    response = app.test_client().get("/boom")
+    assert response.status_code == 500
+    assert "internal detail" not in response.get_data(as_text=True)
+    assert_secure(response)
+
+
+def test_the_docs_page_may_load_its_own_scripts_and_styles_and_nothing_else(client):
+    response = client.get("/api/docs")
+    assert response.status_code == 200
+    policy = response.headers["Content-Security-Policy"]
+    assert policy == PAGE_POLICY
+    assert "script-src 'self'" in policy and "style-src 'self'" in policy
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_a_view_can_set_its_own_policy(app):
+    @app.get("/page")
+    def page():
+        return "<html></html>", 200, {"Content-Security-Policy": "default-src 'self'"}
+
+    assert app.test_client().get("/page").headers["Content-Security-Policy"] == "default-src 'self'"
+
+
+def test_hsts_is_sent_over_https_only(make_app):
+    client = make_app(trusted_proxies=1).test_client()
+    assert "Strict-Transport-Security" not in client.get("/health").headers
+    behind_tls = client.get("/health", headers={"X-Forwarded-Proto": "https"})
+    assert behind_tls.headers["Strict-Transport-Security"] == "max-age=31536000"
+
+
+# CORS
+
+
+def preflight(client, origin: str = ORIGIN):
+    return client.options(
+        "/api/auth/login",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+
+
+def test_development_answers_every_origin(client):
+    response = preflight(client, "http://localhost:8081")
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] in {"*", "http://localhost:8081"}
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]
+
+
+def test_only_the_listed_origins_are_answered(make_app):
+    client = make_app(cors_origins=(ORIGIN,)).test_client()
+    assert preflight(client).headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert "Access-Control-Allow-Origin" not in preflight(client, "https://evil.example").headers
+
+
+def test_cors_headers_are_on_errors_too_so_browsers_can_read_the_envelope(make_app):
+    client = make_app(cors_origins=(ORIGIN,)).test_client()
+    response = client.post("/api/auth/getAll", headers={"Origin": ORIGIN})
+    assert response.status_code == 403
+    assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert "Retry-After" in response.headers["Access-Control-Expose-Headers"]
+
+
+def test_with_no_origins_cors_is_off(make_app):
+    client = make_app(cors_origins=()).test_client()
+    assert "Access-Control-Allow-Origin" not in preflight(client).headers
+
+
+def test_production_answers_no_origin_until_told_which():
+    production = {
+        "APP_ENV": "production",
+        "SECRET_KEY": TEST_SECRET,
+        "MONGO_URI": "mongodb://db.example/auth",
+    }
+    assert Settings.from_env(production).cors_origins == ()
+    listed = Settings.from_env({**production, "CORS_ORIGINS": f"{ORIGIN}, https://admin.example.com"})
+    assert listed.cors_origins == (ORIGIN, "https://admin.example.com")
+    assert Settings.from_env({"SECRET_KEY": TEST_SECRET}).cors_origins == ("*",)

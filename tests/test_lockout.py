@@ -1,0 +1,142 @@
+"""Per-account login delays: after 5 failures in a row each further attempt waits twice as long."""
+
+import bcrypt
+import pytest
+
+from app.errors import RATE_LIMITED, RateLimited
+from app.lockout import LoginThrottle
+from app.storage import LOGIN_FAILURES
+from helpers import PASSWORD, AuthActions, bearer
+
+WRONG = "wrong password"
+
+
+def fail(auth, times: int, email: str = "ada@example.com") -> None:
+    for _ in range(times):
+        assert auth.login(email=email, password=WRONG).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("failures", "delay"),
+    [(0, 0), (4, 0), (5, 1), (6, 2), (7, 4), (14, 512), (15, 900), (1000, 900)],
+)
+def test_the_delay_doubles_after_five_failures_up_to_fifteen_minutes(failures, delay):
+    assert LoginThrottle(storage=None).delay_after(failures) == delay
+
+
+def test_five_failures_cost_nothing_and_the_sixth_attempt_must_wait_a_second(auth, clock):
+    auth.signup()
+    fail(auth, 5)
+    response = auth.login()  # even the right password
+    assert response.status_code == 429
+    assert response.json["code"] == RATE_LIMITED
+    assert response.headers["Retry-After"] == "1"
+    clock.advance(1)
+    assert auth.login().status_code == 200
+
+
+def test_each_further_failure_doubles_the_wait(auth, clock):
+    auth.signup()
+    fail(auth, 5)
+    for expected in (1, 2, 4, 8):
+        refused = auth.login(password=WRONG)
+        assert refused.status_code == 429
+        assert refused.headers["Retry-After"] == str(expected)
+        clock.advance(expected)
+        assert auth.login(password=WRONG).status_code == 400
+
+
+def test_an_attempt_during_the_wait_is_refused_before_any_bcrypt_work(auth, monkeypatch):
+    auth.signup()
+    fail(auth, 5)
+    calls = []
+    monkeypatch.setattr(bcrypt, "checkpw", lambda *args: calls.append(1))
+    assert auth.login().status_code == 429
+    assert calls == []
+
+
+def test_a_refused_attempt_does_not_lengthen_the_wait(auth, clock):
+    auth.signup()
+    fail(auth, 5)
+    for _ in range(3):
+        assert auth.login().status_code == 429
+    clock.advance(1)
+    assert auth.login().status_code == 200
+
+
+def test_a_successful_login_starts_the_count_afresh(auth, clock):
+    auth.signup()
+    fail(auth, 4)
+    assert auth.login().status_code == 200
+    fail(auth, 4)
+    assert auth.login().status_code == 200
+
+
+def test_the_wait_never_exceeds_the_maximum_setting(make_app, clock):
+    auth = AuthActions(make_app(login_delay_max=60).test_client())
+    auth.signup()
+    for _ in range(12):  # uncapped, the wait after the twelfth failure would be 128 s
+        fail(auth, 1)
+        clock.advance(60)
+    fail(auth, 1)
+    assert auth.login().headers["Retry-After"] == "60"
+
+
+def test_unknown_emails_are_delayed_the_same_so_delays_reveal_no_account(auth):
+    auth.signup()
+    fail(auth, 5)
+    fail(auth, 5, email="nobody@example.com")
+    known = auth.login(password=WRONG)
+    unknown = auth.login(email="nobody@example.com", password=WRONG)
+    assert known.status_code == unknown.status_code == 429
+    assert known.json == unknown.json
+
+
+def test_accounts_are_delayed_separately_and_the_email_is_normalised(auth):
+    auth.signup()
+    auth.signup(email="grace@example.com")
+    fail(auth, 5, email="  ADA@example.com")
+    assert auth.login().status_code == 429
+    assert auth.login(email="grace@example.com").status_code == 200
+
+
+def test_failures_are_counted_in_the_database_with_a_ttl_and_no_password(auth, storage):
+    auth.signup()
+    fail(auth, 3)
+    [record] = storage.db[LOGIN_FAILURES].find({})
+    assert record["_id"] == "ada@example.com"
+    assert record["count"] == 3
+    assert WRONG not in str(record) and PASSWORD not in str(record)
+    ttl = [
+        index
+        for index in storage.db[LOGIN_FAILURES].index_information().values()
+        if "expireAfterSeconds" in index
+    ]
+    assert ttl and ttl[0]["key"] == [("expiresAt", 1)]
+    auth.login()
+    assert storage.db[LOGIN_FAILURES].count_documents({}) == 0
+
+
+def test_the_count_is_shared_by_every_process_using_the_database(auth, storage, clock):
+    """A second server on the same database sees the same count: it lives in the database."""
+    auth.signup()
+    fail(auth, 5)
+    other_process = LoginThrottle(storage)
+    with pytest.raises(RateLimited):
+        other_process.check("ada@example.com", clock())
+
+
+def test_wrong_current_passwords_at_change_password_are_delayed_like_failed_logins(auth, client, monkeypatch):
+    """A stolen access token must not become a way to guess the password."""
+    token = auth.tokens()["authToken"]
+    guess = {"currentPassword": WRONG, "newPassword": "a new password 123"}
+    for _ in range(5):
+        response = client.post("/api/auth/changePassword", json=guess, headers=bearer(token))
+        assert response.status_code == 400
+    calls = []
+    monkeypatch.setattr(bcrypt, "checkpw", lambda *args: calls.append(1))
+    refused = client.post("/api/auth/changePassword", json=guess, headers=bearer(token))
+    assert refused.status_code == 429
+    assert refused.json["code"] == RATE_LIMITED
+    assert auth.login().status_code == 429, "the same account, the same count"
+    assert calls == []

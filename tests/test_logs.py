@@ -1,0 +1,114 @@
+"""JSON request logs: one line per request with a request id, and never a password or token."""
+
+import json
+import logging
+
+import pytest
+
+from app.logs import JsonFormatter, RequestIdFilter, configure_logging, redact
+from helpers import PASSWORD, bearer
+
+
+@pytest.fixture
+def lines(caplog):
+    """Return every log record so far, formatted as the server writes it."""
+    caplog.set_level(logging.DEBUG)
+    caplog.handler.addFilter(RequestIdFilter())  # as configure_logging installs it
+    formatter = JsonFormatter()
+    return lambda: [formatter.format(record) for record in caplog.records]
+
+
+def request_lines(lines) -> list[dict]:
+    return [entry for entry in map(json.loads, lines()) if entry["message"] == "request"]
+
+
+def test_each_request_is_one_json_line_with_its_id(client, lines):
+    response = client.post("/api/auth/login", json={})
+    [entry] = request_lines(lines)
+    assert entry["method"] == "POST"
+    assert entry["path"] == "/api/auth/login"
+    assert entry["status"] == 400
+    assert entry["duration_ms"] >= 0
+    assert entry["level"] == "INFO"
+    assert entry["request_id"] == response.headers["X-Request-ID"]
+    assert len(entry["request_id"]) == 32
+
+
+def test_a_sane_request_id_from_the_caller_is_kept(client, lines):
+    response = client.get("/health", headers={"X-Request-ID": "abc-123.x_y"})
+    assert response.headers["X-Request-ID"] == "abc-123.x_y"
+    assert request_lines(lines)[0]["request_id"] == "abc-123.x_y"
+
+
+@pytest.mark.parametrize("request_id", ["has space", "a" * 129, "new\\nline", '{"json": 1}'])
+def test_an_odd_request_id_is_replaced(client, request_id):
+    assert client.get("/health", headers={"X-Request-ID": request_id}).headers["X-Request-ID"] != request_id
+
+
+def test_the_user_of_a_guarded_request_is_logged_by_id(auth, client, lines):
+    tokens = auth.tokens()
+    client.get("/api/auth/getAll", headers=bearer(tokens["authToken"]))
+    assert request_lines(lines)[-1]["user_id"] == tokens["user"]["id"]
+
+
+def test_refused_and_failed_requests_are_logged_too(make_app, lines):
+    app = make_app(rate_limit_signup="1/minute")
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("broken")
+
+    client = app.test_client()
+    client.post("/api/auth/signup", json={})
+    client.post("/api/auth/signup", json={})
+    client.get("/boom")
+    statuses = [entry["status"] for entry in request_lines(lines)]
+    assert statuses == [400, 429, 500]
+    errors = [json.loads(line) for line in lines() if '"exception"' in line]
+    assert errors and errors[0]["request_id"]
+
+
+def test_no_password_token_or_authorization_header_is_ever_logged(auth, client, lines):
+    tokens = auth.tokens()
+    refresh = tokens["refreshToken"]
+    client.post("/api/auth/refreshToken", json={"refreshToken": refresh})
+    client.get("/api/auth/getAll", headers=bearer(tokens["authToken"]))
+    client.get(f"/api/auth/getAll?token={tokens['authToken']}", headers=bearer("not-a-real-token"))
+    auth.login(password="wrong password 123")
+    client.post("/api/auth/login", data=f"password={PASSWORD}&email=ada@example.com")
+    text = "\n".join(lines())
+    assert "request" in text
+    for secret in (PASSWORD, "wrong password 123", refresh, tokens["authToken"], "not-a-real-token"):
+        assert secret not in text
+    assert "Bearer" not in text and "Authorization" not in text
+
+
+def test_a_token_in_a_message_or_a_traceback_is_redacted(lines, auth):
+    token = auth.tokens()["authToken"]
+    logger = logging.getLogger("app.test")
+    logger.warning("saw %s and Bearer abc.def", token)
+    try:
+        raise ValueError(f"bad token {token}")
+    except ValueError:
+        logger.exception("failed")
+    text = "\n".join(lines())
+    assert token not in text and "abc.def" not in text
+    assert "[token]" in text
+
+
+def test_redact_keeps_ordinary_text():
+    assert redact("user ada@example.com logged in") == "user ada@example.com logged in"
+
+
+def test_the_server_writes_json_lines_to_stderr(capsys):
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    try:
+        configure_logging("INFO")
+        logging.getLogger("app.test").debug("hidden")
+        logging.getLogger("app.test").info("shown")
+    finally:
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert json.loads(line)["message"] == "shown"
