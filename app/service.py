@@ -105,11 +105,10 @@ class AuthService:
     def login(self, email: str, password: str, client: Client) -> LoginResult:
         """Check the credentials and open a new session with its own refresh token."""
         now = self.clock()
-        self.throttle.check(email, now)
+        self.throttle.claim(email, now)
         user = self.storage.find_user_by_email(email)
         stored_hash = user["password"] if user else None
         if not self.hasher.check(password, stored_hash) or user is None:
-            self.throttle.failed(email, now)
             raise ApiError(BAD_CREDENTIALS)
         self.throttle.succeeded(email)
         if self.hasher.needs_rehash(user["password"]):
@@ -141,9 +140,8 @@ class AuthService:
         user = self.me(user_id)
         now = self.clock()
         # A stolen access token must not become a way to guess the password: same delays as login.
-        self.throttle.check(user["email"], now)
+        self.throttle.claim(user["email"], now)
         if not self.hasher.check(current_password, user["password"]):
-            self.throttle.failed(user["email"], now)
             raise ApiError(WRONG_CURRENT_PASSWORD, errors={"currentPassword": [WRONG_CURRENT_PASSWORD]})
         self.throttle.succeeded(user["email"])
         self.storage.update_password(user_id, self.hasher.hash(new_password))

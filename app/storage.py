@@ -12,7 +12,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from flask import Flask
 from flask_pymongo import PyMongo
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING
 from pymongo.database import Database
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 
@@ -266,24 +266,33 @@ class Storage:
 
     # Failed logins, per (normalised) email, known or not
 
-    def record_login_failure(self, email: str, now: datetime, forget_at: datetime) -> int:
-        """Count one more failed login in a row for `email` and return the count."""
-        with self._lock:
-            document = self.db[LOGIN_FAILURES].find_one_and_update(
-                {"_id": email},
-                {"$inc": {"count": 1}, "$set": {"lastFailureAt": now, "expiresAt": forget_at}},
-                upsert=True,
-                return_document=ReturnDocument.AFTER,
-            )
-        return document["count"]
-
     def login_failures(self, email: str, now: datetime) -> tuple[int, datetime] | None:
-        """Return how many logins in a row failed for `email` and when the last one did, if any."""
+        """Return how many attempts in a row failed (or are under way) and when the next may start."""
         with self._lock:
             document = self.db[LOGIN_FAILURES].find_one({"_id": email, "expiresAt": {"$gt": now}})
         if document is None:
             return None
-        return document["count"], document["lastFailureAt"]
+        return document["count"], document["allowedAt"]
+
+    def count_login_attempt(
+        self, email: str, seen_count: int | None, allowed_at: datetime, forget_at: datetime, now: datetime
+    ) -> bool:
+        """Count one more attempt for `email` unless another was counted since `seen_count` was read.
+
+        A compare-and-set on the count, so that of several attempts racing for one account
+        exactly one is counted each round: none slips past the delay the others set.
+        """
+        if seen_count is None:  # no record, or a forgotten one the TTL monitor has not removed yet
+            match: dict = {"_id": email, "expiresAt": {"$lte": now}}
+        else:
+            match = {"_id": email, "count": seen_count}
+        update = {"$set": {"count": (seen_count or 0) + 1, "allowedAt": allowed_at, "expiresAt": forget_at}}
+        try:
+            with self._lock:
+                result = self.db[LOGIN_FAILURES].update_one(match, update, upsert=seen_count is None)
+        except DuplicateKeyError:  # another attempt created the record first
+            return False
+        return result.matched_count == 1 or result.upserted_id is not None
 
     def clear_login_failures(self, email: str) -> None:
         """Forget the failed logins of `email`."""

@@ -1,5 +1,7 @@
 """Per-account login delays: after 5 failures in a row each further attempt waits twice as long."""
 
+import threading
+
 import bcrypt
 import pytest
 
@@ -123,7 +125,7 @@ def test_the_count_is_shared_by_every_process_using_the_database(auth, storage, 
     fail(auth, 5)
     other_process = LoginThrottle(storage)
     with pytest.raises(RateLimited):
-        other_process.check("ada@example.com", clock())
+        other_process.claim("ada@example.com", clock())
 
 
 def test_wrong_current_passwords_at_change_password_are_delayed_like_failed_logins(auth, client, monkeypatch):
@@ -140,3 +142,29 @@ def test_wrong_current_passwords_at_change_password_are_delayed_like_failed_logi
     assert refused.json["code"] == RATE_LIMITED
     assert auth.login().status_code == 429, "the same account, the same count"
     assert calls == []
+
+
+def test_simultaneous_guesses_after_a_wait_get_one_bcrypt_check_not_one_each(app, auth, clock, monkeypatch):
+    """A burst from many addresses at once must not slip past the delay the first guess sets."""
+    auth.signup()
+    fail(auth, 5)
+    clock.advance(1)
+    checks = []
+    real_checkpw = bcrypt.checkpw
+    monkeypatch.setattr(bcrypt, "checkpw", lambda *args: checks.append(1) or real_checkpw(*args))
+    barrier = threading.Barrier(16)
+    statuses = []
+
+    def guess() -> None:
+        client = app.test_client()
+        barrier.wait()
+        body = {"email": "ada@example.com", "password": WRONG}
+        statuses.append(client.post("/api/auth/login", json=body).status_code)
+
+    threads = [threading.Thread(target=guess) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [400] + [429] * 15
+    assert len(checks) == 1
