@@ -7,9 +7,9 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from marshmallow import Schema
-from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 
 from . import schemas
 from .errors import ApiError
@@ -19,13 +19,18 @@ FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 
 def read_body() -> Any:
     """Return the request body as parsed data: JSON, a form, or {} when there is none."""
+    raw = request.get_data(cache=True)  # forms are parsed from this cached copy
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is None and limit is not None and len(raw) >= limit:
+        # A chunked body has no length to refuse up front; Werkzeug cuts it at the limit.
+        raise RequestEntityTooLarge()
     if request.mimetype in FORM_TYPES:
         return request.form.to_dict()
-    if not request.get_data(cache=True):
+    if not raw:
         return {}
     if request.is_json:
         try:
-            data = json.loads(request.get_data(cache=True))
+            data = json.loads(raw)
         except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             raise ApiError("The request body is not valid JSON.") from None
         if not isinstance(data, dict):

@@ -115,7 +115,10 @@ class ChangePasswordSchema(RequestSchema):
 class PageSchema(RequestSchema):
     missing_message = "Some paging parameters are missing."
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000), strict=False)
-    after = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9a-f]{24}$"))
+    # Length as well as the pattern: "$" would let a trailing newline through.
+    after = fields.String(
+        load_default=None, validate=[validate.Length(equal=24), validate.Regexp(r"^[0-9a-f]{24}$")]
+    )
 
 
 class UtcDateTime(fields.DateTime):

@@ -14,13 +14,14 @@ from flask import Flask
 from flask_pymongo import PyMongo
 from pymongo import ASCENDING, DESCENDING
 from pymongo.database import Database
-from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure, PyMongoError
 
 # The original server's collection names, so its database can be reused as it is.
 USERS = "Users"
 ACTIVITY = "LoginActivity"
 SESSIONS = "Sessions"
 LOGIN_FAILURES = "LoginFailures"
+MIGRATIONS = "Migrations"
 
 DEFAULT_DB_NAME = "auth"
 TIMEOUT_MS = 5000
@@ -30,6 +31,16 @@ PING_TIMEOUT_S = 2  # a readiness probe must answer before the prober gives up
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (ConnectionFailure,)
 
 _USER_FIELDS = {"first": 1, "last": 1, "email": 1, "password": 1, "createdAt": 1}
+
+
+class DuplicateEmails(RuntimeError):
+    """Two stored users share an email once case and spaces are ignored; the server cannot start."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Two users in Users have the same email once case and surrounding spaces are ignored. "
+            "Merge or rename one of them, then start again."
+        )
 
 
 def _object_id(value: str) -> ObjectId | None:
@@ -102,14 +113,33 @@ class Storage:
 
     def ensure_indexes(self) -> None:
         """Create the indexes the rules rely on (idempotent)."""
+        self._normalise_stored_emails()
         with self._lock:
-            self.db[USERS].create_index([("email", ASCENDING)], unique=True)
+            try:
+                self.db[USERS].create_index([("email", ASCENDING)], unique=True)
+            except OperationFailure as error:
+                raise DuplicateEmails() from error
             sessions = self.db[SESSIONS]
             sessions.create_index([("tokenHash", ASCENDING)])
             sessions.create_index([("userId", ASCENDING), ("createdAt", ASCENDING)])
             sessions.create_index([("expiresAt", ASCENDING)], expireAfterSeconds=0)
             self.db[ACTIVITY].create_index([("userId", ASCENDING), ("_id", DESCENDING)])
             self.db[LOGIN_FAILURES].create_index([("expiresAt", ASCENDING)], expireAfterSeconds=0)
+
+    def _normalise_stored_emails(self) -> None:
+        """Trim and lower-case the emails the original server stored as typed, once per database."""
+        done = {"_id": "normalised-emails"}
+        with self._lock:
+            if self.db[MIGRATIONS].find_one(done):
+                return
+            as_typed = self.db[USERS].find({"email": {"$regex": r"[A-Z]|^\s|\s$"}}, {"email": 1})
+            for document in list(as_typed):
+                try:
+                    normalised = {"email": document["email"].strip().lower()}
+                    self.db[USERS].update_one({"_id": document["_id"]}, {"$set": normalised})
+                except DuplicateKeyError as error:
+                    raise DuplicateEmails() from error
+            self.db[MIGRATIONS].insert_one(done)
 
     def ping(self) -> bool:
         """Say whether the database answers, within a couple of seconds."""

@@ -78,3 +78,8 @@ def test_bad_paging_parameters_are_a_400(client, token, query):
 
 def test_the_limit_can_be_1000(client, token):
     assert client.get("/api/auth/getAll?limit=1000", headers=bearer(token)).status_code == 201
+
+
+def test_a_cursor_with_a_trailing_newline_is_a_400_not_an_empty_page(client, token):
+    response = client.get("/api/auth/getAll", query_string={"after": "a" * 24 + "\n"}, headers=bearer(token))
+    assert response.status_code == 400

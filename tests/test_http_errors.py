@@ -1,5 +1,6 @@
 """Every failure, HTTP-level or unexpected, answers with the JSON envelope and the right status."""
 
+import io
 import logging
 
 import pytest
@@ -90,3 +91,28 @@ def test_an_unexpected_error_is_a_500_without_internals_and_is_logged(app, clien
 def test_an_api_error_carries_its_code_and_status():
     error = ApiError("Nope.", code="someCode", status=409)
     assert (error.message, error.code, error.status) == ("Nope.", "someCode", 409)
+
+
+def test_a_chunked_body_over_the_limit_is_a_413_not_silently_cut(client):
+    body = b'{"email": "a@example.com", "password": "' + b"x" * 70_000 + b'"}'
+    response = client.post(
+        "/api/auth/login",
+        input_stream=io.BytesIO(body),
+        content_type="application/json",
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert_envelope(response, 413)
+
+
+def test_a_small_chunked_body_is_read_whole(auth, client):
+    auth.signup()
+    body = b'{"email": "ada@example.com", "password": "' + PASSWORD.encode() + b'"}'
+    response = client.post(
+        "/api/auth/login",
+        input_stream=io.BytesIO(body),
+        content_type="application/json",
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert response.status_code == 200

@@ -3,9 +3,10 @@
 from datetime import datetime
 
 import bcrypt
+import pytest
 from bson import ObjectId
 
-from app.storage import USERS
+from app.storage import MIGRATIONS, USERS, DuplicateEmails
 from helpers import bearer
 
 
@@ -59,3 +60,32 @@ def test_a_user_whose_stored_password_is_not_a_bcrypt_hash_cannot_log_in(auth, s
     storage.db[USERS].update_one({}, {"$set": {"password": "plaintext"}})
     response = auth.login(email="jay@example.com", password="plaintext")
     assert response.status_code == 400
+
+
+def restart_on(storage) -> None:
+    """Run start-up's database preparation again, as on a database the original server filled."""
+    storage.db[MIGRATIONS].delete_many({})
+    storage.ensure_indexes()
+
+
+def test_emails_stored_as_typed_are_lower_cased_at_start_up_so_their_users_can_log_in(auth, storage):
+    insert_original_user(storage, "original-password")
+    storage.db[USERS].update_one({}, {"$set": {"email": " Jay@Example.COM"}})
+    restart_on(storage)
+    assert storage.db[USERS].find_one({})["email"] == "jay@example.com"
+    assert auth.login(email="Jay@example.com", password="original-password").status_code == 200
+    assert auth.signup(email="JAY@example.com").status_code == 400  # one account per mailbox
+
+
+def test_two_stored_users_with_one_mailbox_stop_the_start_with_a_clear_message(storage):
+    insert_original_user(storage, "original-password")
+    storage.db[USERS].insert_one({"first": "J", "last": "G", "email": "JAY@example.com", "password": "x"})
+    with pytest.raises(DuplicateEmails, match="same email"):
+        restart_on(storage)
+
+
+def test_emails_are_normalised_once_not_at_every_start(storage):
+    restart_on(storage)
+    storage.db[USERS].insert_one({"first": "J", "last": "G", "email": "Later@Example.com", "password": "x"})
+    storage.ensure_indexes()
+    assert storage.db[USERS].find_one({})["email"] == "Later@Example.com"
