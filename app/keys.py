@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -65,7 +66,10 @@ def key_id(jwk: Mapping[str, str]) -> str:
 def secret_key(secret: str) -> Key:
     """Return the HS256 key for a shared secret."""
     material = secret.encode()
-    return Key(key_id({"kty": "oct", "k": _b64(material)}), SYMMETRIC_ALGORITHM, material, material)
+    # Not a thumbprint (RFC 7638 section 7 warns against those for symmetric keys): an HMAC
+    # of a fixed label, which tells nothing about the secret even if the secret is weak.
+    kid = _b64(hmac.new(material, b"kid", hashlib.sha256).digest())[:KID_LENGTH]
+    return Key(kid, SYMMETRIC_ALGORITHM, material, material)
 
 
 def algorithm_of(public_key: Any) -> str:

@@ -302,3 +302,16 @@ def test_mismatched_or_unreadable_keys_refuse_to_start(private_keys, algorithm, 
         values["JWT_PUBLIC_KEY"] = pems[public]()
     with pytest.raises(ConfigError, match=message):
         create_app(Settings.from_env(values))
+
+
+def test_a_secrets_kid_is_stable_and_is_not_its_public_thumbprint():
+    """Anyone can compute a symmetric key's RFC 7638 thumbprint from a guessed secret; not so an HMAC."""
+    import base64
+
+    from app.keys import key_id, secret_key
+
+    secret = "s" * 40
+    kid = secret_key(secret).kid
+    assert kid == secret_key(secret).kid != secret_key("t" * 40).kid
+    encoded = base64.urlsafe_b64encode(secret.encode()).rstrip(b"=").decode()
+    assert kid != key_id({"kty": "oct", "k": encoded})
