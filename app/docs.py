@@ -44,7 +44,7 @@ def _error_response(status: int) -> dict:
     }
 
 
-def _operation(view: Callable, notes: dict, guarded: bool) -> dict:
+def _operation(view: Callable, notes: dict, guarded: bool, uses_database: bool) -> dict:
     """Turn a view's declarations into one OpenAPI operation."""
     summary, _, description = (view.__doc__ or "").strip().partition("\n")
     operation: dict = {"summary": summary, "description": description.strip(), "responses": {}}
@@ -65,6 +65,8 @@ def _operation(view: Callable, notes: dict, guarded: bool) -> dict:
     if guarded:
         operation["security"] = [{"bearer": []}]
         errors.add(403)
+    if uses_database:
+        errors.add(503)
     for status, schema in notes["responses"].items():
         response: dict = {"description": "Success"}
         if schema is not None:
@@ -91,7 +93,8 @@ def build_spec(app: Flask, public_endpoints: set[str]) -> dict:
         notes = getattr(view, "openapi", None)
         if notes is None:
             continue
-        guarded = rule.endpoint.startswith("auth.") and rule.endpoint not in public_endpoints
+        uses_database = rule.endpoint.startswith("auth.")
+        guarded = uses_database and rule.endpoint not in public_endpoints
         methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
         parameters = [
             {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
@@ -99,7 +102,9 @@ def build_spec(app: Flask, public_endpoints: set[str]) -> dict:
         ]
         spec.path(
             path=_openapi_path(rule),
-            operations={method.lower(): _operation(view, notes, guarded) for method in methods},
+            operations={
+                method.lower(): _operation(view, notes, guarded, uses_database) for method in methods
+            },
             parameters=parameters,
         )
     return spec.to_dict()

@@ -143,3 +143,11 @@ def test_successful_answers_match_their_documented_schemas(api_schema, client):
     change = {"currentPassword": PASSWORD, "newPassword": PASSWORD + "!"}
     call("POST", "/api/auth/changePassword", json=change, headers=headers)
     assert call("POST", "/api/auth/logoutAll", headers=headers)["revoked"] == 1
+
+
+def test_every_auth_operation_documents_the_503_it_gives_when_the_database_is_away(client):
+    paths = client.get("/api/openapi.json").json["paths"]
+    for path, operations in paths.items():
+        if path.startswith("/api/auth/"):
+            for method in operations.keys() & HTTP_METHODS:
+                assert "503" in operations[method]["responses"], f"{method} {path}"
