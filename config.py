@@ -65,7 +65,7 @@ class Settings:
     app_env: str = "development"
     secret_key: str = field(default="", repr=False)
     secret_key_generated: bool = False
-    mongo_uri: str | None = None
+    mongo_uri: str | None = field(default=None, repr=False)  # may hold a password
     access_token_ttl: int = 900
     refresh_token_ttl: int = 7_776_000
     bcrypt_rounds: int = 12

@@ -86,3 +86,8 @@ def test_a_dotenv_file_is_read_and_the_environment_wins(tmp_path, monkeypatch):
     settings = Settings.from_env()
     assert settings.access_token_ttl == 120
     assert settings.port == 9100
+
+
+def test_a_database_password_never_shows_in_the_settings_repr():
+    settings = Settings.from_env({"MONGO_URI": "mongodb://app:hunter2-secret@db:27017/auth"})
+    assert "hunter2-secret" not in repr(settings)
