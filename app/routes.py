@@ -91,3 +91,15 @@ def get_all() -> tuple[dict, int]:
     page = schemas.load(schemas.page_schema, request.args)
     users, next_cursor = auth_service().list_users(page["after"], page["limit"])
     return {"success": True, "message": schemas.user_schema.dump(users, many=True), "next": next_cursor}, 201
+
+
+@bp.get("/me")
+def me() -> dict:
+    claims = g.claims
+    user = {
+        "id": claims["sub"],
+        "first": claims.get("first"),
+        "last": claims.get("last"),
+        "email": claims.get("email"),
+    }
+    return {"success": True, "user": schemas.user_schema.dump(user)}
