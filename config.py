@@ -12,6 +12,13 @@ from dotenv import dotenv_values
 MIN_SECRET_BYTES = 32
 
 
+def usable_cores() -> int:
+    """Return how many cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 class ConfigError(ValueError):
     """A setting is missing or malformed; the server must not start."""
 
@@ -57,6 +64,8 @@ class Settings:
     access_token_ttl: int = 900
     refresh_token_ttl: int = 7_776_000
     bcrypt_rounds: int = 12
+    bcrypt_concurrency: int = field(default_factory=usable_cores)
+    bcrypt_nice: int = 10
     jwt_algorithm: str = "HS256"
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
@@ -86,6 +95,8 @@ class Settings:
             access_token_ttl=_int(env, "ACCESS_TOKEN_TTL", 900, minimum=1),
             refresh_token_ttl=_int(env, "REFRESH_TOKEN_TTL", 7_776_000, minimum=1),
             bcrypt_rounds=_int(env, "BCRYPT_ROUNDS", 12, minimum=4),
+            bcrypt_concurrency=_int(env, "BCRYPT_CONCURRENCY", usable_cores(), minimum=1),
+            bcrypt_nice=_int(env, "BCRYPT_NICE", 10),
             jwt_algorithm=_text(env, "JWT_ALGORITHM", "HS256"),
             jwt_issuer=_text(env, "JWT_ISSUER"),
             jwt_audience=_text(env, "JWT_AUDIENCE"),
@@ -99,6 +110,8 @@ class Settings:
         """Refuse settings that would be unsafe or meaningless."""
         if self.bcrypt_rounds > 31:
             raise ConfigError("BCRYPT_ROUNDS must be between 4 and 31.")
+        if self.bcrypt_nice > 19:
+            raise ConfigError("BCRYPT_NICE must be between 0 and 19.")
         if self.jwt_algorithm != "HS256":
             raise ConfigError(f"JWT_ALGORITHM {self.jwt_algorithm!r} is not supported.")
         if not self.production:

@@ -44,7 +44,8 @@ def register_services(app: Flask, settings: Settings) -> None:
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
     )
-    app.extensions["auth_service"] = AuthService(storage, signer, PasswordHasher(settings.bcrypt_rounds))
+    hasher = PasswordHasher(settings.bcrypt_rounds, settings.bcrypt_concurrency, settings.bcrypt_nice)
+    app.extensions["auth_service"] = AuthService(storage, signer, hasher)
 
 
 def warn_about_development_defaults(settings: Settings) -> None:

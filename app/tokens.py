@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 import jwt
 
@@ -12,6 +13,12 @@ ACCESS = "access"
 REFRESH = "refresh"
 
 _REQUIRED_CLAIMS = ["sub", "sid", "type", "iat", "exp", "jti"]
+
+# Tokens whose signature and claims were already checked, per signer: a client sends the same
+# access token with every request until it expires, and checking it again is most of the cost
+# of a guarded request. Only valid tokens get in (errors are not cached), and expiry is checked
+# against the clock on every use, so a remembered token is refused the moment it expires.
+VERIFIED_TOKENS_CACHED = 4096
 
 
 class TokenError(Exception):
@@ -28,17 +35,16 @@ def encode(claims: dict, key: str | bytes, algorithm: str) -> str:
     return jwt.encode(claims, key, algorithm=algorithm)
 
 
-def decode(
+def decode_signed(
     token: str,
     *,
     key: str | bytes,
     algorithm: str,
     expected_type: str,
-    now: datetime,
     issuer: str | None = None,
     audience: str | None = None,
 ) -> dict:
-    """Verify `token` with the pinned algorithm and return its claims, or raise TokenError."""
+    """Verify `token` with the pinned algorithm and return its claims; expiry is left to check_expiry."""
     try:
         claims = jwt.decode(
             token,
@@ -46,7 +52,7 @@ def decode(
             algorithms=[algorithm],
             issuer=issuer,
             audience=audience,
-            # Expiry is checked below against the injected clock, so tests control time.
+            # Expiry is checked by check_expiry against the injected clock, so tests control time.
             options={"require": _REQUIRED_CLAIMS, "verify_exp": False, "verify_iat": False},
         )
     except jwt.PyJWTError as error:
@@ -55,10 +61,15 @@ def decode(
         raise TokenError("wrong token type")
     if not all(isinstance(claims.get(name), str) for name in ("sub", "sid", "jti")):
         raise TokenError("malformed subject claims")
-    expires = claims.get("exp")
-    if not isinstance(expires, int | float) or expires <= now.timestamp():
-        raise TokenError("token expired")
+    if not isinstance(claims.get("exp"), int | float):
+        raise TokenError("malformed expiry")
     return claims
+
+
+def check_expiry(claims: dict, now: datetime) -> None:
+    """Raise TokenError when the claims' `exp` is not after `now`."""
+    if claims["exp"] <= now.timestamp():
+        raise TokenError("token expired")
 
 
 @dataclass(frozen=True)
@@ -71,6 +82,20 @@ class TokenSigner:
     refresh_ttl: int
     issuer: str | None = None
     audience: str | None = None
+
+    def __post_init__(self) -> None:
+        verified = lru_cache(maxsize=VERIFIED_TOKENS_CACHED)(self._decode_signed)
+        object.__setattr__(self, "_verified", verified)
+
+    def _decode_signed(self, token: str, expected_type: str) -> dict:
+        return decode_signed(
+            token,
+            key=self.key,
+            algorithm=self.algorithm,
+            expected_type=expected_type,
+            issuer=self.issuer,
+            audience=self.audience,
+        )
 
     def _claims(self, token_type: str, user_id: str, session_id: str, now: datetime, ttl: int) -> dict:
         issued = int(now.timestamp())
@@ -101,12 +126,6 @@ class TokenSigner:
 
     def verify(self, token: str, expected_type: str, now: datetime) -> dict:
         """Return the claims of a valid token of `expected_type`, or raise TokenError."""
-        return decode(
-            token,
-            key=self.key,
-            algorithm=self.algorithm,
-            expected_type=expected_type,
-            now=now,
-            issuer=self.issuer,
-            audience=self.audience,
-        )
+        claims = self._verified(token, expected_type)
+        check_expiry(claims, now)
+        return dict(claims)  # a copy: the remembered claims must not change under later requests

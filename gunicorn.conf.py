@@ -1,0 +1,43 @@
+"""gunicorn settings: `gunicorn -c gunicorn.conf.py wsgi:app` (override any of them on the command line)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from config import Settings
+
+EMBEDDED_STORE_ONE_PROCESS = (
+    "The embedded in-memory store (no MONGO_URI) lives inside one process: with {workers} workers "
+    "each would keep its own users and sessions. Set MONGO_URI, or run one worker (--workers 1)."
+)
+
+bind = f"0.0.0.0:{Settings.from_env().port}"
+# Threads, not processes, per core: bcrypt releases the GIL, so hashing runs in parallel while
+# the other threads answer guarded requests (bench/README.md has the measurements).
+worker_class = "gthread"
+threads = 16
+# The control socket could add workers behind on_starting's back, and its one default path
+# clashes between servers on one machine; `kill -TTIN` is still caught by nworkers_changed.
+control_socket_disable = True
+
+
+def check_workers(workers: int, settings: Settings) -> None:
+    """Refuse several worker processes on the embedded store."""
+    if workers > 1 and settings.embedded_store:
+        raise RuntimeError(EMBEDDED_STORE_ONE_PROCESS.format(workers=workers))
+
+
+def on_starting(server: Any) -> None:  # noqa: ANN401 - gunicorn's Arbiter
+    """gunicorn hook, run once in the master before any worker starts."""
+    check_workers(server.cfg.workers, Settings.from_env())
+
+
+def nworkers_changed(server: Any, new_value: int, old_value: int | None) -> None:  # noqa: ANN401
+    """gunicorn hook: keep one worker on the embedded store when asked for more at run time."""
+    if old_value is None:  # the first count, checked by on_starting
+        return
+    try:
+        check_workers(new_value, Settings.from_env())
+    except RuntimeError as refusal:
+        server.log.warning("%s Staying at one worker.", refusal)
+        server.num_workers = 1
