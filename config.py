@@ -96,7 +96,7 @@ class Settings:
             refresh_token_ttl=_int(env, "REFRESH_TOKEN_TTL", 7_776_000, minimum=1),
             bcrypt_rounds=_int(env, "BCRYPT_ROUNDS", 12, minimum=4),
             bcrypt_concurrency=_int(env, "BCRYPT_CONCURRENCY", usable_cores(), minimum=1),
-            bcrypt_nice=_int(env, "BCRYPT_NICE", 10),
+            bcrypt_nice=_int(env, "BCRYPT_NICE", 10, minimum=0),
             jwt_algorithm=_text(env, "JWT_ALGORITHM", "HS256"),
             jwt_issuer=_text(env, "JWT_ISSUER"),
             jwt_audience=_text(env, "JWT_AUDIENCE"),
