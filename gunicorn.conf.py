@@ -12,10 +12,11 @@ EMBEDDED_STORE_ONE_PROCESS = (
 )
 
 bind = f"0.0.0.0:{Settings.from_env().port}"
-# Threads, not processes, per core: bcrypt releases the GIL, so hashing runs in parallel while
-# the other threads answer guarded requests (bench/README.md has the measurements).
+# Threads: bcrypt releases the GIL and runs on its own small pool (BCRYPT_CONCURRENCY), so a
+# login waiting for it holds a request thread but no core. 32 threads leave guarded requests
+# free threads through a storm of 24 concurrent logins; bench/README.md has the measurements.
 worker_class = "gthread"
-threads = 16
+threads = 32
 # The control socket could add workers behind on_starting's back, and its one default path
 # clashes between servers on one machine; `kill -TTIN` is still caught by nworkers_changed.
 control_socket_disable = True

@@ -7,7 +7,6 @@ import json
 import os
 import platform
 import signal
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -46,6 +45,10 @@ TARGETS = {
     "project": Target("project", served("wsgi:app")),
     "plain": Target("plain", served("bench.peers.plain_pyjwt:app")),
     "fje": Target("fje", served("bench.peers.fje:app")),
+    # The same three with BENCH_USERS users stored at start-up (bench/seeded.py).
+    "project-seeded": Target("project-seeded", served("bench.seeded:project()")),
+    "plain-seeded": Target("plain-seeded", served("bench.seeded:plain()")),
+    "fje-seeded": Target("fje-seeded", served("bench.seeded:fje()")),
     "express": Target(
         "express", lambda port: ["env", "NODE_ENV=production", "node", "server.js", str(port)], EXPRESS
     ),
@@ -103,16 +106,20 @@ def serving(target: Target, port: int, env: dict[str, str] | None = None) -> Ite
         log.close()
 
 
-def wait_until_up(port: int, process: subprocess.Popen, log: str) -> None:
-    deadline = time.monotonic() + 30
+def wait_until_up(port: int, process: subprocess.Popen, log: str, seconds: float = 120) -> None:
+    """Return once the server answers HTTP (any status), or raise if it exits or never does."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server on port {port} exited; see {log}")
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", "/health")
+            connection.getresponse().read()
+            connection.close()
             return
         except OSError:
-            time.sleep(0.1)
+            time.sleep(0.2)
     raise RuntimeError(f"server on port {port} did not start; see {log}")
 
 
@@ -179,11 +186,11 @@ def refreshed_tokens(server: Server, count: int, email: str = "many@example.com"
     ]
 
 
-def sign_up_many(server: Server, count: int, clients: int = 4) -> None:
-    """Create `count` users through the HTTP API, from a few concurrent clients."""
+def sign_up_many(server: Server, numbers: range, clients: int = 4) -> None:
+    """Sign up the users `user<number>@example.com`, from a few concurrent clients."""
 
     def work(offset: int) -> None:
-        for number in range(offset, count, clients):
+        for number in numbers[offset::clients]:
             sign_up(server, f"user{number:06}@example.com")
 
     threads = [threading.Thread(target=work, args=(offset,)) for offset in range(clients)]
@@ -332,6 +339,24 @@ def alternate(cases: dict[str, Callable[[], dict[str, float]]], rounds: int) -> 
     return samples
 
 
+def with_bcrypt_limit(
+    cases: dict[str, Callable[[], dict[str, float]]], rounds: int, rate: str
+) -> dict[str, dict[str, float]]:
+    """Alternate the cases with a measurement of the machine's bcrypt limit in every round.
+
+    Return the medians, each case's `rate` also as a share of the limit ("x limit"); the
+    limit itself is measured between the cases so that it sees the same machine they do.
+    """
+    limit_case = {"bcrypt limit": lambda: {"checks/s": bcrypt_limit(3)}}
+    samples = alternate({**limit_case, **cases}, rounds)
+    limit = statistics.median(samples.pop("bcrypt limit")["checks/s"])
+    results = medians(samples)
+    for metrics in results.values():
+        metrics["x limit"] = metrics[rate] / limit
+    print(f"\n  bcrypt limit (median of {rounds}): {limit:.2f} checks/s")
+    return results
+
+
 def medians(samples: dict) -> dict[str, dict[str, float]]:
     return {
         name: {key: statistics.median(values) for key, values in metrics.items()}
@@ -344,7 +369,7 @@ def print_table(title: str, results: dict[str, dict[str, float]], ratio_of: str)
     first = next(iter(results))
     width = max(len(name) for name in results) + 2
     keys = list(results[first])
-    print(f"\n{title} (medians)")
+    print(f"\n{title}")
     print(f"  {'target':{width}}" + "".join(f"{key:>12}" for key in keys) + f"  {ratio_of}: first/this")
     for name, metrics in results.items():
         ratio = results[first][ratio_of] / metrics[ratio_of] if metrics[ratio_of] else float("nan")

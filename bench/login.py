@@ -1,14 +1,13 @@
 """Login throughput at bcrypt cost 12 from 8 clients, against the machine's bcrypt limit, A B A B.
 
-The limit is bcrypt checks a second with every core hashing, measured in this process before
-and after the rounds. A server that spends one bcrypt check per login and keeps every core
+The limit is bcrypt checks a second with every core hashing, measured in this process in
+every round, between the targets. A server that spends one bcrypt check per login and keeps every core
 busy reaches 1.0x of it.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 
 from bench import lib
 
@@ -24,8 +23,6 @@ def main() -> None:
     parser.add_argument("--targets", default="project,plain,fje")
     args = parser.parse_args()
     print(lib.machine())
-    limits = [lib.bcrypt_limit()]
-    print(f"  bcrypt limit before: {limits[0]:.2f} checks/s")
     with lib.serving_all(args.targets.split(",")) as servers:
         body = {"email": EMAIL, "password": lib.PASSWORD}
         for server in servers:
@@ -34,14 +31,8 @@ def main() -> None:
             server.name: measure(server, lib.lua_request("POST", LOGIN, body=body), args)
             for server in servers
         }
-        samples = lib.alternate(cases, args.rounds)
-    limits.append(lib.bcrypt_limit())
-    print(f"  bcrypt limit after: {limits[1]:.2f} checks/s")
-    limit = statistics.mean(limits)
-    results = lib.medians(samples)
-    for metrics in results.values():
-        metrics["x limit"] = metrics["logins/s"] / limit
-    lib.print_table(f"POST {LOGIN}, {args.clients} clients, limit {limit:.2f}/s", results, "logins/s")
+        results = lib.with_bcrypt_limit(cases, args.rounds, "logins/s")
+    lib.print_table(f"POST {LOGIN}, {args.clients} clients (medians)", results, "logins/s")
 
 
 def measure(server: lib.Server, script: str, args: argparse.Namespace):  # noqa: ANN201

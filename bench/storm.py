@@ -8,7 +8,6 @@ how long a guarded request waits, not how much CPU is left over: bcrypt takes ev
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 from bench import lib
@@ -28,7 +27,6 @@ def main() -> None:
     parser.add_argument("--targets", default="project,plain,fje")
     args = parser.parse_args()
     print(lib.machine())
-    limits = [lib.bcrypt_limit()]
     with lib.serving_all(args.targets.split(",")) as servers:
         cases = {}
         for server in servers:
@@ -36,14 +34,8 @@ def main() -> None:
             me = lib.lua_tokens("GET", ME, [token]) + lib.lua_paced(args.me_delay_ms)
             login = lib.lua_request("POST", LOGIN, body={"email": EMAIL, "password": lib.PASSWORD})
             cases[server.name] = measure(server, me, login, args)
-        samples = lib.alternate(cases, args.rounds)
-    limits.append(lib.bcrypt_limit())
-    limit = statistics.mean(limits)
-    results = lib.medians(samples)
-    for metrics in results.values():
-        metrics["x limit"] = metrics["logins/s"] / limit
-    title = f"{ME} p99 alone and during {args.clients} login clients, bcrypt limit {limit:.2f}/s"
-    lib.print_table(title, results, "storm p99")
+        results = lib.with_bcrypt_limit(cases, args.rounds, "logins/s")
+    lib.print_table(f"{ME} alone and during {args.clients} login clients (medians)", results, "storm p99")
 
 
 def measure(server: lib.Server, me: str, login: str, args: argparse.Namespace):  # noqa: ANN201
@@ -61,6 +53,7 @@ def measure(server: lib.Server, me: str, login: str, args: argparse.Namespace): 
             "storm p99": during.p99_ms,
             "p99 ratio": during.p99_ms / alone.p99_ms,
             "logins/s": logins.rate,
+            "errors": during.errors + logins.errors,
         }
 
     return run
