@@ -9,21 +9,15 @@ measures the project there (the database the URI names is dropped first).
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Callable
-
 from bench import lib
 
 GET_ALL = "/api/auth/getAll?limit=100"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser = lib.arguments(__doc__, "project,plain,fje", seconds=5, rounds=2)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--sizes", default="1000,10000")
-    parser.add_argument("--targets", default="project,plain,fje")
     parser.add_argument("--mongo-uri", help="measure the project on this MongoDB instead")
     args = parser.parse_args()
     print(lib.machine())
@@ -38,7 +32,10 @@ def main() -> None:
             scripts = {
                 server.name: lib.lua_tokens("POST", GET_ALL, [lib.token_for(server)]) for server in servers
             }
-            cases = {server.name: measure(server, scripts[server.name], args) for server in servers}
+            cases = {
+                server.name: lib.throughput(server, scripts[server.name], args.seconds, args.connections)
+                for server in servers
+            }
             by_size[size] = lib.medians(lib.alternate(cases, args.rounds))
         lib.print_table(f"POST {GET_ALL} with {size:,} users (medians)", by_size[size], "req/s")
     smallest, largest = min(by_size), max(by_size)
@@ -58,16 +55,6 @@ def empty_database(uri: str) -> str:
     client.drop_database(name)
     client.close()
     return uri
-
-
-def measure(server: lib.Server, script: str, args: argparse.Namespace) -> Callable[[], dict[str, float]]:
-    """Return a measurement of one page of users from `server`."""
-
-    def run() -> dict[str, float]:
-        load = lib.wrk(server, script, args.seconds, args.connections)
-        return {"req/s": load.rate, "p50 ms": load.p50_ms, "p99 ms": load.p99_ms, "errors": load.errors}
-
-    return run
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import json
 import os
@@ -275,6 +276,29 @@ def wrk(server: Server, script: str, seconds: int, connections: int, timeout_s: 
     return Load(**json.loads(line[4:]))
 
 
+def throughput(
+    server: Server, script: str, seconds: int, connections: int, timeout_s: int = 10
+) -> Callable[[], dict[str, float]]:
+    """Return a measurement of `server` under wrk: rate, p50, p99 and failed requests."""
+
+    def run() -> dict[str, float]:
+        load = wrk(server, script, seconds, connections, timeout_s)
+        return {"req/s": load.rate, "p50 ms": load.p50_ms, "p99 ms": load.p99_ms, "errors": load.errors}
+
+    return run
+
+
+def arguments(doc: str | None, targets: str, seconds: int, rounds: int) -> argparse.ArgumentParser:
+    """Return a parser with the options every benchmark has: targets, seconds, rounds."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--targets", default=targets, help="comma-separated, e.g. project,plain@BENCH_SERVER=sync"
+    )
+    parser.add_argument("--seconds", type=int, default=seconds, help="each measurement's length")
+    parser.add_argument("--rounds", type=int, default=rounds, help="times each target is measured, in turn")
+    return parser
+
+
 class Background:
     """Run a function in a thread and keep its result."""
 
@@ -345,15 +369,16 @@ def with_bcrypt_limit(
     """Alternate the cases with a measurement of the machine's bcrypt limit in every round.
 
     Return the medians, each case's `rate` also as a share of the limit ("x limit"); the
-    limit itself is measured between the cases so that it sees the same machine they do.
+    limit is measured between the cases so that it sees the same machine they do.
     """
     limit_case = {"bcrypt limit": lambda: {"checks/s": bcrypt_limit(3)}}
     samples = alternate({**limit_case, **cases}, rounds)
-    limit = statistics.median(samples.pop("bcrypt limit")["checks/s"])
+    # The highest: other work on the machine only ever lowers a measurement of the limit.
+    limit = max(samples.pop("bcrypt limit")["checks/s"])
     results = medians(samples)
     for metrics in results.values():
         metrics["x limit"] = metrics[rate] / limit
-    print(f"\n  bcrypt limit (median of {rounds}): {limit:.2f} checks/s")
+    print(f"\n  bcrypt limit (highest of {rounds}): {limit:.2f} checks/s")
     return results
 
 

@@ -6,7 +6,6 @@ further worker (possible only with MongoDB) would add about the worker's RSS aga
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from bench import lib
@@ -35,19 +34,17 @@ def usage(server: lib.Server) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--targets", default="project,plain,fje,express")
-    args = parser.parse_args()
+    args = lib.arguments(__doc__, "project,plain,fje,express", seconds=3, rounds=1).parse_args()
     print(lib.machine())
     with lib.serving_all(args.targets.split(",")) as servers:
         results = {}
         for server in servers:
             script = lib.lua_tokens("GET", "/api/auth/me", [lib.token_for(server)])
-            lib.wrk(server, script, 3, 32)
+            lib.wrk(server, script, args.seconds, 32)
             for _ in range(4):
                 lib.log_in(server, "bench@example.com")
             results[server.name] = usage(server)
-    lib.print_table("Memory in MiB after 3 s of /me and 5 logins", results, "worker RSS")
+    lib.print_table(f"Memory in MiB after {args.seconds} s of /me and 5 logins", results, "worker RSS")
 
 
 if __name__ == "__main__":

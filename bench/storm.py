@@ -18,13 +18,10 @@ EMAIL = "storm@example.com"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser = lib.arguments(__doc__, "project,plain,fje", seconds=8, rounds=3)
     parser.add_argument("--clients", type=int, default=8, help="login clients in the storm")
     parser.add_argument("--me-connections", type=int, default=2)
     parser.add_argument("--me-delay-ms", type=int, default=20, help="pause between a connection's requests")
-    parser.add_argument("--targets", default="project,plain,fje")
     args = parser.parse_args()
     print(lib.machine())
     with lib.serving_all(args.targets.split(",")) as servers:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify
 from flask_jwt_extended import JWTManager, create_access_token, get_jwt, get_jwt_identity, jwt_required
 
 from . import store
@@ -21,21 +21,12 @@ def invalid_token(reason: str):  # noqa: ANN201, ARG001
     return jsonify(success=False, message="Your access token is invalid.", code="invalidToken"), 403
 
 
-@app.post("/api/auth/signup")
-def signup():  # noqa: ANN201
-    if not store.create_user(request.get_json()):
-        return jsonify(success=False, message="You must send all details."), 400
-    return jsonify(success=True)
-
-
-@app.post("/api/auth/login")
-def login():  # noqa: ANN201
-    user = store.check_login(request.get_json())
-    if user is None:
-        return jsonify(success=False, message="The email or password is incorrect."), 400
+def issue_token(user: dict) -> str:
     claims = {"email": user["email"], "first": user["first"], "last": user["last"]}
-    token = create_access_token(identity=user["id"], additional_claims=claims)
-    return jsonify(success=True, authToken=token, user=user)
+    return create_access_token(identity=user["id"], additional_claims=claims)
+
+
+store.add_views(app, issue_token)
 
 
 @app.get("/api/auth/me")
@@ -54,5 +45,4 @@ def me():  # noqa: ANN201
 @app.route("/api/auth/getAll", methods=["GET", "POST"])
 @jwt_required()
 def get_all():  # noqa: ANN201
-    users = store.page(request.args.get("after"), int(request.args.get("limit", 100)))
-    return jsonify(success=True, message=users), 201
+    return store.page_response()

@@ -1,12 +1,15 @@
-"""The users both Flask peers keep: one mongomock collection and bcrypt, as a tutorial writes it."""
+"""What both Flask peers share: users in one mongomock collection, bcrypt, and the views that
+do not involve the guard. Each peer adds its own tokens and guard, which is what is compared."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import bcrypt
 import mongomock
 from bson import ObjectId
+from flask import Flask, Response, jsonify, request
 
 ROUNDS = int(os.environ.get("BCRYPT_ROUNDS", "12"))
 
@@ -44,3 +47,26 @@ def page(after: str | None, limit: int) -> list[dict]:
     """Return up to `limit` users after the id `after`, in id order."""
     query = {"_id": {"$gt": ObjectId(after)}} if after else {}
     return [public(user) for user in users.find(query).sort("_id", 1).limit(limit)]
+
+
+def add_views(app: Flask, issue_token: Callable[[dict], str]) -> None:
+    """Add signup and login to `app`, login answering with a token from `issue_token(user)`."""
+
+    @app.post("/api/auth/signup")
+    def signup() -> Response | tuple[Response, int]:
+        if not create_user(request.get_json()):
+            return jsonify(success=False, message="You must send all details."), 400
+        return jsonify(success=True)
+
+    @app.post("/api/auth/login")
+    def login() -> Response | tuple[Response, int]:
+        user = check_login(request.get_json())
+        if user is None:
+            return jsonify(success=False, message="The email or password is incorrect."), 400
+        return jsonify(success=True, authToken=issue_token(user), user=user)
+
+
+def page_response() -> tuple[Response, int]:
+    """Answer getAll: one page of users, paged by the `after` and `limit` arguments."""
+    users = page(request.args.get("after"), int(request.args.get("limit", 100)))
+    return jsonify(success=True, message=users), 201
