@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 from dotenv import dotenv_values
 
 MIN_SECRET_BYTES = 32
+EMBEDDED_STORE_ONE_PROCESS = (
+    "The embedded in-memory store (no MONGO_URI) lives inside one process: with {workers} workers "
+    "each would keep its own users and sessions. Set MONGO_URI, or run one worker."
+)
 
 
 def usable_cores() -> int:
@@ -71,6 +75,7 @@ class Settings:
     jwt_audience: str | None = None
     max_body_bytes: int = 64 * 1024
     port: int = 1140
+    workers: int = 1
 
     @property
     def production(self) -> bool:
@@ -102,6 +107,7 @@ class Settings:
             jwt_audience=_text(env, "JWT_AUDIENCE"),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 64 * 1024, minimum=1024),
             port=_int(env, "PORT", 1140, minimum=1),
+            workers=_int(env, "WEB_CONCURRENCY", 1, minimum=1),
         )
         settings.check()
         return settings
@@ -112,6 +118,7 @@ class Settings:
             raise ConfigError("BCRYPT_ROUNDS must be between 4 and 31.")
         if self.bcrypt_nice > 19:
             raise ConfigError("BCRYPT_NICE must be between 0 and 19.")
+        self.check_workers(self.workers)
         if self.jwt_algorithm != "HS256":
             raise ConfigError(f"JWT_ALGORITHM {self.jwt_algorithm!r} is not supported.")
         if not self.production:
@@ -120,3 +127,8 @@ class Settings:
             raise ConfigError(f"APP_ENV=production needs a SECRET_KEY of at least {MIN_SECRET_BYTES} bytes.")
         if self.embedded_store:
             raise ConfigError("APP_ENV=production needs MONGO_URI.")
+
+    def check_workers(self, workers: int) -> None:
+        """Refuse several worker processes on the embedded store, which lives inside one."""
+        if workers > 1 and self.embedded_store:
+            raise ConfigError(EMBEDDED_STORE_ONE_PROCESS.format(workers=workers))

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from config import Settings
-
-EMBEDDED_STORE_ONE_PROCESS = (
-    "The embedded in-memory store (no MONGO_URI) lives inside one process: with {workers} workers "
-    "each would keep its own users and sessions. Set MONGO_URI, or run one worker (--workers 1)."
-)
+from config import ConfigError, Settings
 
 bind = f"0.0.0.0:{Settings.from_env().port}"
 # Threads: bcrypt releases the GIL and runs on its own small pool (BCRYPT_CONCURRENCY), so a
@@ -22,15 +17,12 @@ threads = 32
 control_socket_disable = True
 
 
-def check_workers(workers: int, settings: Settings) -> None:
-    """Refuse several worker processes on the embedded store."""
-    if workers > 1 and settings.embedded_store:
-        raise RuntimeError(EMBEDDED_STORE_ONE_PROCESS.format(workers=workers))
-
-
 def on_starting(server: Any) -> None:  # noqa: ANN401 - gunicorn's Arbiter
-    """gunicorn hook, run once in the master before any worker starts."""
-    check_workers(server.cfg.workers, Settings.from_env())
+    """gunicorn hook, run once in the master before any worker starts: refuse bad worker counts."""
+    try:
+        Settings.from_env().check_workers(server.cfg.workers)
+    except ConfigError as refusal:
+        raise RuntimeError(str(refusal)) from None  # gunicorn prints a RuntimeError and exits 1
 
 
 def nworkers_changed(server: Any, new_value: int, old_value: int | None) -> None:  # noqa: ANN401
@@ -38,7 +30,7 @@ def nworkers_changed(server: Any, new_value: int, old_value: int | None) -> None
     if old_value is None:  # the first count, checked by on_starting
         return
     try:
-        check_workers(new_value, Settings.from_env())
-    except RuntimeError as refusal:
+        Settings.from_env().check_workers(new_value)
+    except ConfigError as refusal:
         server.log.warning("%s Staying at one worker.", refusal)
         server.num_workers = 1

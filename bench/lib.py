@@ -35,6 +35,7 @@ class Target:
     name: str
     command: Callable[[int], list[str]]
     cwd: Path = ROOT
+    env: tuple[tuple[str, str], ...] = ()
 
 
 def served(app: str) -> Callable[[int], list[str]]:
@@ -47,9 +48,11 @@ TARGETS = {
     "plain": Target("plain", served("bench.peers.plain_pyjwt:app")),
     "fje": Target("fje", served("bench.peers.fje:app")),
     # The same three with BENCH_USERS users stored at start-up (bench/seeded.py).
-    "project-seeded": Target("project-seeded", served("bench.seeded:project()")),
-    "plain-seeded": Target("plain-seeded", served("bench.seeded:plain()")),
-    "fje-seeded": Target("fje-seeded", served("bench.seeded:fje()")),
+    "project-seeded": Target(
+        "project-seeded", served("bench.seeded:app"), env=(("BENCH_SEEDED", "project"),)
+    ),
+    "plain-seeded": Target("plain-seeded", served("bench.seeded:app"), env=(("BENCH_SEEDED", "plain"),)),
+    "fje-seeded": Target("fje-seeded", served("bench.seeded:app"), env=(("BENCH_SEEDED", "fje"),)),
     "express": Target(
         "express", lambda port: ["env", "NODE_ENV=production", "node", "server.js", str(port)], EXPRESS
     ),
@@ -88,7 +91,13 @@ class Server:
 @contextmanager
 def serving(target: Target, port: int, env: dict[str, str] | None = None) -> Iterator[Server]:
     """Start `target` on `port` in its own session, wait until it answers, and stop it afterwards."""
-    environment = {**os.environ, "SECRET_KEY": SECRET, "BCRYPT_ROUNDS": "12", **(env or {})}
+    environment = {
+        **os.environ,
+        "SECRET_KEY": SECRET,
+        "BCRYPT_ROUNDS": "12",
+        **dict(target.env),
+        **(env or {}),
+    }
     environment.pop("MONGO_URI", None)
     log = open(f"{tempfile.gettempdir()}/bench-{port}.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
@@ -137,7 +146,7 @@ def serving_all(specs: list[str], env: dict[str, str] | None = None) -> Iterator
             name, _, overrides = spec.partition("@")
             own = dict(pair.split("=", 1) for pair in overrides.split("+") if pair)
             target = TARGETS[name]
-            target = Target(spec, target.command, target.cwd)
+            target = Target(spec, target.command, target.cwd, target.env)
             servers.append(stack.enter_context(serving(target, FIRST_PORT + index, {**(env or {}), **own})))
         yield servers
 

@@ -1,9 +1,9 @@
-"""App factories with BENCH_USERS users stored at start-up, for the getAll benchmark.
+"""Apps with BENCH_USERS users stored at start-up, for the getAll benchmark.
 
 Signing 10,000 users up through the API takes minutes on the embedded store (each insert
 checks the unique email index by scanning), so the users are inserted in bulk, before the
-index is built, straight into each server's own store. Serve one with gunicorn's factory
-syntax: `bench/serve.sh PORT 'bench.seeded:project()'`.
+index is built, straight into each server's own store. BENCH_SEEDED names the app:
+`BENCH_SEEDED=plain BENCH_USERS=1000 bench/serve.sh PORT bench.seeded:app`.
 """
 
 from __future__ import annotations
@@ -59,3 +59,6 @@ def fje() -> Flask:
 
     _fill(store.users, lambda: store.users.create_index("email", unique=True))
     return fje.app
+
+
+app = {"project": project, "plain": plain, "fje": fje}[os.environ.get("BENCH_SEEDED", "project")]()

@@ -1,4 +1,4 @@
-"""gunicorn.conf.py: the embedded store refuses several worker processes."""
+"""The embedded store refuses several worker processes: in the settings, gunicorn.conf.py and serve.py."""
 
 import importlib.util
 import logging
@@ -7,7 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from config import Settings
+import serve
+from config import ConfigError, Settings
 
 CONF = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
 
@@ -44,6 +45,12 @@ def test_several_workers_on_the_embedded_store_refuse_to_start_with_a_clear_mess
         conf.on_starting(Arbiter(workers=2))
 
 
+def test_several_workers_on_the_embedded_store_are_refused_by_the_settings():
+    with pytest.raises(ConfigError, match="embedded in-memory store .* 3 workers"):
+        Settings.from_env({"WEB_CONCURRENCY": "3"})
+    assert Settings.from_env({"WEB_CONCURRENCY": "3", "MONGO_URI": "mongodb://db.invalid/auth"}).workers == 3
+
+
 def test_one_worker_on_the_embedded_store_starts(conf, embedded):
     conf.on_starting(Arbiter(workers=1))
 
@@ -69,3 +76,39 @@ def test_adding_workers_at_run_time_with_mongodb_is_allowed(conf, mongo):
 def test_the_port_comes_from_the_settings(conf):
     assert conf.bind.endswith(f":{Settings.from_env().port}")
     assert conf.worker_class == "gthread"
+
+
+class FakeGranian:
+    """Stands in for granian's server: records how it was built and that it was started."""
+
+    built: dict = {}
+
+    def __init__(self, target: str, **options) -> None:
+        FakeGranian.built = {"target": target, **options}
+
+    def serve(self) -> None:
+        FakeGranian.built["served"] = True
+
+
+@pytest.fixture
+def granian(monkeypatch):
+    FakeGranian.built = {}
+    monkeypatch.setattr(serve, "Granian", FakeGranian)
+    return FakeGranian
+
+
+def test_serve_runs_granian_on_the_port_with_the_configured_workers(granian, mongo, monkeypatch):
+    monkeypatch.setenv("PORT", "8123")
+    monkeypatch.setenv("WEB_CONCURRENCY", "2")
+    serve.main([])
+    assert granian.built["target"] == "wsgi:app"
+    assert (granian.built["port"], granian.built["workers"], granian.built["address"]) == (8123, 2, "0.0.0.0")
+    assert granian.built["interface"].value == "wsgi"
+    assert granian.built["served"]
+
+
+def test_serve_refuses_several_workers_on_the_embedded_store_before_starting(granian, embedded, monkeypatch):
+    monkeypatch.setenv("WEB_CONCURRENCY", "2")
+    with pytest.raises(ConfigError, match="2 workers"):
+        serve.main([])
+    assert granian.built == {}
