@@ -15,6 +15,17 @@ MIN_SECRET_BYTES = 32
 SYMMETRIC_ALGORITHM = "HS256"
 ASYMMETRIC_ALGORITHMS = ("RS256", "ES256", "EdDSA")
 MAX_LEEWAY = 300
+EMBEDDED_STORE_ONE_PROCESS = (
+    "The embedded in-memory store (no MONGO_URI) lives inside one process: with {workers} workers "
+    "each would keep its own users and sessions. Set MONGO_URI, or run one worker."
+)
+
+
+def usable_cores() -> int:
+    """Return how many cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 class ConfigError(ValueError):
@@ -69,6 +80,8 @@ class Settings:
     access_token_ttl: int = 900
     refresh_token_ttl: int = 7_776_000
     bcrypt_rounds: int = 12
+    bcrypt_concurrency: int = field(default_factory=usable_cores)
+    bcrypt_nice: int = 10
     jwt_algorithm: str = "HS256"
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
@@ -97,6 +110,7 @@ class Settings:
     # Responses and logs
     cors_origins: tuple[str, ...] = ("*",)
     log_level: str = "INFO"
+    workers: int = 1
 
     @property
     def production(self) -> bool:
@@ -133,6 +147,8 @@ class Settings:
             access_token_ttl=_int(env, "ACCESS_TOKEN_TTL", 900, minimum=1),
             refresh_token_ttl=_int(env, "REFRESH_TOKEN_TTL", 7_776_000, minimum=1),
             bcrypt_rounds=_int(env, "BCRYPT_ROUNDS", 12, minimum=4),
+            bcrypt_concurrency=_int(env, "BCRYPT_CONCURRENCY", usable_cores(), minimum=1),
+            bcrypt_nice=_int(env, "BCRYPT_NICE", 10, minimum=0),
             jwt_algorithm=_text(env, "JWT_ALGORITHM", "HS256"),
             jwt_issuer=_text(env, "JWT_ISSUER"),
             jwt_audience=_text(env, "JWT_AUDIENCE"),
@@ -159,6 +175,7 @@ class Settings:
             # Production answers no browser origin until told which; development answers all.
             cors_origins=_list(env, "CORS_ORIGINS", () if app_env == "production" else ("*",)),
             log_level=(_text(env, "LOG_LEVEL") or "INFO").upper(),
+            workers=_int(env, "WEB_CONCURRENCY", 1, minimum=1),
         )
         settings.check()
         return settings
@@ -171,6 +188,9 @@ class Settings:
         self._check_limits()
         if not isinstance(logging.getLevelName(self.log_level), int):
             raise ConfigError(f"LOG_LEVEL {self.log_level!r} is not a logging level.")
+        if self.bcrypt_nice > 19:
+            raise ConfigError("BCRYPT_NICE must be between 0 and 19.")
+        self.check_workers(self.workers)
         if not self.production:
             return
         if not self.asymmetric and (
@@ -206,3 +226,8 @@ class Settings:
                 raise ConfigError(f"{name} must read like '20/minute', got {value!r}.") from None
         if self.login_delay_first > self.login_delay_max:
             raise ConfigError("LOGIN_DELAY_FIRST_SECONDS must not exceed LOGIN_DELAY_MAX_SECONDS.")
+
+    def check_workers(self, workers: int) -> None:
+        """Refuse several worker processes on the embedded store, which lives inside one."""
+        if workers > 1 and self.embedded_store:
+            raise ConfigError(EMBEDDED_STORE_ONE_PROCESS.format(workers=workers))

@@ -68,7 +68,7 @@ def register_services(app: Flask, settings: Settings) -> None:
         first_delay=settings.login_delay_first,
         max_delay=settings.login_delay_max,
     )
-    hasher = PasswordHasher(settings.bcrypt_rounds)
+    hasher = PasswordHasher(settings.bcrypt_rounds, settings.bcrypt_concurrency, settings.bcrypt_nice)
     app.extensions["auth_service"] = AuthService(storage, signer, hasher, throttle, rules=rules)
 
 

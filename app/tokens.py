@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 import jwt
 
@@ -15,6 +16,12 @@ ACCESS = "access"
 REFRESH = "refresh"
 
 _REQUIRED_CLAIMS = ["sub", "sid", "type", "iat", "exp", "jti"]
+
+# Tokens whose signature and claims were already checked, per signer: a client sends the same
+# access token with every request until it expires, and checking it again is most of the cost
+# of a guarded request. Only valid tokens get in (errors are not cached), and expiry is checked
+# against the clock on every use, so a remembered token is refused the moment it expires.
+VERIFIED_TOKENS_CACHED = 4096
 
 
 class TokenError(Exception):
@@ -42,6 +49,43 @@ def verification_key(token: str, keys: Mapping[str, Key]) -> Key:
     return keys[kid]
 
 
+def decode_signed(
+    token: str,
+    *,
+    keys: Mapping[str, Key],
+    expected_type: str,
+    issuer: str | None = None,
+    audience: str | None = None,
+) -> dict:
+    """Verify `token` with the key its kid names, pinned to that key's algorithm (not its expiry)."""
+    key = verification_key(token, keys)
+    try:
+        claims = jwt.decode(
+            token,
+            key.verifier,
+            algorithms=[key.algorithm],
+            issuer=issuer,
+            audience=audience,
+            # Expiry is checked by check_expiry against the injected clock, so tests control time.
+            options={"require": _REQUIRED_CLAIMS, "verify_exp": False, "verify_iat": False},
+        )
+    except jwt.PyJWTError as error:
+        raise TokenError(str(error)) from None
+    if claims.get("type") != expected_type:
+        raise TokenError("wrong token type")
+    if not all(isinstance(claims.get(name), str) for name in ("sub", "sid", "jti")):
+        raise TokenError("malformed subject claims")
+    if not isinstance(claims.get("exp"), int | float):
+        raise TokenError("malformed expiry")
+    return claims
+
+
+def check_expiry(claims: dict, now: datetime, leeway: int = 0) -> None:
+    """Raise TokenError when the claims' `exp`, plus `leeway` seconds, is not after `now`."""
+    if claims["exp"] + leeway <= now.timestamp():
+        raise TokenError("token expired")
+
+
 def decode(
     token: str,
     *,
@@ -52,27 +96,9 @@ def decode(
     audience: str | None = None,
     leeway: int = 0,
 ) -> dict:
-    """Verify `token` with the key its kid names, pinned to that key's algorithm; return its claims."""
-    key = verification_key(token, keys)
-    try:
-        claims = jwt.decode(
-            token,
-            key.verifier,
-            algorithms=[key.algorithm],
-            issuer=issuer,
-            audience=audience,
-            # Expiry is checked below against the injected clock, so tests control time.
-            options={"require": _REQUIRED_CLAIMS, "verify_exp": False, "verify_iat": False},
-        )
-    except jwt.PyJWTError as error:
-        raise TokenError(str(error)) from None
-    if claims.get("type") != expected_type:
-        raise TokenError("wrong token type")
-    if not all(isinstance(claims.get(name), str) for name in ("sub", "sid", "jti")):
-        raise TokenError("malformed subject claims")
-    expires = claims.get("exp")
-    if not isinstance(expires, int | float) or expires + leeway <= now.timestamp():
-        raise TokenError("token expired")
+    """Verify `token` fully, expiry included, and return its claims, or raise TokenError."""
+    claims = decode_signed(token, keys=keys, expected_type=expected_type, issuer=issuer, audience=audience)
+    check_expiry(claims, now, leeway)
     return claims
 
 
@@ -86,6 +112,19 @@ class TokenSigner:
     issuer: str | None = None
     audience: str | None = None
     leeway: int = 0
+
+    def __post_init__(self) -> None:
+        verified = lru_cache(maxsize=VERIFIED_TOKENS_CACHED)(self._decode_signed)
+        object.__setattr__(self, "_verified", verified)
+
+    def _decode_signed(self, token: str, expected_type: str) -> dict:
+        return decode_signed(
+            token,
+            keys=self.keys.verifying,
+            expected_type=expected_type,
+            issuer=self.issuer,
+            audience=self.audience,
+        )
 
     def _claims(self, token_type: str, user_id: str, session_id: str, now: datetime, ttl: int) -> dict:
         issued = int(now.timestamp())
@@ -116,12 +155,6 @@ class TokenSigner:
 
     def verify(self, token: str, expected_type: str, now: datetime) -> dict:
         """Return the claims of a valid token of `expected_type`, or raise TokenError."""
-        return decode(
-            token,
-            keys=self.keys.verifying,
-            expected_type=expected_type,
-            now=now,
-            issuer=self.issuer,
-            audience=self.audience,
-            leeway=self.leeway,
-        )
+        claims = self._verified(token, expected_type)
+        check_expiry(claims, now, self.leeway)
+        return dict(claims)  # a copy: the remembered claims must not change under later requests

@@ -1,0 +1,111 @@
+"""The guard path without a server or a network: microseconds per GET /me, and its profile.
+
+Calls each app's WSGI callable directly, so the numbers hold only the application's own work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+from bench import lib
+
+os.environ.setdefault("SECRET_KEY", lib.SECRET)
+os.environ["BCRYPT_ROUNDS"] = "4"
+
+WsgiApp = Callable[[dict, Callable], object]
+
+
+def environ(token: str) -> dict:
+    """Return the WSGI environ of `GET /api/auth/me` with a bearer token, as a server builds it."""
+    return {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/api/auth/me",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "1140",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "127.0.0.1:1140",
+        "HTTP_AUTHORIZATION": f"Bearer {token}",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+    }
+
+
+def caller(app: WsgiApp, token: str) -> Callable[[], None]:
+    """Return a function that sends one guarded request through `app` and checks its status."""
+
+    def start_response(status: str, headers: list, exc_info: object = None) -> None:
+        if not status.startswith("200"):
+            raise RuntimeError(f"GET /me answered {status}")
+
+    def one() -> None:
+        body = app(environ(token), start_response)
+        b"".join(body)
+        getattr(body, "close", lambda: None)()
+
+    return one
+
+
+def load_apps() -> dict[str, tuple[WsgiApp, str]]:
+    """Build each Flask app in this process and get a token from it."""
+    from bench.peers import fje, plain_pyjwt
+    from wsgi import app as project
+
+    apps = {}
+    for name, app in (("project", project), ("plain", plain_pyjwt.app), ("fje", fje.app)):
+        client = app.test_client()
+        body = {"first": "Ada", "last": "Lovelace", "email": "ada@example.com", "password": lib.PASSWORD}
+        client.post("/api/auth/signup", json=body)
+        token = client.post("/api/auth/login", json=body).json["authToken"]
+        apps[name] = (app.wsgi_app, token)
+    return apps
+
+
+def per_request_us(one: Callable[[], None], count: int) -> float:
+    started = time.perf_counter()
+    for _ in range(count):
+        one()
+    return (time.perf_counter() - started) / count * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--count", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--profile", action="store_true", help="print the project's pyinstrument profile")
+    args = parser.parse_args()
+    print(lib.machine())
+    calls = {name: caller(app, token) for name, (app, token) in load_apps().items()}
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(args.rounds):
+        for name, one in calls.items():
+            samples[name].append(per_request_us(one, args.count))
+    project = statistics.median(samples["project"])
+    print("\nGET /me through the WSGI app, no server (median microseconds per request)")
+    for name, values in samples.items():
+        median = statistics.median(values)
+        print(f"  {name:8} {median:8.1f} us   project is {median / project:.2f}x as fast")
+    if args.profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.0001)
+        profiler.start()
+        per_request_us(calls["project"], args.count)
+        profiler.stop()
+        print(profiler.output_text(unicode=False, color=False, show_all=False))
+
+
+if __name__ == "__main__":
+    main()

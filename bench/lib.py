@@ -1,0 +1,410 @@
+"""What every benchmark shares: the targets, starting them, users, wrk runs, and the report."""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import bcrypt
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVE = str(ROOT / "bench" / "serve.sh")
+EXPRESS = ROOT / "bench" / "peers" / "express"
+SECRET = "bench-secret-that-is-long-enough-for-hs256-0123456789"
+PASSWORD = "correct horse battery"
+FIRST_PORT = 18100
+
+
+@dataclass(frozen=True)
+class Target:
+    """A server to measure: its name and the command that serves it on a port."""
+
+    name: str
+    command: Callable[[int], list[str]]
+    cwd: Path = ROOT
+    env: tuple[tuple[str, str], ...] = ()
+
+
+def served(app: str) -> Callable[[int], list[str]]:
+    """Serve `app` with bench/serve.sh: the project's server and worker settings."""
+    return lambda port: [SERVE, str(port), app]
+
+
+TARGETS = {
+    "project": Target("project", served("wsgi:app")),
+    "plain": Target("plain", served("bench.peers.plain_pyjwt:app")),
+    "fje": Target("fje", served("bench.peers.fje:app")),
+    # The same three with BENCH_USERS users stored at start-up (bench/seeded.py).
+    "project-seeded": Target(
+        "project-seeded", served("bench.seeded:app"), env=(("BENCH_SEEDED", "project"),)
+    ),
+    "plain-seeded": Target("plain-seeded", served("bench.seeded:app"), env=(("BENCH_SEEDED", "plain"),)),
+    "fje-seeded": Target("fje-seeded", served("bench.seeded:app"), env=(("BENCH_SEEDED", "fje"),)),
+    "express": Target(
+        "express", lambda port: ["env", "NODE_ENV=production", "node", "server.js", str(port)], EXPRESS
+    ),
+}
+
+
+@dataclass
+class Server:
+    """A running target, bound to 127.0.0.1:port."""
+
+    target: Target
+    port: int
+    process: subprocess.Popen
+
+    @property
+    def name(self) -> str:
+        return self.target.name
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def pids(self) -> list[int]:
+        """Return the ids of the server's processes (the leader and its workers)."""
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[3]) == self.process.pid:  # the session id: start_new_session made one
+                    found.append(int(entry.name))
+        return sorted(found)
+
+
+@contextmanager
+def serving(target: Target, port: int, env: dict[str, str] | None = None) -> Iterator[Server]:
+    """Start `target` on `port` in its own session, wait until it answers, and stop it afterwards."""
+    environment = {
+        **os.environ,
+        "SECRET_KEY": SECRET,
+        "BCRYPT_ROUNDS": "12",
+        **dict(target.env),
+        **(env or {}),
+    }
+    environment.pop("MONGO_URI", None)
+    log = open(f"{tempfile.gettempdir()}/bench-{port}.log", "w")  # noqa: SIM115
+    process = subprocess.Popen(
+        target.command(port), cwd=target.cwd, env=environment, stdout=log, stderr=log, start_new_session=True
+    )
+    try:
+        wait_until_up(port, process, log.name)
+        yield Server(target, port, process)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        log.close()
+
+
+def wait_until_up(port: int, process: subprocess.Popen, log: str, seconds: float = 120) -> None:
+    """Return once the server answers HTTP (any status), or raise if it exits or never does."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server on port {port} exited; see {log}")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", "/health")
+            connection.getresponse().read()
+            connection.close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"server on port {port} did not start; see {log}")
+
+
+@contextmanager
+def serving_all(specs: list[str], env: dict[str, str] | None = None) -> Iterator[list[Server]]:
+    """Start every target, each on its own port, all idle until measured.
+
+    A spec is a target's name, optionally with settings of its own after `@`, joined by `+`:
+    `project@BCRYPT_NICE=0+BENCH_SERVER=sync` serves the project with those two settings.
+    """
+    with ExitStack() as stack:
+        servers = []
+        for index, spec in enumerate(specs):
+            name, _, overrides = spec.partition("@")
+            own = dict(pair.split("=", 1) for pair in overrides.split("+") if pair)
+            target = TARGETS[name]
+            target = Target(spec, target.command, target.cwd, target.env)
+            servers.append(stack.enter_context(serving(target, FIRST_PORT + index, {**(env or {}), **own})))
+        yield servers
+
+
+# HTTP for set-up (never for measuring)
+
+
+def call(server: Server, method: str, path: str, body: dict | None = None, token: str | None = None) -> dict:
+    """Send one request and return the JSON answer."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    connection.request(method, path, json.dumps(body) if body is not None else None, headers)
+    answer = json.loads(connection.getresponse().read())
+    connection.close()
+    return answer
+
+
+def sign_up(server: Server, email: str) -> None:
+    body = {"first": "Ada", "last": "Lovelace", "email": email, "password": PASSWORD}
+    answer = call(server, "POST", "/api/auth/signup", body)
+    if not answer.get("success"):
+        raise RuntimeError(f"{server.name}: signup failed: {answer}")
+
+
+def log_in(server: Server, email: str) -> dict:
+    answer = call(server, "POST", "/api/auth/login", {"email": email, "password": PASSWORD})
+    if not answer.get("success"):
+        raise RuntimeError(f"{server.name}: login failed: {answer}")
+    return answer
+
+
+def token_for(server: Server, email: str = "bench@example.com") -> str:
+    """Sign a user up and return an access token for them."""
+    sign_up(server, email)
+    return log_in(server, email)["authToken"]
+
+
+def refreshed_tokens(server: Server, count: int, email: str = "many@example.com") -> list[str]:
+    """Return `count` distinct access tokens of one user, from one login and many refreshes."""
+    sign_up(server, email)
+    refresh_token = log_in(server, email)["refreshToken"]
+    return [
+        call(server, "POST", "/api/auth/refreshToken", {"refreshToken": refresh_token})["authToken"]
+        for _ in range(count)
+    ]
+
+
+def sign_up_many(server: Server, numbers: range, clients: int = 4) -> None:
+    """Sign up the users `user<number>@example.com`, from a few concurrent clients."""
+
+    def work(offset: int) -> None:
+        for number in numbers[offset::clients]:
+            sign_up(server, f"user{number:06}@example.com")
+
+    threads = [threading.Thread(target=work, args=(offset,)) for offset in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+# wrk
+
+_REPORT_LUA = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRK {"requests": %d, "seconds": %f, "p50_ms": %f, "p99_ms": %f, "errors": %d}\\n',
+    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1e3,
+    latency:percentile(99) / 1e3, e.connect + e.read + e.write + e.status + e.timeout))
+end
+"""
+
+
+def lua_request(method: str, path: str, token: str | None = None, body: dict | None = None) -> str:
+    """Return a wrk script that sends one fixed request."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    lines = [f"wrk.method = {json.dumps(method)}", f"wrk.path = {json.dumps(path)}"]
+    lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()]
+    if body is not None:
+        lines.append(f"wrk.body = {json.dumps(json.dumps(body))}")
+    return "\n".join(lines) + "\n"
+
+
+def lua_tokens(method: str, path: str, tokens: list[str]) -> str:
+    """Return a wrk script that sends the same request with each token of `tokens` in turn."""
+    table = ",".join(json.dumps(token) for token in tokens)
+    return f"""
+local tokens = {{{table}}}
+local i = 0
+wrk.method = {json.dumps(method)}
+wrk.path = {json.dumps(path)}
+request = function()
+  i = i % #tokens + 1
+  return wrk.format(nil, nil, {{["Authorization"] = "Bearer " .. tokens[i]}})
+end
+"""
+
+
+def lua_paced(delay_ms: int) -> str:
+    """Return a wrk fragment that waits `delay_ms` between a connection's requests."""
+    return f"delay = function() return {delay_ms} end\n"
+
+
+@dataclass(frozen=True)
+class Load:
+    """One wrk run's result."""
+
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+
+def wrk(server: Server, script: str, seconds: int, connections: int, timeout_s: int = 10) -> Load:
+    """Run wrk against `server` with a Lua `script`, one thread, and return what it measured."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
+        file.write(script + _REPORT_LUA)
+    try:
+        command = ["wrk", "-t1", "-c", str(connections), "-d", f"{seconds}s", "--timeout", f"{timeout_s}s"]
+        output = subprocess.run(
+            [*command, "-s", file.name, server.url("/")], capture_output=True, text=True, check=True
+        ).stdout
+    finally:
+        os.unlink(file.name)
+    line = next(line for line in output.splitlines() if line.startswith("WRK "))
+    return Load(**json.loads(line[4:]))
+
+
+def throughput(
+    server: Server, script: str, seconds: int, connections: int, timeout_s: int = 10
+) -> Callable[[], dict[str, float]]:
+    """Return a measurement of `server` under wrk: rate, p50, p99 and failed requests."""
+
+    def run() -> dict[str, float]:
+        load = wrk(server, script, seconds, connections, timeout_s)
+        return {"req/s": load.rate, "p50 ms": load.p50_ms, "p99 ms": load.p99_ms, "errors": load.errors}
+
+    return run
+
+
+def arguments(doc: str | None, targets: str, seconds: int, rounds: int) -> argparse.ArgumentParser:
+    """Return a parser with the options every benchmark has: targets, seconds, rounds."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--targets", default=targets, help="comma-separated, e.g. project,plain@BENCH_SERVER=sync"
+    )
+    parser.add_argument("--seconds", type=int, default=seconds, help="each measurement's length")
+    parser.add_argument("--rounds", type=int, default=rounds, help="times each target is measured, in turn")
+    return parser
+
+
+class Background:
+    """Run a function in a thread and keep its result."""
+
+    def __init__(self, function: Callable[[], object]) -> None:
+        self.result: object = None
+        self.thread = threading.Thread(target=self._run, args=(function,))
+        self.thread.start()
+
+    def _run(self, function: Callable[[], object]) -> None:
+        self.result = function()
+
+    def join(self) -> object:
+        self.thread.join()
+        return self.result
+
+
+# The machine
+
+
+def bcrypt_limit(seconds: float = 5, rounds: int = 12) -> float:
+    """Measure the bcrypt checks a second this machine does with every core busy."""
+    hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds))
+    counts = [0] * (os.cpu_count() or 1)
+    stop = time.monotonic() + seconds
+
+    def work(index: int) -> None:
+        while time.monotonic() < stop:
+            bcrypt.checkpw(PASSWORD.encode(), hashed)
+            counts[index] += 1
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=work, args=(index,)) for index in range(len(counts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(counts) / (time.monotonic() - started)
+
+
+def machine() -> str:
+    """Describe the machine: cores, CPU model, Python, server versions."""
+    model = next(
+        (line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+        platform.processor(),
+    )
+    load = os.getloadavg()[0]
+    return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}, load average {load:.2f}"
+
+
+# Rounds and the report
+
+
+def alternate(cases: dict[str, Callable[[], dict[str, float]]], rounds: int) -> dict:
+    """Measure each case in turn, A B A B, and return every sample by case and metric."""
+    samples: dict[str, dict[str, list[float]]] = {name: {} for name in cases}
+    for number in range(rounds):
+        for name, measure in cases.items():
+            result = measure()
+            print(f"  round {number + 1} {name:16} " + "  ".join(f"{k} {v:,.2f}" for k, v in result.items()))
+            for key, value in result.items():
+                samples[name].setdefault(key, []).append(value)
+    return samples
+
+
+def with_bcrypt_limit(
+    cases: dict[str, Callable[[], dict[str, float]]], rounds: int, rate: str
+) -> dict[str, dict[str, float]]:
+    """Alternate the cases with a measurement of the machine's bcrypt limit in every round.
+
+    Return the medians, each case's `rate` also as a share of the limit ("x limit"); the
+    limit is measured between the cases so that it sees the same machine they do.
+    """
+    limit_case = {"bcrypt limit": lambda: {"checks/s": bcrypt_limit(3)}}
+    samples = alternate({**limit_case, **cases}, rounds)
+    # The highest: other work on the machine only ever lowers a measurement of the limit.
+    limit = max(samples.pop("bcrypt limit")["checks/s"])
+    results = medians(samples)
+    for metrics in results.values():
+        metrics["x limit"] = metrics[rate] / limit
+    print(f"\n  bcrypt limit (highest of {rounds}): {limit:.2f} checks/s")
+    return results
+
+
+def medians(samples: dict) -> dict[str, dict[str, float]]:
+    return {
+        name: {key: statistics.median(values) for key, values in metrics.items()}
+        for name, metrics in samples.items()
+    }
+
+
+def print_table(title: str, results: dict[str, dict[str, float]], ratio_of: str) -> None:
+    """Print medians per target, and how the first target's `ratio_of` compares with each one's."""
+    first = next(iter(results))
+    width = max(len(name) for name in results) + 2
+    keys = list(results[first])
+    print(f"\n{title}")
+    print(f"  {'target':{width}}" + "".join(f"{key:>12}" for key in keys) + f"  {ratio_of}: first/this")
+    for name, metrics in results.items():
+        ratio = results[first][ratio_of] / metrics[ratio_of] if metrics[ratio_of] else float("nan")
+        print(f"  {name:{width}}" + "".join(f"{metrics[key]:>12,.2f}" for key in keys) + f"  {ratio:.2f}x")

@@ -1,0 +1,34 @@
+"""Login throughput at bcrypt cost 12 from 8 clients, against the machine's bcrypt limit, A B A B.
+
+The limit is bcrypt checks a second with every core hashing, measured in this process in
+every round, between the targets. A server that spends one bcrypt check per login and keeps every core
+busy reaches 1.0x of it.
+"""
+
+from __future__ import annotations
+
+from bench import lib
+
+LOGIN = "/api/auth/login"
+EMAIL = "login@example.com"
+
+
+def main() -> None:
+    parser = lib.arguments(__doc__, "project,plain,fje", seconds=8, rounds=3)
+    parser.add_argument("--clients", type=int, default=8)
+    args = parser.parse_args()
+    print(lib.machine())
+    with lib.serving_all(args.targets.split(",")) as servers:
+        body = {"email": EMAIL, "password": lib.PASSWORD}
+        for server in servers:
+            lib.sign_up(server, EMAIL)
+        script = lib.lua_request("POST", LOGIN, body=body)
+        cases = {
+            server.name: lib.throughput(server, script, args.seconds, args.clients, 30) for server in servers
+        }
+        results = lib.with_bcrypt_limit(cases, args.rounds, "req/s")
+    lib.print_table(f"POST {LOGIN}, {args.clients} clients (medians)", results, "req/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Serve the project (or APP, e.g. a peer) the production way, in one process on the embedded
+# store, bound to 127.0.0.1:PORT, in the foreground. Usage: bench/serve.sh PORT [module:app]
+# BENCH_SERVER=gthread|sync serves with gunicorn instead (gunicorn.conf.py, one worker), to
+# compare; BENCH_THREADS=N sets gthread's threads; BENCH_MONGO_URI=mongodb://... serves on that
+# MongoDB instead of the embedded store.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PORT=${1:?usage: bench/serve.sh PORT [module:app]}
+APP=${2:-wsgi:app}
+export PORT WEB_CONCURRENCY=1
+unset MONGO_URI
+if [ -n "${BENCH_MONGO_URI:-}" ]; then export MONGO_URI=$BENCH_MONGO_URI; fi
+if [ -x .venv/bin/python ]; then PATH="$PWD/.venv/bin:$PATH"; fi
+
+case "${BENCH_SERVER:-granian}" in
+  granian)
+    exec python serve.py --host 127.0.0.1 --app "$APP" ;;
+  gthread)
+    exec gunicorn -c gunicorn.conf.py --bind "127.0.0.1:$PORT" --workers 1 ${BENCH_THREADS:+--threads "$BENCH_THREADS"} "$APP" ;;
+  sync)
+    exec gunicorn -c gunicorn.conf.py --bind "127.0.0.1:$PORT" --workers 1 --worker-class sync --threads 1 "$APP" ;;
+  *)
+    echo "BENCH_SERVER must be granian, gthread or sync" >&2; exit 2 ;;
+esac
