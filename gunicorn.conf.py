@@ -6,7 +6,16 @@ from typing import Any
 
 from config import ConfigError, Settings
 
-bind = f"0.0.0.0:{Settings.from_env().port}"
+
+def settings() -> Settings:
+    """Read the settings, or stop with the reason they are refused (no traceback)."""
+    try:
+        return Settings.from_env()
+    except ConfigError as refusal:
+        raise SystemExit(f"Error: {refusal}") from None
+
+
+bind = f"0.0.0.0:{settings().port}"
 # Threads: bcrypt releases the GIL and runs on its own small pool (BCRYPT_CONCURRENCY), so a
 # login waiting for it holds a request thread but no core. 32 threads leave guarded requests
 # free threads through a storm of 24 concurrent logins; bench/README.md has the measurements.
@@ -20,7 +29,7 @@ control_socket_disable = True
 def on_starting(server: Any) -> None:  # noqa: ANN401 - gunicorn's Arbiter
     """gunicorn hook, run once in the master before any worker starts: refuse bad worker counts."""
     try:
-        Settings.from_env().check_workers(server.cfg.workers)
+        settings().check_workers(server.cfg.workers)
     except ConfigError as refusal:
         raise RuntimeError(str(refusal)) from None  # gunicorn prints a RuntimeError and exits 1
 
@@ -30,7 +39,7 @@ def nworkers_changed(server: Any, new_value: int, old_value: int | None) -> None
     if old_value is None:  # the first count, checked by on_starting
         return
     try:
-        Settings.from_env().check_workers(new_value)
+        settings().check_workers(new_value)
     except ConfigError as refusal:
         server.log.warning("%s Staying at one worker.", refusal)
         server.num_workers = 1

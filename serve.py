@@ -11,7 +11,7 @@ import argparse
 from granian import Granian
 from granian.constants import Interfaces
 
-from config import Settings
+from config import ConfigError, Settings
 
 # Request threads a process: a login waiting for bcrypt holds one (but no core), so these leave
 # guarded requests free threads through a storm of 24 concurrent logins.
@@ -24,7 +24,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")
     parser.add_argument("--app", default="wsgi:app", help="WSGI application (default wsgi:app)")
     args = parser.parse_args(argv)
-    settings = Settings.from_env()  # refuses several workers on the embedded store
+    try:
+        settings = Settings.from_env()  # refuses several workers on the embedded store, among others
+    except ConfigError as refusal:
+        raise SystemExit(f"Error: {refusal}") from None
     server = Granian(
         args.app,
         address=args.host,

@@ -19,3 +19,4 @@ run storm-models bench.storm --rounds 2 --targets \
 run getall bench.getall
 run memory bench.memory --targets project,project@BENCH_SERVER=gthread,plain,fje,express
 run guard-profile bench.guard_profile --profile
+run same-answers bench.same_answers

@@ -13,12 +13,16 @@ from config import ConfigError, Settings
 CONF = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
 
 
-@pytest.fixture
-def conf():
+def load_conf():
     spec = importlib.util.spec_from_file_location("gunicorn_conf", CONF)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture
+def conf():
+    return load_conf()
 
 
 class Arbiter(SimpleNamespace):
@@ -109,6 +113,14 @@ def test_serve_runs_granian_on_the_port_with_the_configured_workers(granian, mon
 
 def test_serve_refuses_several_workers_on_the_embedded_store_before_starting(granian, embedded, monkeypatch):
     monkeypatch.setenv("WEB_CONCURRENCY", "2")
-    with pytest.raises(ConfigError, match="2 workers"):
+    with pytest.raises(SystemExit, match="Error: The embedded in-memory store .* 2 workers"):
         serve.main([])
     assert granian.built == {}
+
+
+def test_gunicorn_conf_refuses_several_workers_from_the_environment_without_a_traceback(
+    embedded, monkeypatch
+):
+    monkeypatch.setenv("WEB_CONCURRENCY", "2")
+    with pytest.raises(SystemExit, match="Error: The embedded in-memory store .* 2 workers"):
+        load_conf()
