@@ -74,6 +74,10 @@ def init_rate_limits(app: Flask, settings: Settings) -> Limiter | None:
         key_prefix="auth",
     )
     limiter.init_app(app)
+    # init_app also checks every request in a before_request hook, for default limits. This
+    # server has none, and each limited view checks its own limits in its wrapper (below), so
+    # the hook only cost every guarded request a lookup of limits it does not have.
+    app.before_request_funcs[None].remove(limiter._check_request_limit)
     if settings.rate_limit_storage.startswith("mongodb") and not limiter.storage.check():
         # Opening the store now also works around limits' MongoDB store, whose __del__ opens a
         # client if none was opened, and so hangs a process that exits before its first request.

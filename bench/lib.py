@@ -250,6 +250,35 @@ end
 """
 
 
+def lua_logins(path: str, emails: list[str]) -> str:
+    """Return a wrk script that logs into each account of `emails` in turn: a storm of many users."""
+    bodies = ",".join(json.dumps(json.dumps({"email": email, "password": PASSWORD})) for email in emails)
+    return f"""
+local bodies = {{{bodies}}}
+local i = 0
+wrk.method = "POST"
+wrk.path = {json.dumps(path)}
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  i = i % #bodies + 1
+  return wrk.format(nil, nil, nil, bodies[i])
+end
+"""
+
+
+def storm_accounts(servers: list, count: int = 16) -> list[str]:
+    """Sign `count` users up on every server and return their emails.
+
+    One account per few requests, as in a real storm: a single account under 8 simultaneous
+    logins would (rightly) be held back by the per-account attempt count.
+    """
+    emails = [f"storm{index}@example.com" for index in range(count)]
+    for server in servers:
+        for email in emails:
+            sign_up(server, email)
+    return emails
+
+
 def lua_paced(delay_ms: int) -> str:
     """Return a wrk fragment that waits `delay_ms` between a connection's requests."""
     return f"delay = function() return {delay_ms} end\n"

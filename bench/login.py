@@ -10,7 +10,6 @@ from __future__ import annotations
 from bench import lib
 
 LOGIN = "/api/auth/login"
-EMAIL = "login@example.com"
 
 
 def main() -> None:
@@ -19,10 +18,7 @@ def main() -> None:
     args = parser.parse_args()
     print(lib.machine())
     with lib.serving_all(args.targets.split(",")) as servers:
-        body = {"email": EMAIL, "password": lib.PASSWORD}
-        for server in servers:
-            lib.sign_up(server, EMAIL)
-        script = lib.lua_request("POST", LOGIN, body=body)
+        script = lib.lua_logins(LOGIN, lib.storm_accounts(servers))
         cases = {
             server.name: lib.throughput(server, script, args.seconds, args.clients, 30) for server in servers
         }

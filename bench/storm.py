@@ -26,10 +26,10 @@ def main() -> None:
     print(lib.machine())
     with lib.serving_all(args.targets.split(",")) as servers:
         cases = {}
+        login = lib.lua_logins(LOGIN, lib.storm_accounts(servers))
         for server in servers:
             token = lib.token_for(server, EMAIL)
             me = lib.lua_tokens("GET", ME, [token]) + lib.lua_paced(args.me_delay_ms)
-            login = lib.lua_request("POST", LOGIN, body={"email": EMAIL, "password": lib.PASSWORD})
             cases[server.name] = measure(server, me, login, args)
         results = lib.with_bcrypt_limit(cases, args.rounds, "logins/s")
     lib.print_table(f"{ME} alone and during {args.clients} login clients (medians)", results, "storm p99")

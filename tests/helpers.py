@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -66,3 +67,21 @@ def sign_like(token: str, claims: dict, key=TEST_SECRET, algorithm: str = "HS256
     """Sign `claims` under the kid of `token`, as someone holding `key` would forge it."""
     kid = jwt.get_unverified_header(token)["kid"]
     return jwt.encode(claims, key, algorithm=algorithm, headers={"kid": kid, **header})
+
+
+def at_once(app, count: int, request) -> list:
+    """Call `request(client)` from `count` threads released together, each with its own client."""
+    barrier = threading.Barrier(count)
+    responses = [None] * count
+
+    def send(index: int) -> None:
+        client = app.test_client()
+        barrier.wait()
+        responses[index] = request(client)
+
+    threads = [threading.Thread(target=send, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return responses

@@ -93,26 +93,25 @@ def test_an_api_error_carries_its_code_and_status():
     assert (error.message, error.code, error.status) == ("Nope.", "someCode", 409)
 
 
-def test_a_chunked_body_over_the_limit_is_a_413_not_silently_cut(client):
-    body = b'{"email": "a@example.com", "password": "' + b"x" * 70_000 + b'"}'
-    response = client.post(
-        "/api/auth/login",
+def post_chunked(client, path: str, body: bytes):
+    """POST a JSON body with no Content-Length, as a client streaming it in chunks does."""
+    return client.post(
+        path,
         input_stream=io.BytesIO(body),
         content_type="application/json",
         headers={"Transfer-Encoding": "chunked"},
         environ_overrides={"wsgi.input_terminated": True},
     )
+
+
+def test_a_chunked_body_over_the_limit_is_a_413_not_silently_cut(client):
+    body = b'{"email": "a@example.com", "password": "' + b"x" * 70_000 + b'"}'
+    response = post_chunked(client, "/api/auth/login", body)
     assert_envelope(response, 413)
 
 
 def test_a_small_chunked_body_is_read_whole(auth, client):
     auth.signup()
     body = b'{"email": "ada@example.com", "password": "' + PASSWORD.encode() + b'"}'
-    response = client.post(
-        "/api/auth/login",
-        input_stream=io.BytesIO(body),
-        content_type="application/json",
-        headers={"Transfer-Encoding": "chunked"},
-        environ_overrides={"wsgi.input_terminated": True},
-    )
+    response = post_chunked(client, "/api/auth/login", body)
     assert response.status_code == 200

@@ -1,14 +1,12 @@
 """Per-account login delays: after 5 failures in a row each further attempt waits twice as long."""
 
-import threading
-
 import bcrypt
 import pytest
 
 from app.errors import RATE_LIMITED, RateLimited
 from app.lockout import LoginThrottle
 from app.storage import LOGIN_FAILURES
-from helpers import PASSWORD, AuthActions, bearer
+from helpers import PASSWORD, AuthActions, at_once, bearer
 
 WRONG = "wrong password"
 
@@ -152,19 +150,8 @@ def test_simultaneous_guesses_after_a_wait_get_one_bcrypt_check_not_one_each(app
     checks = []
     real_checkpw = bcrypt.checkpw
     monkeypatch.setattr(bcrypt, "checkpw", lambda *args: checks.append(1) or real_checkpw(*args))
-    barrier = threading.Barrier(16)
-    statuses = []
-
-    def guess() -> None:
-        client = app.test_client()
-        barrier.wait()
-        body = {"email": "ada@example.com", "password": WRONG}
-        statuses.append(client.post("/api/auth/login", json=body).status_code)
-
-    threads = [threading.Thread(target=guess) for _ in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    body = {"email": "ada@example.com", "password": WRONG}
+    responses = at_once(app, 16, lambda client: client.post("/api/auth/login", json=body))
+    statuses = [response.status_code for response in responses]
     assert sorted(statuses) == [400] + [429] * 15
     assert len(checks) == 1

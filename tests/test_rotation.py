@@ -1,11 +1,9 @@
 """Refresh-token rotation: a new refresh token per refresh, grace for retries, a replay ends the session."""
 
-import threading
-
 import jwt
 import pytest
 
-from helpers import EXPIRED, AuthActions, bearer, refresh
+from helpers import EXPIRED, AuthActions, at_once, bearer, refresh
 
 GRACE = 10  # REFRESH_REUSE_GRACE_SECONDS by default
 
@@ -22,20 +20,7 @@ def activities(client, tokens) -> list[str]:
 
 def race(app, token: str, count: int = 20) -> list:
     """Send `count` refreshes of one token at once, each from its own thread and client."""
-    barrier = threading.Barrier(count)
-    responses = [None] * count
-
-    def send(index: int) -> None:
-        client = app.test_client()
-        barrier.wait()
-        responses[index] = refresh(client, token)
-
-    threads = [threading.Thread(target=send, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return responses
+    return at_once(app, count, lambda client: refresh(client, token))
 
 
 # Off by default: the original client keeps its first refresh token

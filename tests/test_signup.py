@@ -1,12 +1,10 @@
 """POST /api/auth/signup: the contract's row, its rules, and the original's holes."""
 
-import threading
-
 import bcrypt
 import pytest
 
 from app.storage import ACTIVITY, USERS
-from helpers import PASSWORD
+from helpers import PASSWORD, at_once
 
 MISSING = "You must send all details."
 
@@ -141,19 +139,8 @@ def test_signup_is_written_to_the_activity_log(auth, storage):
 
 
 def test_concurrent_signups_with_one_email_create_one_user(app, storage):
-    results = []
-    barrier = threading.Barrier(8)
-
-    def sign_up() -> None:
-        client = app.test_client()
-        barrier.wait()
-        body = {"first": "A", "last": "B", "email": "race@example.com", "password": PASSWORD}
-        results.append(client.post("/api/auth/signup", json=body).status_code)
-
-    threads = [threading.Thread(target=sign_up) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    body = {"first": "A", "last": "B", "email": "race@example.com", "password": PASSWORD}
+    responses = at_once(app, 8, lambda client: client.post("/api/auth/signup", json=body))
+    results = [response.status_code for response in responses]
     assert sorted(results) == [200] + [400] * 7
     assert storage.db[USERS].count_documents({"email": "race@example.com"}) == 1
