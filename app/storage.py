@@ -89,9 +89,14 @@ def _activity(document: dict) -> dict:
     return {"id": str(document["_id"])} | {name: document.get(name) for name in fields}
 
 
+def _open_sessions(user_id: str, now: datetime) -> dict:
+    """Return the filter that matches the user's sessions that are open and unexpired."""
+    return {"userId": user_id, "endedAt": None, "expiresAt": {"$gt": now}}
+
+
 def _open_session(session_id: str, user_id: str, now: datetime) -> dict:
     """Return the filter that matches one session of the user while it is open and unexpired."""
-    return {"_id": session_id, "userId": user_id, "endedAt": None, "expiresAt": {"$gt": now}}
+    return _open_sessions(user_id, now) | {"_id": session_id}
 
 
 def _ended(now: datetime) -> dict:
@@ -258,7 +263,7 @@ class Storage:
 
     def list_open_sessions(self, user_id: str, now: datetime) -> list[dict]:
         """Return the user's open, unexpired sessions, newest first."""
-        query = {"userId": user_id, "endedAt": None, "expiresAt": {"$gt": now}}
+        query = _open_sessions(user_id, now)
         with self._lock:
             cursor = self.db[SESSIONS].find(query).sort("createdAt", DESCENDING)
             return [_session(document) for document in cursor]
@@ -271,7 +276,7 @@ class Storage:
 
     def end_user_sessions(self, user_id: str, now: datetime, except_id: str | None = None) -> int:
         """End every open session of the user but `except_id`; return how many ended."""
-        query: dict = {"userId": user_id, "endedAt": None, "expiresAt": {"$gt": now}}
+        query = _open_sessions(user_id, now)
         if except_id is not None:
             query["_id"] = {"$ne": except_id}
         with self._lock:
@@ -281,7 +286,7 @@ class Storage:
         """End the user's open sessions beyond the `keep` newest others than `except_id`."""
         # Ending is one-way and always picks the oldest, so two logins racing here
         # can only agree on which sessions end; no lock across the two steps is needed.
-        query = {"userId": user_id, "endedAt": None, "expiresAt": {"$gt": now}, "_id": {"$ne": except_id}}
+        query = _open_sessions(user_id, now) | {"_id": {"$ne": except_id}}
         with self._lock:
             cursor = self.db[SESSIONS].find(query, {"_id": 1}).sort("createdAt", DESCENDING).skip(keep)
             surplus = [document["_id"] for document in cursor]
