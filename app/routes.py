@@ -102,7 +102,7 @@ def get_all(data: dict) -> tuple[dict, int]:
 @responds(200, schemas.MeResponseSchema)
 def me() -> dict:
     """Show the user the access token belongs to."""
-    return {"success": True, "user": schemas.user_schema.dump(auth_service().me(current_user_id()))}
+    return {"success": True, "user": schemas.user_schema.dump(auth_service().me(g.claims))}
 
 
 @bp.post("/logout")

@@ -43,6 +43,21 @@ class DuplicateEmails(RuntimeError):
         )
 
 
+def _new_user_id(now: datetime) -> ObjectId:
+    """Return a new id that holds `now` to the second, made unique the driver's way.
+
+    An ObjectId starts with its creation second; the rest (per-process random bytes and a
+    counter) keeps ids unique and in creation order. Taking the second from the service's
+    clock makes the id the account's creation time, so `createdAt` can be read from it.
+    """
+    return ObjectId(ObjectId.from_datetime(now).binary[:4] + ObjectId().binary[4:])
+
+
+def created_at(user_id: str) -> datetime:
+    """Return when the account with this id was made, to the second: the time its id holds."""
+    return ObjectId(user_id).generation_time.replace(tzinfo=None)
+
+
 def _object_id(value: str) -> ObjectId | None:
     try:
         return ObjectId(value)
@@ -159,7 +174,15 @@ class Storage:
 
     def insert_user(self, first: str, last: str, email: str, password_hash: str, now: datetime) -> str | None:
         """Store a new user and return its id, or None when the email is taken."""
-        document = {"first": first, "last": last, "email": email, "password": password_hash, "createdAt": now}
+        user_id = _new_user_id(now)
+        document = {
+            "_id": user_id,
+            "first": first,
+            "last": last,
+            "email": email,
+            "password": password_hash,
+            "createdAt": created_at(str(user_id)),
+        }
         try:
             with self._lock:
                 return str(self.db[USERS].insert_one(document).inserted_id)

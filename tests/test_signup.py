@@ -144,3 +144,16 @@ def test_concurrent_signups_with_one_email_create_one_user(app, storage):
     results = [response.status_code for response in responses]
     assert sorted(results) == [200] + [400] * 7
     assert storage.db[USERS].count_documents({"email": "race@example.com"}) == 1
+
+
+def test_accounts_made_in_one_second_get_distinct_ids_in_creation_order(client, storage, clock):
+    clock.advance(0.5)
+    emails = [f"user{index}@example.com" for index in range(8)]
+    for email in emails:
+        body = {"first": "A", "last": "B", "email": email, "password": PASSWORD}
+        assert client.post("/api/auth/signup", json=body).status_code == 200
+    stored = list(storage.db[USERS].find().sort("_id", 1))
+    assert [user["email"] for user in stored] == emails
+    second = clock.now.replace(microsecond=0)
+    assert {user["createdAt"] for user in stored} == {second}
+    assert {user["_id"].generation_time.replace(tzinfo=None) for user in stored} == {second}
