@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from functools import partial
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, request
@@ -60,6 +62,22 @@ def limited_endpoints(settings: Settings) -> dict[str, str]:
     }
 
 
+def drop_request_hooks(app: Flask, limiter: Limiter) -> None:
+    """Remove the hooks init_app puts on every request of the app; the limited views keep theirs.
+
+    The hooks check default limits (this server has none: each limited view checks its own in
+    its wrapper, below), add X-RateLimit headers (off) and make conditional deductions (none),
+    so on every other request, guarded ones first, they were pure cost.
+    """
+
+    def is_limiters(hook: Callable) -> bool:
+        owner = hook.args[0] if isinstance(hook, partial) and hook.args else getattr(hook, "__self__", None)
+        return owner is limiter
+
+    for hooks in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs):
+        hooks[None] = [hook for hook in hooks[None] if not is_limiters(hook)]
+
+
 def init_rate_limits(app: Flask, settings: Settings) -> Limiter | None:
     """Limit each address on the routes that check passwords or refresh tokens, before the view runs."""
     if not settings.rate_limit_enabled:
@@ -74,10 +92,7 @@ def init_rate_limits(app: Flask, settings: Settings) -> Limiter | None:
         key_prefix="auth",
     )
     limiter.init_app(app)
-    # init_app also checks every request in a before_request hook, for default limits. This
-    # server has none, and each limited view checks its own limits in its wrapper (below), so
-    # the hook only cost every guarded request a lookup of limits it does not have.
-    app.before_request_funcs[None].remove(limiter._check_request_limit)
+    drop_request_hooks(app, limiter)
     if settings.rate_limit_storage.startswith("mongodb") and not limiter.storage.check():
         # Opening the store now also works around limits' MongoDB store, whose __del__ opens a
         # client if none was opened, and so hangs a process that exits before its first request.

@@ -1,6 +1,7 @@
 """Per-address rate limits on login, signup and refreshToken: each trips, answers 429, and resets."""
 
 import time
+from functools import partial
 
 import bcrypt
 import pytest
@@ -212,3 +213,16 @@ def test_change_password_is_limited_per_address_like_login(auth, client):
     spend(client, "/api/auth/changePassword", 20, headers={"Authorization": f"Bearer {token}"})
     response = client.post("/api/auth/changePassword", json={}, headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 429
+
+
+def test_requests_of_routes_without_limits_run_none_of_the_limiters_hooks(app):
+    limiter = app.extensions["rate_limiter"]
+    hooks = [
+        *app.before_request_funcs[None],
+        *app.after_request_funcs[None],
+        *app.teardown_request_funcs[None],
+    ]
+    owners = [getattr(hook, "__self__", None) for hook in hooks] + [
+        hook.args[0] for hook in hooks if isinstance(hook, partial) and hook.args
+    ]
+    assert limiter not in owners
