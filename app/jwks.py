@@ -21,4 +21,5 @@ def jwks() -> tuple[dict, int, dict]:
     key_set = current_app.extensions["auth_service"].signer.keys.jwks()
     if not key_set["keys"]:
         raise ApiError(NO_PUBLIC_KEYS, status=404)
-    return {"success": True, **key_set}, 200, {"Cache-Control": CACHE}
+    # Cacheable, and its CORS headers depend on the request's Origin: caches must key on it.
+    return {"success": True, **key_set}, 200, {"Cache-Control": CACHE, "Vary": "Origin"}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from collections.abc import Callable
+
+from flask import Flask
 from flask_cors import CORS
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -18,25 +20,55 @@ PAGE_POLICY = (
 HSTS = "max-age=31536000"
 
 
-def add_security_headers(response: Response) -> Response:
-    """Set the security headers a view has not set itself (errors included)."""
-    headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault(
-        "Content-Security-Policy", PAGE_POLICY if response.mimetype == "text/html" else JSON_POLICY
-    )
-    headers.setdefault("Referrer-Policy", "no-referrer")
-    # Answers carry tokens and user data: never cached unless a view says otherwise (JWKS does).
-    headers.setdefault("Cache-Control", "no-store")
-    if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", HSTS)
-    return response
+def _headers_for(csp: str, hsts: bool) -> tuple[tuple[str, str], ...]:
+    headers = [
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Content-Security-Policy", csp),
+        ("Referrer-Policy", "no-referrer"),
+        # Answers carry tokens and user data: never cached unless a view says otherwise (JWKS does).
+        ("Cache-Control", "no-store"),
+    ]
+    if hsts:
+        headers.append(("Strict-Transport-Security", HSTS))
+    return tuple(headers)
+
+
+# Built once: this runs on every answer. Keyed by (an HTML page?, over HTTPS?).
+SECURITY_HEADERS = {
+    (html, secure): _headers_for(PAGE_POLICY if html else JSON_POLICY, secure)
+    for html in (False, True)
+    for secure in (False, True)
+}
+
+
+class SecurityHeaders:
+    """WSGI middleware: add the security headers an answer does not set itself (errors included).
+
+    Middleware on the raw header list rather than a Flask hook: every request passes here.
+    """
+
+    def __init__(self, app: Callable) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict, start_response: Callable) -> object:
+        secure = environ.get("wsgi.url_scheme") == "https"
+
+        def start_with_headers(status: str, headers: list, exc_info: object = None) -> object:
+            present = {name.lower(): value for name, value in headers}
+            html = present.get("content-type", "").startswith("text/html")
+            headers.extend(
+                (name, value) for name, value in SECURITY_HEADERS[html, secure] if name.lower() not in present
+            )
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, start_with_headers)
 
 
 def init_security(app: Flask, settings: Settings) -> None:
     """Trust `TRUSTED_PROXIES` proxies, answer CORS for `CORS_ORIGINS`, add security headers."""
-    if settings.trusted_proxies:
+    app.wsgi_app = SecurityHeaders(app.wsgi_app)
+    if settings.trusted_proxies:  # outermost: what it sets is what the others read
         app.wsgi_app = ProxyFix(
             app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies
         )
@@ -47,5 +79,7 @@ def init_security(app: Flask, settings: Settings) -> None:
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
             expose_headers=["Retry-After", "X-Request-ID"],
             max_age=600,
+            # Only browsers read CORS headers, and they send Origin on every cross-origin
+            # request: the apps, curl and servers that send none get none, and save the work.
+            always_send=False,
         )
-    app.after_request(add_security_headers)

@@ -120,6 +120,15 @@ def test_cors_headers_are_on_errors_too_so_browsers_can_read_the_envelope(make_a
     assert "Retry-After" in response.headers["Access-Control-Expose-Headers"]
 
 
+def test_a_request_without_origin_gets_no_cors_headers(auth, client):
+    token = auth.tokens()["authToken"]
+    response = client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert not [name for name in response.headers.keys() if name.startswith("Access-Control-")]
+    with_origin = client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}", "Origin": ORIGIN})
+    assert with_origin.headers["Access-Control-Allow-Origin"] in {"*", ORIGIN}
+
+
 def test_with_no_origins_cors_is_off(make_app):
     client = make_app(cors_origins=()).test_client()
     assert "Access-Control-Allow-Origin" not in preflight(client).headers

@@ -94,6 +94,7 @@ def test_the_jwks_publishes_the_public_key_that_verifies_tokens(make_app, privat
     response = app.test_client().get("/.well-known/jwks.json")
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "public, max-age=300"
+    assert response.headers["Vary"] == "Origin"  # a cache must not give browsers a copy without CORS
     [key] = response.json["keys"]
     assert key["kid"] == jwt.get_unverified_header(token)["kid"]
     assert key["alg"] == algorithm and key["use"] == "sig"
