@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, g, request
 from . import schemas
 from .api import accepts, responds
 from .errors import InvalidToken
+from .logs import note_user
 from .service import AuthService, Client
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
@@ -49,6 +50,7 @@ def require_access_token() -> None:
     if request.endpoint in PUBLIC_ENDPOINTS or request.method == "OPTIONS":
         return
     g.claims = auth_service().verify_access(bearer_token())
+    note_user(g.claims["sub"])
 
 
 @bp.post("/signup")

@@ -2,10 +2,11 @@
 
 import json
 import logging
+import os
 
 import pytest
 
-from app.logs import JsonFormatter, RequestIdFilter, configure_logging, redact
+from app.logs import JsonFormatter, RequestIdFilter, configure_logging, log_writer, redact
 from helpers import PASSWORD, bearer
 
 
@@ -96,19 +97,61 @@ def test_a_token_in_a_message_or_a_traceback_is_redacted(lines, auth):
     assert "[token]" in text
 
 
+def test_a_token_sent_as_a_path_is_not_logged(auth, client, lines):
+    token = auth.tokens()["authToken"]
+    assert client.get(f"/api/auth/{token}").status_code == 404
+    [entry] = [entry for entry in request_lines(lines) if entry["status"] == 404]
+    assert entry["path"] == "/api/auth/[token]"
+
+
 def test_redact_keeps_ordinary_text():
     assert redact("user ada@example.com logged in") == "user ada@example.com logged in"
 
 
-def test_the_server_writes_json_lines_to_stderr(capsys):
+@pytest.fixture
+def restore_logging():
+    """Put the test runner's logging back after a test that configures the server's."""
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level
-    try:
-        configure_logging("INFO")
-        logging.getLogger("app.test").debug("hidden")
-        logging.getLogger("app.test").info("shown")
-    finally:
-        root.handlers[:] = saved_handlers
-        root.setLevel(saved_level)
+    yield
+    log_writer.stop()
+    root.handlers[:] = saved_handlers
+    root.setLevel(saved_level)
+
+
+def test_the_server_writes_json_lines_to_stderr(capsys, restore_logging):
+    configure_logging("INFO")
+    logging.getLogger("app.test").debug("hidden")
+    logging.getLogger("app.test").info("shown")
+    log_writer.stop()  # writes out what is queued
     [line] = capsys.readouterr().err.strip().splitlines()
     assert json.loads(line)["message"] == "shown"
+
+
+def test_a_logged_exception_keeps_its_traceback_in_its_own_field(capsys, restore_logging):
+    configure_logging("INFO")  # here, not in a fixture: capsys captures only the test's own run
+    try:
+        raise RuntimeError("broken")
+    except RuntimeError:
+        logging.getLogger("app.test").exception("unhandled error")
+    log_writer.stop()
+    [line] = capsys.readouterr().err.strip().splitlines()
+    entry = json.loads(line)
+    assert entry["message"] == "unhandled error"
+    assert "Traceback" in entry["exception"] and "RuntimeError: broken" in entry["exception"]
+
+
+def test_a_forked_process_writes_its_own_lines(capfd, restore_logging):
+    configure_logging("INFO")
+    pid = os.fork()
+    if pid == 0:  # the child, as a gunicorn --preload worker
+        try:
+            logging.getLogger("app.test").info("from the child")
+            log_writer.stop()
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    logging.getLogger("app.test").info("from the parent")
+    log_writer.stop()
+    messages = [json.loads(line)["message"] for line in capfd.readouterr().err.strip().splitlines()]
+    assert sorted(messages) == ["from the child", "from the parent"]
