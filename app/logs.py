@@ -6,14 +6,16 @@ import atexit
 import json
 import logging
 import os
+import random
 import re
-import secrets
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from logging.handlers import QueueHandler, QueueListener
+from logging.handlers import QueueHandler
 from queue import SimpleQueue
+from typing import TextIO
 
 from flask import Flask, has_request_context, request
 from werkzeug.wsgi import get_path_info
@@ -52,6 +54,9 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+_to_json = json.JSONEncoder(default=str).encode  # made once: this runs for every request
+
+
 class JsonFormatter(logging.Formatter):
     """Format each record as one JSON object on one line."""
 
@@ -67,42 +72,73 @@ class JsonFormatter(logging.Formatter):
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return redact(json.dumps(entry, default=str))  # the whole line: a path can hold a token too
+        return redact(_to_json(entry))  # the whole line: a path can hold a token too
+
+
+BATCH_SECONDS = 0.05  # how long a line may wait for others, so that one write carries many
+
+
+class JsonLines(QueueHandler):
+    """Queue each record as its JSON line, formatted on the thread that logs it."""
+
+    def createLock(self) -> None:  # noqa: N802 - logging's name
+        # No handler lock: the queue is thread-safe, and request threads would queue on the lock.
+        self.lock = None
+
+    def prepare(self, record: logging.LogRecord) -> str:
+        return self.format(record)
 
 
 class LogWriter:
-    """The thread that writes this process's log lines, one JSON line each, to stderr.
+    """The thread that writes this process's queued log lines to stderr, a batch at a time.
 
-    Records are formatted where they are logged and queued; this thread writes them. A write
-    lets go of the GIL, and on a request thread every write made the request queue up to take
-    it back: the request log line cost a third of the guarded route's throughput under load,
-    where queued it costs a few percent (bench/README.md).
+    A write lets go of the GIL, and every time it did on a request thread, the request waited
+    for its turn to take it back: the request log line cost /me a third of its throughput
+    under load (bench/README.md). So request threads only queue their lines, and this thread
+    writes what gathered in BATCH_SECONDS in one write.
     """
 
     def __init__(self) -> None:
-        self.handler: QueueHandler | None = None
-        self.listener: QueueListener | None = None
+        self.handler: JsonLines | None = None
+        self.thread: threading.Thread | None = None
 
-    def start(self, handler: QueueHandler) -> None:
+    def start(self, handler: JsonLines) -> None:
         """Write out the lines `handler` queues, from now on."""
         self.stop()
-        writer = logging.StreamHandler(sys.stderr)
-        writer.setFormatter(logging.Formatter("%(message)s"))  # the queued line is already JSON
-        self.handler, self.listener = handler, QueueListener(handler.queue, writer)
-        self.listener.start()
+        self.handler = handler
+        self.thread = threading.Thread(target=write_lines, args=(handler.queue, sys.stderr), daemon=True)
+        self.thread.start()
 
     def stop(self) -> None:
-        """Write out every line still queued, then stop the thread."""
-        if self.listener is not None:
-            self.listener.stop()
-            self.listener = None
+        """Write out every line queued so far, then stop the thread."""
+        if self.thread is not None and self.handler is not None:
+            self.handler.queue.put(None)
+            self.thread.join()
+            self.thread = None
 
     def restart_in_child(self) -> None:
         """Give a forked process (gunicorn --preload) its own queue and thread: neither survives a fork."""
-        if self.listener is not None and self.handler is not None:
-            self.listener = None  # its thread is not in this process; its queue may be mid-use
+        if self.thread is not None and self.handler is not None:
+            self.thread = None  # not in this process; and its queue may have been mid-use
             self.handler.queue = SimpleQueue()
             self.start(self.handler)
+
+
+def write_lines(lines: SimpleQueue, stream: TextIO) -> None:
+    """Write the queued lines to `stream` in batches until a None comes."""
+    while True:
+        batch = [lines.get()]  # sleeps until there is a line
+        time.sleep(BATCH_SECONDS)
+        while not lines.empty():
+            batch.append(lines.get_nowait())
+        text = "".join(f"{line}\n" for line in batch if line is not None)
+        try:
+            stream.write(text)
+            stream.flush()
+        except (OSError, ValueError):
+            pass  # stderr is gone: there is nowhere to say so, and the queue must still drain
+        if None in batch:
+            return
 
 
 log_writer = LogWriter()
@@ -112,13 +148,26 @@ os.register_at_fork(after_in_child=log_writer.restart_in_child)
 
 def configure_logging(level: str) -> None:
     """Log every record as one JSON line on stderr, at `level` and above, written by `log_writer`."""
-    handler = QueueHandler(SimpleQueue())
+    handler = JsonLines(SimpleQueue())
     handler.setFormatter(JsonFormatter())
     handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # What a record would otherwise look up on every call, and the lines never show (the
+    # "Optimization" section of the logging HOWTO).
+    logging._srcfile = None  # the caller's file and line
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     log_writer.start(handler)
+
+
+def new_request_id() -> str:
+    """Return 32 random hex digits, the id of a request that brought none.
+
+    A correlation id, not a secret: `random` makes one without the system call `secrets`
+    needs, which would let go of the GIL on every request.
+    """
+    return f"{random.getrandbits(128):032x}"
 
 
 def note_user(user_id: str) -> None:
@@ -140,7 +189,7 @@ class RequestLog:
     def __call__(self, environ: dict, start_response: Callable) -> object:
         started = time.perf_counter()
         incoming = environ.get("HTTP_X_REQUEST_ID", "")
-        request_id = incoming if _SAFE_REQUEST_ID.fullmatch(incoming) else secrets.token_hex(16)
+        request_id = incoming if _SAFE_REQUEST_ID.fullmatch(incoming) else new_request_id()
         environ[REQUEST_ID_KEY] = request_id
 
         def start_and_log(status: str, headers: list, exc_info: object = None) -> object:
