@@ -95,8 +95,9 @@ class AuthService:
 
     def signup(self, first: str, last: str, email: str, password: str, client: Client) -> str:
         """Create an account and return its id; the unique email index settles races."""
-        now = self.clock()
-        user_id = self.storage.insert_user(first, last, email, self.hasher.hash(password), now)
+        password_hash = self.hasher.hash(password)
+        now = self.clock()  # after bcrypt, which can wait its turn: the new id holds this time
+        user_id = self.storage.insert_user(first, last, email, password_hash, now)
         if user_id is None:
             raise ApiError(EMAIL_TAKEN)
         self._log(user_id, "signup", client, now)
@@ -133,12 +134,15 @@ class AuthService:
         server's signed word for them, and the account's id holds its creation time: no
         database read, as on every other guarded request.
         """
+        created = created_at(claims["sub"])
+        if created is None:  # signed with our key, but not for one of our users
+            raise InvalidToken()
         return {
             "id": claims["sub"],
             "first": claims.get("first", ""),
             "last": claims.get("last", ""),
             "email": claims.get("email", ""),
-            "createdAt": created_at(claims["sub"]),
+            "createdAt": created,
         }
 
     def _existing_user(self, user_id: str) -> dict:

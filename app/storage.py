@@ -30,7 +30,7 @@ PING_TIMEOUT_S = 2  # a readiness probe must answer before the prober gives up
 # The database is down or unreachable: the client gets 503 and pymongo reconnects by itself.
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (ConnectionFailure,)
 
-_USER_FIELDS = {"first": 1, "last": 1, "email": 1, "password": 1, "createdAt": 1}
+_USER_FIELDS = {"first": 1, "last": 1, "email": 1, "password": 1}
 
 
 class DuplicateEmails(RuntimeError):
@@ -53,9 +53,17 @@ def _new_user_id(now: datetime) -> ObjectId:
     return ObjectId(ObjectId.from_datetime(now).binary[:4] + ObjectId().binary[4:])
 
 
-def created_at(user_id: str) -> datetime:
-    """Return when the account with this id was made, to the second: the time its id holds."""
-    return ObjectId(user_id).generation_time.replace(tzinfo=None)
+def created_at(user_id: str) -> datetime | None:
+    """Return when the account with this id was made, to the second: the time its id holds.
+
+    None when `user_id` is not an ObjectId.
+    """
+    object_id = _object_id(user_id)
+    return None if object_id is None else _id_time(object_id)
+
+
+def _id_time(object_id: ObjectId) -> datetime:
+    return object_id.generation_time.replace(tzinfo=None)
 
 
 def _object_id(value: str) -> ObjectId | None:
@@ -76,8 +84,9 @@ def _user(document: dict | None) -> dict | None:
         "last": document.get("last", ""),
         "email": document.get("email", ""),
         "password": document.get("password", ""),
-        # Users made by the original server have no createdAt; their id holds the time.
-        "createdAt": document.get("createdAt") or object_id.generation_time.replace(tzinfo=None),
+        # Every answer reads it from the id, as /me does with no document at hand: users made
+        # by the original server have no createdAt, and ours store the id's time in it.
+        "createdAt": _id_time(object_id),
     }
 
 
@@ -181,7 +190,7 @@ class Storage:
             "last": last,
             "email": email,
             "password": password_hash,
-            "createdAt": created_at(str(user_id)),
+            "createdAt": _id_time(user_id),
         }
         try:
             with self._lock:

@@ -90,3 +90,17 @@ def test_emails_are_normalised_once_not_at_every_start(storage):
     storage.db[USERS].insert_one({"first": "J", "last": "G", "email": "Later@Example.com", "password": "x"})
     storage.ensure_indexes()
     assert storage.db[USERS].find_one({})["email"] == "Later@Example.com"
+
+
+def test_a_stored_created_at_that_differs_from_the_id_is_shown_as_the_ids_time(auth, client, storage):
+    """Accounts made by earlier builds stored the time to the millisecond, before their id."""
+    auth.signup()
+    user = storage.db[USERS].find_one()
+    storage.db[USERS].update_one({}, {"$set": {"createdAt": datetime(2018, 6, 1, 0, 0, 0, 734000)}})
+    tokens = auth.tokens()
+    shown = {
+        tokens["user"]["createdAt"],
+        client.get("/api/auth/me", headers=bearer(tokens["authToken"])).json["user"]["createdAt"],
+        client.get("/api/auth/getAll", headers=bearer(tokens["authToken"])).json["message"][0]["createdAt"],
+    }
+    assert shown == {user["_id"].generation_time.strftime("%Y-%m-%dT%H:%M:%S.000Z")}

@@ -3,7 +3,7 @@
 import pytest
 
 from app.storage import SESSIONS, USERS
-from helpers import EXPIRED, INVALID, AuthActions, bearer, refresh
+from helpers import EXPIRED, INVALID, AuthActions, bearer, claims_of, refresh, sign_like
 
 SESSION_FIELDS = {"id", "createdAt", "lastUsedAt", "expiresAt", "ip", "userAgent", "current"}
 NOT_FOUND = {"success": False, "message": "There is no such session."}
@@ -58,6 +58,14 @@ def test_me_answers_from_the_token_without_reading_the_user(auth, client, storag
     storage.db[USERS].delete_many({})  # stateless like every guarded route: valid until it expires
     response = client.get("/api/auth/me", headers=bearer(tokens["authToken"]))
     assert response.json == {"success": True, "user": tokens["user"]}
+
+
+def test_a_token_whose_subject_is_not_a_user_id_is_invalid_not_a_crash(auth, client):
+    tokens = auth.tokens()
+    forged = sign_like(tokens["authToken"], claims_of(tokens["authToken"]) | {"sub": "someone-else"})
+    response = client.get("/api/auth/me", headers=bearer(forged))
+    assert response.status_code == 403
+    assert response.json == INVALID
 
 
 # GET /sessions

@@ -157,3 +157,20 @@ def test_accounts_made_in_one_second_get_distinct_ids_in_creation_order(client, 
     second = clock.now.replace(microsecond=0)
     assert {user["createdAt"] for user in stored} == {second}
     assert {user["_id"].generation_time.replace(tzinfo=None) for user in stored} == {second}
+
+
+def test_a_new_accounts_time_is_taken_once_its_password_is_hashed(app, client, clock, storage, monkeypatch):
+    """bcrypt can wait its turn in a storm; ids made from an earlier time would sort before
+    accounts stored meanwhile, and a getAll cursor past them would never see the account."""
+    hasher = app.extensions["auth_service"].hasher
+    hash_now = hasher.hash
+
+    def hash_after_a_wait(password: str) -> str:
+        clock.advance(5)
+        return hash_now(password)
+
+    monkeypatch.setattr(hasher, "hash", hash_after_a_wait)
+    body = {"first": "A", "last": "B", "email": "late@example.com", "password": PASSWORD}
+    assert client.post("/api/auth/signup", json=body).status_code == 200
+    stored = storage.db[USERS].find_one()
+    assert stored["createdAt"] == stored["_id"].generation_time.replace(tzinfo=None) == clock.now
