@@ -20,26 +20,36 @@ PAGE_POLICY = (
 HSTS = "max-age=31536000"
 
 
-def _headers_for(csp: str, hsts: bool) -> tuple[tuple[str, str], ...]:
+def _headers_for(csp: str | None, hsts: bool) -> tuple[tuple[str, str], ...]:
     headers = [
         ("X-Content-Type-Options", "nosniff"),
         ("X-Frame-Options", "DENY"),
-        ("Content-Security-Policy", csp),
         ("Referrer-Policy", "no-referrer"),
         # Answers carry tokens and user data: never cached unless a view says otherwise (JWKS does).
         ("Cache-Control", "no-store"),
     ]
+    if csp is not None:
+        headers.insert(2, ("Content-Security-Policy", csp))
     if hsts:
         headers.append(("Strict-Transport-Security", HSTS))
     return tuple(headers)
 
 
-# Built once: this runs on every answer. Keyed by (an HTML page?, over HTTPS?).
+# Built once: this runs on every answer. Keyed by (the policy for the answer's kind, HTTPS?).
+# A 304 gets no policy: it has no Content-Type to tell a page from JSON, and a cache keeps
+# the policy of the answer it revalidates unless the 304 brings another.
 SECURITY_HEADERS = {
-    (html, secure): _headers_for(PAGE_POLICY if html else JSON_POLICY, secure)
-    for html in (False, True)
+    (policy, secure): _headers_for(policy, secure)
+    for policy in (JSON_POLICY, PAGE_POLICY, None)
     for secure in (False, True)
 }
+
+
+def policy_for(status: str, content_type: str) -> str | None:
+    """Return the Content-Security-Policy an answer gets: none for a 304, the page one for HTML."""
+    if status.startswith("304"):
+        return None
+    return PAGE_POLICY if content_type.startswith("text/html") else JSON_POLICY
 
 
 class SecurityHeaders:
@@ -56,10 +66,8 @@ class SecurityHeaders:
 
         def start_with_headers(status: str, headers: list, exc_info: object = None) -> object:
             present = {name.lower(): value for name, value in headers}
-            html = present.get("content-type", "").startswith("text/html")
-            headers.extend(
-                (name, value) for name, value in SECURITY_HEADERS[html, secure] if name.lower() not in present
-            )
+            wanted = SECURITY_HEADERS[policy_for(status, present.get("content-type", "")), secure]
+            headers.extend((name, value) for name, value in wanted if name.lower() not in present)
             return start_response(status, headers, exc_info)
 
         return self.app(environ, start_with_headers)

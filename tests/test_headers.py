@@ -70,6 +70,16 @@ def test_the_docs_page_may_load_its_own_scripts_and_styles_and_nothing_else(clie
     assert response.headers["X-Frame-Options"] == "DENY"
 
 
+def test_revalidating_the_docs_page_does_not_replace_its_policy(client):
+    page = client.get("/api/docs")
+    assert page.headers.get("ETag")
+    revalidated = client.get("/api/docs", headers={"If-None-Match": page.headers["ETag"]})
+    assert revalidated.status_code == 304
+    # A cache keeps the page's own policy unless the 304 brings another: it brings none.
+    assert "Content-Security-Policy" not in revalidated.headers
+    assert revalidated.headers["X-Content-Type-Options"] == "nosniff"
+
+
 def test_a_view_can_set_its_own_policy(app):
     @app.get("/page")
     def page():
