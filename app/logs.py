@@ -8,6 +8,7 @@ import logging
 import os
 import random
 import re
+import select
 import sys
 import threading
 import time
@@ -72,21 +73,43 @@ class JsonFormatter(logging.Formatter):
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return redact(_to_json(entry))  # the whole line: a path can hold a token too
+        # Every text value, not only the message: a path can hold a token too.
+        return _to_json(
+            {name: redact(value) if isinstance(value, str) else value for name, value in entry.items()}
+        )
 
 
-BATCH_SECONDS = 0.05  # how long a line may wait for others, so that one write carries many
+BATCH_SECONDS = 0.05  # how long a line waits for others, so that one write carries many
+MAX_QUEUED_LINES = 100_000  # some 30 MB; past it (stderr not reading), lines are counted and dropped
+STOP_TIMEOUT_SECONDS = 5
+PIPE_BUF = select.PIPE_BUF  # a write this small to a pipe never interleaves with another process's
 
 
 class JsonLines(QueueHandler):
     """Queue each record as its JSON line, formatted on the thread that logs it."""
 
-    def createLock(self) -> None:  # noqa: N802 - logging's name
-        # No handler lock: the queue is thread-safe, and request threads would queue on the lock.
-        self.lock = None
+    def __init__(self, lines: SimpleQueue) -> None:
+        super().__init__(lines)
+        self.dropped = 0
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        # Handler.handle holds the handler's lock around emit, and request threads would queue
+        # on it: the queue is thread-safe without it.
+        result = self.filter(record)
+        if isinstance(result, logging.LogRecord):  # Python 3.12+: a filter may return a new record
+            record = result
+        if result:
+            self.emit(record)
+        return bool(result)
 
     def prepare(self, record: logging.LogRecord) -> str:
         return self.format(record)
+
+    def enqueue(self, line: str) -> None:
+        if self.queue.qsize() < MAX_QUEUED_LINES:
+            self.queue.put_nowait(line)
+        else:
+            self.dropped += 1  # counted under the GIL: at worst, a few too few
 
 
 class LogWriter:
@@ -95,7 +118,9 @@ class LogWriter:
     A write lets go of the GIL, and every time it did on a request thread, the request waited
     for its turn to take it back: the request log line cost /me a third of its throughput
     under load (bench/README.md). So request threads only queue their lines, and this thread
-    writes what gathered in BATCH_SECONDS in one write.
+    writes what gathered in BATCH_SECONDS. It is not a daemon: when the main thread ends
+    (interpreter exit, or a server's worker process returning), Python waits for it to write
+    out the last lines.
     """
 
     def __init__(self) -> None:
@@ -106,14 +131,14 @@ class LogWriter:
         """Write out the lines `handler` queues, from now on."""
         self.stop()
         self.handler = handler
-        self.thread = threading.Thread(target=write_lines, args=(handler.queue, sys.stderr), daemon=True)
+        self.thread = threading.Thread(target=write_lines, args=(handler, sys.stderr), name="log-writer")
         self.thread.start()
 
     def stop(self) -> None:
         """Write out every line queued so far, then stop the thread."""
         if self.thread is not None and self.handler is not None:
             self.handler.queue.put(None)
-            self.thread.join()
+            self.thread.join(STOP_TIMEOUT_SECONDS)
             self.thread = None
 
     def restart_in_child(self) -> None:
@@ -124,21 +149,50 @@ class LogWriter:
             self.start(self.handler)
 
 
-def write_lines(lines: SimpleQueue, stream: TextIO) -> None:
-    """Write the queued lines to `stream` in batches until a None comes."""
-    while True:
-        batch = [lines.get()]  # sleeps until there is a line
+def write_lines(handler: JsonLines, stream: TextIO) -> None:
+    """Write `handler`'s queued lines every BATCH_SECONDS, until a None comes or the main thread ends."""
+    main_thread = threading.main_thread()
+    done = False
+    while not done:
         time.sleep(BATCH_SECONDS)
-        while not lines.empty():
-            batch.append(lines.get_nowait())
-        text = "".join(f"{line}\n" for line in batch if line is not None)
-        try:
-            stream.write(text)
+        done = not main_thread.is_alive()  # before taking the lines: the last ones are taken too
+        lines = take_queued(handler.queue)
+        done = done or None in lines
+        if handler.dropped:
+            dropped, handler.dropped = handler.dropped, 0
+            lines.append(handler.format(dropped_lines_record(dropped)))
+        write_in_pipe_sized_writes([line for line in lines if line is not None], stream)
+
+
+def take_queued(lines: SimpleQueue) -> list:
+    taken = []
+    while not lines.empty():
+        taken.append(lines.get_nowait())
+    return taken
+
+
+def dropped_lines_record(count: int) -> logging.LogRecord:
+    message = f"{count} log lines dropped: stderr did not take them as fast as they came"
+    return logging.makeLogRecord(
+        {"name": __name__, "levelno": logging.WARNING, "levelname": "WARNING", "msg": message}
+    )
+
+
+def write_in_pipe_sized_writes(lines: list[str], stream: TextIO) -> None:
+    """Write whole lines in writes of at most PIPE_BUF bytes (the lines are ASCII JSON)."""
+    chunk = ""
+    try:
+        for line in lines:
+            if chunk and len(chunk) + len(line) >= PIPE_BUF:
+                stream.write(chunk)
+                stream.flush()
+                chunk = ""
+            chunk += line + "\n"
+        if chunk:
+            stream.write(chunk)
             stream.flush()
-        except (OSError, ValueError):
-            pass  # stderr is gone: there is nowhere to say so, and the queue must still drain
-        if None in batch:
-            return
+    except (OSError, ValueError):
+        pass  # stderr is gone: there is nowhere to say so, and the queue must still drain
 
 
 log_writer = LogWriter()

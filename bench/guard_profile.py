@@ -6,6 +6,7 @@ Calls each app's WSGI callable directly, so the numbers hold only the applicatio
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import os
 import statistics
@@ -19,6 +20,7 @@ os.environ.setdefault("SECRET_KEY", lib.SECRET)
 os.environ["BCRYPT_ROUNDS"] = "4"
 
 WsgiApp = Callable[[dict, Callable], object]
+QUIET = open(os.devnull, "w")  # noqa: SIM115 - open for the whole run
 
 
 def environ(token: str) -> dict:
@@ -61,7 +63,9 @@ def caller(app: WsgiApp, token: str) -> Callable[[], None]:
 def load_apps() -> dict[str, tuple[WsgiApp, str]]:
     """Build each Flask app in this process and get a token from it."""
     from bench.peers import fje, plain_pyjwt
-    from wsgi import app as project
+
+    with contextlib.redirect_stderr(QUIET):  # the project's log lines: written, to nowhere
+        from wsgi import app as project
 
     apps = {}
     for name, app in (("project", project), ("plain", plain_pyjwt.app), ("fje", fje.app)):

@@ -1,13 +1,21 @@
 """JSON request logs: one line per request with a request id, and never a password or token."""
 
+import io
 import json
 import logging
 import os
+import subprocess
+import sys
+from pathlib import Path
+from queue import SimpleQueue
 
 import pytest
 
+from app import logs
 from app.logs import JsonFormatter, RequestIdFilter, configure_logging, log_writer, redact
 from helpers import PASSWORD, bearer
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -104,6 +112,13 @@ def test_a_token_sent_as_a_path_is_not_logged(auth, client, lines):
     assert entry["path"] == "/api/auth/[token]"
 
 
+def test_a_redacted_line_is_still_one_json_object(client, lines):
+    client.get("/x/bearer%20abc", headers={"X-Request-ID": "bearer"})
+    [entry] = request_lines(lines)  # each line parses
+    assert entry["path"] == "/x/bearer [token]"
+    assert entry["status"] == 404
+
+
 def test_redact_keeps_ordinary_text():
     assert redact("user ada@example.com logged in") == "user ada@example.com logged in"
 
@@ -155,3 +170,57 @@ def test_a_forked_process_writes_its_own_lines(capfd, restore_logging):
     log_writer.stop()
     messages = [json.loads(line)["message"] for line in capfd.readouterr().err.strip().splitlines()]
     assert sorted(messages) == ["from the child", "from the parent"]
+
+
+def test_a_worker_process_and_the_server_write_out_their_last_lines_when_they_end():
+    """No stop() called: granian's workers end through multiprocessing, which skips atexit."""
+    script = """
+import logging, multiprocessing
+from app.logs import configure_logging
+
+def worker():
+    logging.getLogger("app.test").info("from the worker")
+
+configure_logging("INFO")
+child = multiprocessing.get_context("fork").Process(target=worker)
+child.start()
+child.join()
+logging.getLogger("app.test").info("from the server")
+"""
+    ended = subprocess.run(  # noqa: S603 - this interpreter, a script of the test
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    )
+    messages = [json.loads(line)["message"] for line in ended.stderr.splitlines()]
+    assert sorted(messages) == ["from the server", "from the worker"]
+
+
+def test_lines_past_the_queue_limit_are_counted_and_reported(monkeypatch):
+    monkeypatch.setattr(logs, "MAX_QUEUED_LINES", 3)
+    handler = logs.JsonLines(SimpleQueue())
+    handler.setFormatter(JsonFormatter())
+    for number in range(5):
+        handler.handle(logging.makeLogRecord({"msg": f"line {number}", "levelno": 20, "levelname": "INFO"}))
+    handler.queue.put(None)  # write what there is, then stop
+    written = io.StringIO()
+    logs.write_lines(handler, written)
+    messages = [json.loads(line)["message"] for line in written.getvalue().splitlines()]
+    assert messages[:3] == ["line 0", "line 1", "line 2"]
+    assert messages[3].startswith("2 log lines dropped")
+
+
+def test_lines_are_written_whole_in_writes_a_pipe_never_interleaves():
+    class Recorder(io.StringIO):
+        def __init__(self) -> None:
+            super().__init__()
+            self.writes: list[str] = []
+
+        def write(self, text: str) -> int:
+            self.writes.append(text)
+            return super().write(text)
+
+    lines = [f'{{"n": {number}, "pad": "{"x" * 700}"}}' for number in range(20)]
+    stream = Recorder()
+    logs.write_in_pipe_sized_writes(lines, stream)
+    assert len(stream.writes) > 1
+    assert all(len(write) <= logs.PIPE_BUF and write.endswith("\n") for write in stream.writes)
+    assert stream.getvalue().splitlines() == lines
