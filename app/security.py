@@ -29,7 +29,7 @@ def _headers_for(csp: str | None, hsts: bool) -> tuple[tuple[str, str], ...]:
         ("Cache-Control", "no-store"),
     ]
     if csp is not None:
-        headers.insert(2, ("Content-Security-Policy", csp))
+        headers.append(("Content-Security-Policy", csp))
     if hsts:
         headers.append(("Strict-Transport-Security", HSTS))
     return tuple(headers)
