@@ -1,0 +1,79 @@
+"""What every part of the auth service shares: its collaborators, the clock, the request's client."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ..errors import InvalidToken
+from ..lockout import LoginThrottle
+from ..passwords import PasswordHasher
+from ..storage import Storage
+from ..tokens import TokenSigner
+
+
+def utc_now() -> datetime:
+    """Return the current UTC time as a naive datetime, as MongoDB stores it."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def token_hash(token: str) -> str:
+    """Return the SHA-256 hex digest the database keeps instead of a refresh token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def page(items: list[dict], limit: int) -> tuple[list[dict], str | None]:
+    """Split a fetch of up to `limit + 1` items into a page and the next page's cursor (or None)."""
+    if len(items) > limit:
+        return items[:limit], items[limit - 1]["id"]
+    return items, None
+
+
+@dataclass(frozen=True)
+class Client:
+    """Where a request came from, for sessions and the activity log."""
+
+    ip: str | None
+    user_agent: str | None
+
+
+@dataclass(frozen=True)
+class SessionRules:
+    """How sessions behave: refresh-token rotation and its grace, the guard's check, the cap."""
+
+    rotation: bool = False
+    reuse_grace_seconds: int = 10
+    check_access_session: bool = False
+    max_per_user: int = 10
+
+
+class ServiceBase:
+    """The collaborators every part of the service works with."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        signer: TokenSigner,
+        hasher: PasswordHasher,
+        throttle: LoginThrottle,
+        clock: Callable[[], datetime] = utc_now,
+        rules: SessionRules | None = None,
+    ) -> None:
+        self.storage = storage
+        self.signer = signer
+        self.hasher = hasher
+        self.throttle = throttle
+        self.clock = clock
+        self.rules = rules or SessionRules()
+
+    def _log(self, user_id: str, activity: str, client: Client, now: datetime) -> None:
+        self.storage.log_activity(user_id, activity, now, client.ip, client.user_agent)
+
+    def _existing_user(self, user_id: str) -> dict:
+        """Return the stored user a token names; a deleted user's token is invalid."""
+        user = self.storage.find_user_by_id(user_id)
+        if user is None:
+            raise InvalidToken()
+        return user

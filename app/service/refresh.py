@@ -1,0 +1,78 @@
+"""Tokens: the guard's check of an access token, and refreshing (with rotation) for a refresh token."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ..errors import InvalidToken, RefreshExpired
+from ..tokens import ACCESS, REFRESH, TokenError
+from .base import Client, ServiceBase, token_hash
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    auth_token: str
+    refresh_token: str | None  # set only when rotation issued a new one
+
+
+class Refresh(ServiceBase):
+    """Verifies access tokens and refreshes sessions."""
+
+    def verify_access(self, token: str) -> dict:
+        """Return the claims of a valid access token, or raise InvalidToken."""
+        now = self.clock()
+        try:
+            claims = self.signer.verify(token, ACCESS, now)
+        except TokenError:
+            raise InvalidToken() from None
+        if self.rules.check_access_session and not self.storage.find_open_session(
+            claims["sid"], claims["sub"], now
+        ):
+            raise InvalidToken()
+        return claims
+
+    def refresh(self, refresh_token: str, client: Client) -> Refreshed:
+        """Give an open session's refresh token a new access token, and with rotation a new refresh token."""
+        now = self.clock()
+        try:
+            claims = self.signer.verify(refresh_token, REFRESH, now)
+        except TokenError:
+            raise RefreshExpired() from None
+        user = self.storage.find_user_by_id(claims["sub"])
+        if user is None:
+            raise RefreshExpired()
+        session_id, presented = claims["sid"], token_hash(refresh_token)
+        if self.rules.rotation:
+            return self._rotate(user, session_id, presented, client, now)
+        if not self.storage.use_session(session_id, user["id"], presented, now):
+            raise RefreshExpired()
+        return Refreshed(self.signer.access_token(user, session_id, now), None)
+
+    def _rotate(
+        self, user: dict, session_id: str, presented: str, client: Client, now: datetime
+    ) -> Refreshed:
+        """Retire the presented refresh token for a new one; a replay of a retired one ends the session."""
+        new_token = self.signer.refresh_token(user["id"], session_id, now)
+        expires_at = now + timedelta(seconds=self.signer.refresh_ttl)
+        if self.storage.rotate_session_token(
+            session_id, user["id"], presented, token_hash(new_token), now, expires_at
+        ):
+            return Refreshed(self.signer.access_token(user, session_id, now), new_token)
+        session = self.storage.find_open_session(session_id, user["id"], now)
+        if session is None:
+            raise RefreshExpired()
+        if self._just_retired(session, presented, now):
+            return Refreshed(self.signer.access_token(user, session_id, now), None)
+        # The token is signed for this open session but is neither its current one nor
+        # the one just retired: it was retired earlier and is being replayed, by a thief
+        # or by the client after a thief refreshed first. Neither can be trusted any more.
+        if self.storage.end_session(session_id, user["id"], now):
+            self._log(user["id"], "refreshReuse", client, now)
+        raise RefreshExpired()
+
+    def _just_retired(self, session: dict, presented: str, now: datetime) -> bool:
+        """Say whether `presented` is the session's previous token, retired within the grace period."""
+        if session["previousTokenHash"] != presented or session["rotatedAt"] is None:
+            return False
+        return now - session["rotatedAt"] <= timedelta(seconds=self.rules.reuse_grace_seconds)

@@ -1,0 +1,46 @@
+"""The activity log: the original server's `LoginActivity`, one entry per sign-up, login and change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pymongo import ASCENDING, DESCENDING
+
+from .base import ACTIVITY, StoreBase, object_id_of
+
+
+def _activity(document: dict) -> dict:
+    """Turn a stored activity entry into the service's shape (string id)."""
+    fields = ("activity", "time", "ip", "userAgent")
+    return {"id": str(document["_id"])} | {name: document.get(name) for name in fields}
+
+
+class ActivityStore(StoreBase):
+    """The `LoginActivity` collection."""
+
+    def _ensure_activity_indexes(self) -> None:
+        with self._lock:
+            self.db[ACTIVITY].create_index([("userId", ASCENDING), ("_id", DESCENDING)])
+
+    def log_activity(
+        self, user_id: str, activity: str, now: datetime, ip: str | None, user_agent: str | None
+    ) -> None:
+        """Append one entry to the user's activity log."""
+        entry = {
+            "userId": object_id_of(user_id),
+            "activity": activity,
+            "time": now,
+            "ip": ip,
+            "userAgent": user_agent,
+        }
+        with self._lock:
+            self.db[ACTIVITY].insert_one(entry)
+
+    def list_activity(self, user_id: str, after: str | None, limit: int) -> list[dict]:
+        """Return up to `limit` of the user's activity entries, newest first, older than the id `after`."""
+        query: dict = {"userId": object_id_of(user_id)}
+        if after is not None:
+            query["_id"] = {"$lt": object_id_of(after)}
+        with self._lock:
+            cursor = self.db[ACTIVITY].find(query).sort("_id", DESCENDING).limit(limit)
+            return [_activity(document) for document in cursor]

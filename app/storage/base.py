@@ -1,0 +1,51 @@
+"""What every store shares: collection names, id helpers, and the lock of the embedded store."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import AbstractContextManager, nullcontext
+from datetime import datetime
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from pymongo.database import Database
+
+# The original server's collection names, so its database can be reused as it is.
+USERS = "Users"
+ACTIVITY = "LoginActivity"
+SESSIONS = "Sessions"
+LOGIN_FAILURES = "LoginFailures"
+MIGRATIONS = "Migrations"
+
+
+def created_at(user_id: str) -> datetime | None:
+    """Return when the account with this id was made, to the second: the time its id holds.
+
+    None when `user_id` is not an ObjectId.
+    """
+    object_id = object_id_of(user_id)
+    return None if object_id is None else id_time(object_id)
+
+
+def id_time(object_id: ObjectId) -> datetime:
+    """Return the creation second an ObjectId holds, as a naive UTC datetime."""
+    return object_id.generation_time.replace(tzinfo=None)
+
+
+def object_id_of(value: str) -> ObjectId | None:
+    """Return `value` as an ObjectId, or None when it is not one."""
+    try:
+        return ObjectId(value)
+    except (InvalidId, TypeError):
+        return None
+
+
+class StoreBase:
+    """The database handle each store works on."""
+
+    def __init__(self, db: Database, *, embedded: bool) -> None:
+        self.db = db
+        self.embedded = embedded
+        # The embedded store's check-then-write is not atomic across threads the way
+        # MongoDB's operations are, so it serialises them; MongoDB needs no lock.
+        self._lock: AbstractContextManager = threading.RLock() if embedded else nullcontext()

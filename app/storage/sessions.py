@@ -1,0 +1,154 @@
+"""Sessions: one per login, holding the hash of its current refresh token."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pymongo import ASCENDING, DESCENDING
+
+from .base import SESSIONS, StoreBase
+
+
+def _session(document: dict | None) -> dict | None:
+    """Turn a stored session into the service's shape; its current token hash stays here."""
+    if document is None:
+        return None
+    fields = (
+        "userId",
+        "createdAt",
+        "lastUsedAt",
+        "expiresAt",
+        "ip",
+        "userAgent",
+        "previousTokenHash",
+        "rotatedAt",
+    )
+    return {"id": document["_id"]} | {name: document.get(name) for name in fields}
+
+
+def _open_sessions(user_id: str, now: datetime) -> dict:
+    """Return the filter that matches the user's sessions that are open and unexpired."""
+    return {"userId": user_id, "endedAt": None, "expiresAt": {"$gt": now}}
+
+
+def _open_session(session_id: str, user_id: str, now: datetime) -> dict:
+    """Return the filter that matches one session of the user while it is open and unexpired."""
+    return _open_sessions(user_id, now) | {"_id": session_id}
+
+
+def _ended(now: datetime) -> dict:
+    """Return the update that ends a session now."""
+    # Expiring it now too lets the TTL index remove it within a minute, so the
+    # user's index range (and the session cap's query) never fills up with ended sessions.
+    return {"$set": {"endedAt": now, "expiresAt": now}}
+
+
+class SessionStore(StoreBase):
+    """The `Sessions` collection."""
+
+    def _ensure_session_indexes(self) -> None:
+        with self._lock:
+            sessions = self.db[SESSIONS]
+            sessions.create_index([("tokenHash", ASCENDING)])
+            sessions.create_index([("userId", ASCENDING), ("createdAt", ASCENDING)])
+            sessions.create_index([("expiresAt", ASCENDING)], expireAfterSeconds=0)
+
+    def open_session(
+        self,
+        session_id: str,
+        user_id: str,
+        token_hash: str,
+        now: datetime,
+        expires_at: datetime,
+        ip: str | None,
+        user_agent: str | None,
+    ) -> None:
+        """Store a new session, identified by `session_id`, holding its refresh token's hash."""
+        document = {
+            "_id": session_id,
+            "userId": user_id,
+            "tokenHash": token_hash,
+            "createdAt": now,
+            "lastUsedAt": now,
+            "expiresAt": expires_at,
+            "endedAt": None,
+            "previousTokenHash": None,
+            "rotatedAt": None,
+            "ip": ip,
+            "userAgent": user_agent,
+        }
+        with self._lock:
+            self.db[SESSIONS].insert_one(document)
+
+    def use_session(self, session_id: str, user_id: str, token_hash: str, now: datetime) -> bool:
+        """Mark an open session used if `token_hash` is its current token's; say whether it was."""
+        with self._lock:
+            result = self.db[SESSIONS].update_one(
+                _open_session(session_id, user_id, now) | {"tokenHash": token_hash},
+                {"$set": {"lastUsedAt": now}},
+            )
+        return result.matched_count == 1
+
+    def rotate_session_token(
+        self, session_id: str, user_id: str, old_hash: str, new_hash: str, now: datetime, expires_at: datetime
+    ) -> bool:
+        """Swap an open session's current token hash for a new one; only one of racing callers wins."""
+        # One conditional update, never read-then-write: the filter on the current hash
+        # is what makes concurrent refreshes of one token have a single winner.
+        with self._lock:
+            result = self.db[SESSIONS].update_one(
+                _open_session(session_id, user_id, now) | {"tokenHash": old_hash},
+                {
+                    "$set": {
+                        "tokenHash": new_hash,
+                        "previousTokenHash": old_hash,
+                        "rotatedAt": now,
+                        "lastUsedAt": now,
+                        "expiresAt": expires_at,
+                    }
+                },
+            )
+        return result.matched_count == 1
+
+    def find_open_session(self, session_id: str, user_id: str, now: datetime) -> dict | None:
+        """Return the user's open, unexpired session with this id, if any."""
+        with self._lock:
+            return _session(self.db[SESSIONS].find_one(_open_session(session_id, user_id, now)))
+
+    def list_open_sessions(self, user_id: str, now: datetime) -> list[dict]:
+        """Return the user's open, unexpired sessions, newest first."""
+        query = _open_sessions(user_id, now)
+        with self._lock:
+            cursor = self.db[SESSIONS].find(query).sort("createdAt", DESCENDING)
+            return [_session(document) for document in cursor]
+
+    def end_session(self, session_id: str, user_id: str, now: datetime) -> bool:
+        """End one of the user's open sessions; say whether this call ended it."""
+        with self._lock:
+            result = self.db[SESSIONS].update_one(_open_session(session_id, user_id, now), _ended(now))
+        return result.modified_count == 1
+
+    def end_user_sessions(self, user_id: str, now: datetime, except_id: str | None = None) -> int:
+        """End every open session of the user but `except_id`; return how many ended."""
+        query = _open_sessions(user_id, now)
+        if except_id is not None:
+            query["_id"] = {"$ne": except_id}
+        with self._lock:
+            return self.db[SESSIONS].update_many(query, _ended(now)).modified_count
+
+    def end_oldest_sessions(self, user_id: str, keep: int, now: datetime, except_id: str) -> int:
+        """End the user's open sessions beyond the `keep` newest others than `except_id`."""
+        # Ending is one-way and always picks the oldest, so two logins racing here
+        # can only agree on which sessions end; no lock across the two steps is needed.
+        query = _open_sessions(user_id, now) | {"_id": {"$ne": except_id}}
+        with self._lock:
+            cursor = self.db[SESSIONS].find(query, {"_id": 1}).sort("createdAt", DESCENDING).skip(keep)
+            surplus = [document["_id"] for document in cursor]
+        if not surplus:
+            return 0
+        with self._lock:
+            return (
+                self.db[SESSIONS]
+                .update_many({"_id": {"$in": surplus}, "endedAt": None}, _ended(now))
+                .modified_count
+            )
