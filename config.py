@@ -96,7 +96,7 @@ class Settings:
     jwt_public_key: str | None = None
     jwt_previous_public_keys: tuple[str, ...] = ()
     previous_secret_keys: tuple[str, ...] = field(default=(), repr=False)
-    jwt_leeway: int = 10
+    jwt_leeway: int = 0  # this server checks its own tokens: no foreign clock to allow for
     # Brute force
     rate_limit_enabled: bool = True
     rate_limit_storage_uri: str | None = field(default=None, repr=False)
@@ -162,7 +162,7 @@ class Settings:
             jwt_public_key=_text(env, "JWT_PUBLIC_KEY"),
             jwt_previous_public_keys=_list(env, "JWT_PREVIOUS_PUBLIC_KEYS"),
             previous_secret_keys=_list(env, "PREVIOUS_SECRET_KEYS"),
-            jwt_leeway=_int(env, "JWT_LEEWAY", 10),
+            jwt_leeway=_int(env, "JWT_LEEWAY", 0),
             rate_limit_enabled=_bool(env, "RATE_LIMIT_ENABLED", True),
             rate_limit_storage_uri=_text(env, "RATE_LIMIT_STORAGE_URI"),
             rate_limit_login=_text(env, "RATE_LIMIT_LOGIN", "20/minute"),
