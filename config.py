@@ -15,6 +15,7 @@ MIN_SECRET_BYTES = 32
 SYMMETRIC_ALGORITHM = "HS256"
 ASYMMETRIC_ALGORITHMS = ("RS256", "ES256", "EdDSA")
 MAX_LEEWAY = 300
+LOG_FORMATS = ("text", "json")
 EMBEDDED_STORE_ONE_PROCESS = (
     "The embedded in-memory store (no MONGO_URI) lives inside one process: with {workers} workers "
     "each would keep its own users and sessions. Set MONGO_URI, or run one worker."
@@ -110,6 +111,7 @@ class Settings:
     # Responses and logs
     cors_origins: tuple[str, ...] = ("*",)
     log_level: str = "INFO"
+    log_format: str = "text"  # readable lines in development; JSON in production
     workers: int = 1
 
     @property
@@ -175,6 +177,7 @@ class Settings:
             # Production answers no browser origin until told which; development answers all.
             cors_origins=_list(env, "CORS_ORIGINS", () if app_env == "production" else ("*",)),
             log_level=(_text(env, "LOG_LEVEL") or "INFO").upper(),
+            log_format=(_text(env, "LOG_FORMAT") or ("json" if app_env == "production" else "text")).lower(),
             workers=_int(env, "WEB_CONCURRENCY", 1, minimum=1),
         )
         settings.check()
@@ -188,6 +191,8 @@ class Settings:
         self._check_limits()
         if not isinstance(logging.getLevelName(self.log_level), int):
             raise ConfigError(f"LOG_LEVEL {self.log_level!r} is not a logging level.")
+        if self.log_format not in LOG_FORMATS:
+            raise ConfigError(f"LOG_FORMAT must be text or json, got {self.log_format!r}.")
         if self.bcrypt_nice > 19:
             raise ConfigError("BCRYPT_NICE must be between 0 and 19.")
         self.check_workers(self.workers)
