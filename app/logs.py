@@ -97,7 +97,7 @@ class TextFormatter(logging.Formatter):
     """
 
     def format(self, record: logging.LogRecord) -> str:
-        time = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
+        local_time = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
         fields = dict(getattr(record, "fields", {}))
         if hasattr(record, "request_id"):
             fields["request_id"] = record.request_id
@@ -106,7 +106,7 @@ class TextFormatter(logging.Formatter):
             words.append(f"{fields.pop('duration_ms', '?')}ms")
         else:
             words = [f"{record.name}:", _text_value(record.getMessage())]
-        line = f"{time}.{int(record.msecs):03d} {record.levelname:<7} {' '.join(words)}"
+        line = f"{local_time}.{int(record.msecs):03d} {record.levelname:<7} {' '.join(words)}"
         if getattr(record, "block", False):
             line += "".join(f"\n    {name:<9} {_text_value(value)}" for name, value in _block_rows(fields))
         elif fields:
