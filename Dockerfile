@@ -8,6 +8,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /srv/auth
 
+# The runtime only: the test and lint tools are in requirements-dev.txt, which the image never reads.
 COPY requirements.txt ./
 RUN python -m pip install -r requirements.txt
 

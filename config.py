@@ -15,6 +15,7 @@ MIN_SECRET_BYTES = 32
 SYMMETRIC_ALGORITHM = "HS256"
 ASYMMETRIC_ALGORITHMS = ("RS256", "ES256", "EdDSA")
 MAX_LEEWAY = 300
+LOG_FORMATS = ("text", "json")
 EMBEDDED_STORE_ONE_PROCESS = (
     "The embedded in-memory store (no MONGO_URI) lives inside one process: with {workers} workers "
     "each would keep its own users and sessions. Set MONGO_URI, or run one worker."
@@ -96,7 +97,7 @@ class Settings:
     jwt_public_key: str | None = None
     jwt_previous_public_keys: tuple[str, ...] = ()
     previous_secret_keys: tuple[str, ...] = field(default=(), repr=False)
-    jwt_leeway: int = 10
+    jwt_leeway: int = 0  # this server checks its own tokens: no foreign clock to allow for
     # Brute force
     rate_limit_enabled: bool = True
     rate_limit_storage_uri: str | None = field(default=None, repr=False)
@@ -110,6 +111,7 @@ class Settings:
     # Responses and logs
     cors_origins: tuple[str, ...] = ("*",)
     log_level: str = "INFO"
+    log_format: str = "text"  # readable lines in development; JSON in production
     workers: int = 1
 
     @property
@@ -162,7 +164,7 @@ class Settings:
             jwt_public_key=_text(env, "JWT_PUBLIC_KEY"),
             jwt_previous_public_keys=_list(env, "JWT_PREVIOUS_PUBLIC_KEYS"),
             previous_secret_keys=_list(env, "PREVIOUS_SECRET_KEYS"),
-            jwt_leeway=_int(env, "JWT_LEEWAY", 10),
+            jwt_leeway=_int(env, "JWT_LEEWAY", 0),
             rate_limit_enabled=_bool(env, "RATE_LIMIT_ENABLED", True),
             rate_limit_storage_uri=_text(env, "RATE_LIMIT_STORAGE_URI"),
             rate_limit_login=_text(env, "RATE_LIMIT_LOGIN", "20/minute"),
@@ -175,6 +177,7 @@ class Settings:
             # Production answers no browser origin until told which; development answers all.
             cors_origins=_list(env, "CORS_ORIGINS", () if app_env == "production" else ("*",)),
             log_level=(_text(env, "LOG_LEVEL") or "INFO").upper(),
+            log_format=(_text(env, "LOG_FORMAT") or ("json" if app_env == "production" else "text")).lower(),
             workers=_int(env, "WEB_CONCURRENCY", 1, minimum=1),
         )
         settings.check()
@@ -188,6 +191,8 @@ class Settings:
         self._check_limits()
         if not isinstance(logging.getLevelName(self.log_level), int):
             raise ConfigError(f"LOG_LEVEL {self.log_level!r} is not a logging level.")
+        if self.log_format not in LOG_FORMATS:
+            raise ConfigError(f"LOG_FORMAT must be text or json, got {self.log_format!r}.")
         if self.bcrypt_nice > 19:
             raise ConfigError("BCRYPT_NICE must be between 0 and 19.")
         self.check_workers(self.workers)

@@ -1,12 +1,21 @@
 """WSGI entry point: `app` for a production server, `python wsgi.py` for development."""
 
+import argparse
+
 from app import create_app
 from app.logs import configure_logging
 from config import Settings
 
 settings = Settings.from_env()
-configure_logging(settings.log_level)
-app = create_app(settings)
+configure_logging(settings.log_level, settings.log_format)
+# `python wsgi.py` shows the start-up warnings in its banner rather than before it.
+app = create_app(settings, warn=__name__ != "__main__")
 
 if __name__ == "__main__":
-    app.run(host="0.0.0.0", port=app.extensions["settings"].port, threaded=True)
+    from app.devserver import serve
+
+    parser = argparse.ArgumentParser(description="The development server (production: python serve.py).")
+    parser.add_argument("--host", default="0.0.0.0", help="address to listen on (default: every address)")
+    parser.add_argument("--port", type=int, default=settings.port, help="default: PORT; 0 picks a free port")
+    arguments = parser.parse_args()
+    serve(app, arguments.host, arguments.port)

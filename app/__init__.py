@@ -23,8 +23,11 @@ from .tokens import TokenSigner
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    """Build the server from `settings` (read from the environment when None)."""
+def create_app(settings: Settings | None = None, *, warn: bool = True) -> Flask:
+    """Build the server from `settings` (read from the environment when None).
+
+    With `warn`, it logs the warnings of `development_warnings`; `python wsgi.py` shows them in its banner.
+    """
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
@@ -40,7 +43,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_rate_limits(app, settings)  # after the blueprints: it wraps their views
     register_error_handlers(app, unavailable=UNAVAILABLE_ERRORS)
     app.extensions["openapi"] = docs.build_spec(app, routes.PUBLIC_ENDPOINTS)
-    warn_about_development_defaults(settings)
+    if warn:
+        for warning in development_warnings(settings):
+            log.warning(warning)
     return app
 
 
@@ -72,17 +77,19 @@ def register_services(app: Flask, settings: Settings) -> None:
     app.extensions["auth_service"] = AuthService(storage, signer, hasher, throttle, rules=rules)
 
 
-def warn_about_development_defaults(settings: Settings) -> None:
-    """Say loudly when the server runs on settings that are fine only for development."""
+def development_warnings(settings: Settings) -> list[str]:
+    """Return a loud sentence for each setting in use that is fit for development only."""
+    warnings = []
     if settings.embedded_store:
-        log.warning(
+        warnings.append(
             "*** NO MONGO_URI: using the embedded in-memory store. "
             "Every user and session is lost when the process stops. ***"
         )
     if settings.rate_limit_storage == "memory://" and not settings.embedded_store:
-        log.warning("Rate limits are counted in this process only (RATE_LIMIT_STORAGE_URI=memory://).")
+        warnings.append("Rate limits are counted in this process only (RATE_LIMIT_STORAGE_URI=memory://).")
     if settings.secret_key_generated and not settings.asymmetric:
-        log.warning(
+        warnings.append(
             "*** NO SECRET_KEY: signing tokens with a random key made at start-up. "
             "Tokens will not survive a restart. ***"
         )
+    return warnings

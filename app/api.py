@@ -61,13 +61,17 @@ def accepts(schema: schemas.RequestSchema, *, location: str = "body") -> Callabl
     return decorate
 
 
-def responds(status: int, schema: Schema | None = None, *, errors: tuple[int, ...] = ()) -> Callable:
-    """Document the success answer (`status`, `schema`) and the failure statuses a view can give."""
+def responds(
+    status: int, schema: Schema | None = None, *, tag: str, errors: tuple[int, ...] = ()
+) -> Callable:
+    """Document the success answer (`status`, `schema`), the failure statuses a view can give, and
+    the group of the docs page it belongs to (`tag`, one of `docs.TAGS`)."""
 
     def decorate(view: Callable) -> Callable:
         operation = _operation(view)
         operation["responses"][status] = schema
         operation["errors"] = errors
+        operation["tag"] = tag
         return view
 
     return decorate

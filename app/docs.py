@@ -30,6 +30,17 @@ ERROR_DESCRIPTIONS = {
 }
 
 
+# The groups of the docs page, in its order: each view names its own with `@responds(tag=...)`.
+TAGS = {
+    "accounts": "Sign up, and the signed-in user's own account: who am I, password, activity log",
+    "tokens": "Log in for an access and a refresh token; trade the refresh token for a new access token",
+    "sessions": "One session per login (per device): list them, end one, end all, log out",
+    "users": "The user list of the original server (getAll)",
+    "keys": "The public keys other services verify this server's tokens with",
+    "operations": "Probes for load balancers and orchestrators",
+}
+
+
 def _openapi_path(rule: Rule) -> str:
     path = rule.rule
     for argument in rule.arguments:
@@ -47,7 +58,14 @@ def _error_response(status: int) -> dict:
 def _operation(view: Callable, notes: dict, guarded: bool, uses_database: bool) -> dict:
     """Turn a view's declarations into one OpenAPI operation."""
     summary, _, description = (view.__doc__ or "").strip().partition("\n")
-    operation: dict = {"summary": summary, "description": description.strip(), "responses": {}}
+    if notes["tag"] not in TAGS:
+        raise ValueError(f"{view.__name__}: tag {notes['tag']!r} is not one of docs.TAGS")
+    operation: dict = {
+        "tags": [notes["tag"]],
+        "summary": summary,
+        "description": description.strip(),
+        "responses": {},
+    }
     errors = set(notes.get("errors", ()))
     if "body" in notes:
         schema = notes["body"]
@@ -88,6 +106,8 @@ def build_spec(app: Flask, public_endpoints: set[str]) -> dict:
     )
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     spec.components.schema("Error", schema=schemas.ErrorSchema)
+    for name, description in TAGS.items():
+        spec.tag({"name": name, "description": description})
     for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule):
         view = app.view_functions[rule.endpoint]
         notes = getattr(view, "openapi", None)

@@ -12,14 +12,14 @@ bp = Blueprint("health", __name__)
 
 
 @bp.get("/health")
-@responds(200, schemas.StatusResponseSchema)
+@responds(200, schemas.StatusResponseSchema, tag="operations")
 def health() -> dict:
     """Answer while the process is up, whatever the database does."""
     return {"success": True, "status": "up"}
 
 
 @bp.get("/ready")
-@responds(200, schemas.StatusResponseSchema, errors=(503,))
+@responds(200, schemas.StatusResponseSchema, tag="operations", errors=(503,))
 def ready() -> dict:
     """Answer 200 when the database answers a ping, else 503."""
     if not current_app.extensions["auth_service"].storage.ping():

@@ -15,7 +15,7 @@ CACHE = "public, max-age=300"  # verifiers may cache the set; a new key is picke
 
 
 @bp.get("/.well-known/jwks.json")
-@responds(200, schemas.KeySetResponseSchema, errors=(404,))
+@responds(200, schemas.KeySetResponseSchema, tag="keys", errors=(404,))
 def jwks() -> tuple[dict, int, dict]:
     """Return the key set; 404 when tokens are signed with a shared secret (HS256)."""
     key_set = current_app.extensions["auth_service"].signer.keys.jwks()

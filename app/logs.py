@@ -1,4 +1,4 @@
-"""Structured JSON logs: one line per request with a request id, and no secrets in any line."""
+"""Logs: one line per request with a request id, as JSON or as readable text, and no secrets in any line."""
 
 from __future__ import annotations
 
@@ -79,14 +79,62 @@ class JsonFormatter(logging.Formatter):
         )
 
 
+# Control characters (a path can hold any) are shown escaped, so a line cannot rewrite the terminal.
+_CONTROL_CHARACTERS = str.maketrans({code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))})
+_REQUEST_FIELDS_IN_TEXT = ("method", "path", "status")  # shown first and bare; the rest as name=value
+
+
+def _text_value(value: object) -> str:
+    return str(value).translate(_CONTROL_CHARACTERS)
+
+
+class TextFormatter(logging.Formatter):
+    """Format each record as one readable line, with the fields and the redaction of the JSON lines.
+
+    `00:17:31.002 INFO    POST /api/auth/login 400 3.2ms ip=127.0.0.1 request_id=2f9c...` for a
+    request; time, level, logger, message and `name=value` fields for any other record. A record
+    logged with `block=True` (the development server's banner) shows a field per line instead.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        local_time = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
+        fields = dict(getattr(record, "fields", {}))
+        if hasattr(record, "request_id"):
+            fields["request_id"] = record.request_id
+        if record.name == log.name:
+            words = [_text_value(fields.pop(name)) for name in _REQUEST_FIELDS_IN_TEXT if name in fields]
+            words.append(f"{fields.pop('duration_ms', '?')}ms")
+        else:
+            words = [f"{record.name}:", _text_value(record.getMessage())]
+        line = f"{local_time}.{int(record.msecs):03d} {record.levelname:<7} {' '.join(words)}"
+        if getattr(record, "block", False):
+            line += "".join(f"\n    {name:<9} {_text_value(value)}" for name, value in _block_rows(fields))
+        elif fields:
+            line += " " + " ".join(f"{name}={_text_value(value)}" for name, value in fields.items())
+        if record.exc_info:
+            line += "\n" + "\n".join(map(_text_value, self.formatException(record.exc_info).splitlines()))
+        return redact(line)
+
+
+def _block_rows(fields: dict) -> list[tuple[str, object]]:
+    """One (name, value) row per field, and one per item of a list (named on its first row only)."""
+    rows: list[tuple[str, object]] = []
+    for name, value in fields.items():
+        items = value if isinstance(value, list | tuple) else [value]
+        rows.extend((name if index == 0 else "", item) for index, item in enumerate(items))
+    return rows
+
+
+FORMATTERS = {"json": JsonFormatter, "text": TextFormatter}
+
 BATCH_SECONDS = 0.05  # how long a line waits for others, so that one write carries many
 MAX_QUEUED_LINES = 100_000  # some 30 MB; past it (stderr not reading), lines are counted and dropped
 STOP_TIMEOUT_SECONDS = 5
 PIPE_BUF = select.PIPE_BUF  # a write this small to a pipe never interleaves with another process's
 
 
-class JsonLines(QueueHandler):
-    """Queue each record as its JSON line, formatted on the thread that logs it."""
+class QueuedLines(QueueHandler):
+    """Queue each record as its line, formatted on the thread that logs it."""
 
     def __init__(self, lines: SimpleQueue) -> None:
         super().__init__(lines)
@@ -124,10 +172,10 @@ class LogWriter:
     """
 
     def __init__(self) -> None:
-        self.handler: JsonLines | None = None
+        self.handler: QueuedLines | None = None
         self.thread: threading.Thread | None = None
 
-    def start(self, handler: JsonLines) -> None:
+    def start(self, handler: QueuedLines) -> None:
         """Write out the lines `handler` queues, from now on."""
         self.stop()
         self.handler = handler
@@ -149,7 +197,7 @@ class LogWriter:
             self.start(self.handler)
 
 
-def write_lines(handler: JsonLines, stream: TextIO) -> None:
+def write_lines(handler: QueuedLines, stream: TextIO) -> None:
     """Write `handler`'s queued lines every BATCH_SECONDS, until a None comes or the main thread ends."""
     main_thread = threading.main_thread()
     done = False
@@ -179,15 +227,17 @@ def dropped_lines_record(count: int) -> logging.LogRecord:
 
 
 def write_in_pipe_sized_writes(lines: list[str], stream: TextIO) -> None:
-    """Write whole lines in writes of at most PIPE_BUF bytes (the lines are ASCII JSON)."""
-    chunk = ""
+    """Write whole lines in writes of at most PIPE_BUF bytes (when the lines are no longer)."""
+    chunk, size = "", 0
     try:
         for line in lines:
-            if chunk and len(chunk) + len(line) >= PIPE_BUF:
+            line_size = len(line) + 1 if line.isascii() else len(line.encode()) + 1  # JSON lines are ASCII
+            if chunk and size + line_size > PIPE_BUF:
                 stream.write(chunk)
                 stream.flush()
-                chunk = ""
+                chunk, size = "", 0
             chunk += line + "\n"
+            size += line_size
         if chunk:
             stream.write(chunk)
             stream.flush()
@@ -200,10 +250,10 @@ atexit.register(log_writer.stop)
 os.register_at_fork(after_in_child=log_writer.restart_in_child)
 
 
-def configure_logging(level: str) -> None:
-    """Log every record as one JSON line on stderr, at `level` and above, written by `log_writer`."""
-    handler = JsonLines(SimpleQueue())
-    handler.setFormatter(JsonFormatter())
+def configure_logging(level: str, log_format: str = "json") -> None:
+    """Log records at `level` and above as `json` or `text` lines, written to stderr by `log_writer`."""
+    handler = QueuedLines(SimpleQueue())
+    handler.setFormatter(FORMATTERS[log_format]())
     handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -55,7 +55,7 @@ def require_access_token() -> None:
 
 @bp.post("/signup")
 @accepts(schemas.signup_schema)
-@responds(200, schemas.SuccessSchema, errors=(429,))
+@responds(200, schemas.SuccessSchema, tag="accounts", errors=(429,))
 def signup(data: dict) -> dict:
     """Create an account."""
     auth_service().signup(data["first"], data["last"], data["email"], data["password"], client())
@@ -64,7 +64,7 @@ def signup(data: dict) -> dict:
 
 @bp.post("/login")
 @accepts(schemas.login_schema)
-@responds(200, schemas.LoginResponseSchema, errors=(429,))
+@responds(200, schemas.LoginResponseSchema, tag="tokens", errors=(429,))
 def login(data: dict) -> dict:
     """Log in: open a new session and get its access and refresh tokens.
 
@@ -81,7 +81,7 @@ def login(data: dict) -> dict:
 
 @bp.post("/refreshToken")
 @accepts(schemas.refresh_schema)
-@responds(200, schemas.RefreshResponseSchema, errors=(403, 429))
+@responds(200, schemas.RefreshResponseSchema, tag="tokens", errors=(403, 429))
 def refresh_token(data: dict) -> dict:
     """Trade a refresh token for a new access token (and, with rotation on, a new refresh token)."""
     result = auth_service().refresh(data["refreshToken"], client())
@@ -93,7 +93,7 @@ def refresh_token(data: dict) -> dict:
 
 @bp.route("/getAll", methods=["GET", "POST"])
 @accepts(schemas.page_schema, location="query")
-@responds(201, schemas.UsersPageSchema)
+@responds(201, schemas.UsersPageSchema, tag="users")
 def get_all(data: dict) -> tuple[dict, int]:
     """List users, one page at a time (`next` is the cursor for `after`)."""
     users, next_cursor = auth_service().list_users(data["after"], data["limit"])
@@ -101,7 +101,7 @@ def get_all(data: dict) -> tuple[dict, int]:
 
 
 @bp.get("/me")
-@responds(200, schemas.MeResponseSchema)
+@responds(200, schemas.MeResponseSchema, tag="accounts")
 def me() -> dict:
     """Show the user the access token belongs to."""
     return {"success": True, "user": schemas.user_schema.dump(auth_service().me(g.claims))}
@@ -109,7 +109,7 @@ def me() -> dict:
 
 @bp.post("/logout")
 @accepts(schemas.refresh_schema)
-@responds(200, schemas.SuccessSchema)
+@responds(200, schemas.SuccessSchema, tag="sessions")
 def logout(data: dict) -> dict:
     """End the session of this refresh token (200 even if it had already ended)."""
     auth_service().logout(data["refreshToken"], client())
@@ -117,14 +117,14 @@ def logout(data: dict) -> dict:
 
 
 @bp.post("/logoutAll")
-@responds(200, schemas.RevokedResponseSchema)
+@responds(200, schemas.RevokedResponseSchema, tag="sessions")
 def logout_all() -> dict:
     """End every session of the user, this one included."""
     return {"success": True, "revoked": auth_service().logout_all(current_user_id(), client())}
 
 
 @bp.get("/sessions")
-@responds(200, schemas.SessionsResponseSchema)
+@responds(200, schemas.SessionsResponseSchema, tag="sessions")
 def sessions() -> dict:
     """List the user's open sessions; `current` marks this one."""
     found = auth_service().list_sessions(current_user_id(), current_session_id())
@@ -132,7 +132,7 @@ def sessions() -> dict:
 
 
 @bp.delete("/sessions/<session_id>")
-@responds(200, schemas.SuccessSchema, errors=(404,))
+@responds(200, schemas.SuccessSchema, tag="sessions", errors=(404,))
 def end_session(session_id: str) -> dict:
     """End one of the user's own sessions (another user's is not found)."""
     auth_service().end_session(current_user_id(), session_id, client())
@@ -141,7 +141,7 @@ def end_session(session_id: str) -> dict:
 
 @bp.post("/changePassword")
 @accepts(schemas.change_password_schema)
-@responds(200, schemas.RevokedResponseSchema, errors=(429,))
+@responds(200, schemas.RevokedResponseSchema, tag="accounts", errors=(429,))
 def change_password(data: dict) -> dict:
     """Change the password and end every other session of the user."""
     revoked = auth_service().change_password(
@@ -152,7 +152,7 @@ def change_password(data: dict) -> dict:
 
 @bp.get("/activity")
 @accepts(schemas.page_schema, location="query")
-@responds(200, schemas.ActivityPageSchema)
+@responds(200, schemas.ActivityPageSchema, tag="accounts")
 def activity(data: dict) -> dict:
     """Show the user's own activity log, newest first, one page at a time."""
     entries, next_cursor = auth_service().list_activity(current_user_id(), data["after"], data["limit"])

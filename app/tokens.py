@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 
 import jwt
@@ -80,9 +80,18 @@ def decode_signed(
     return claims
 
 
+def epoch_seconds(now: datetime) -> float:
+    """Return `now` in seconds since the epoch; a naive datetime is UTC, as everywhere in this server.
+
+    (A naive datetime's own `timestamp()` reads it as local time, which would shift every `exp`
+    by the machine's offset from UTC.)
+    """
+    return now.replace(tzinfo=UTC).timestamp() if now.tzinfo is None else now.timestamp()
+
+
 def check_expiry(claims: dict, now: datetime, leeway: int = 0) -> None:
-    """Raise TokenError when the claims' `exp`, plus `leeway` seconds, is not after `now`."""
-    if claims["exp"] + leeway <= now.timestamp():
+    """Raise TokenError from the first moment `now` reaches the claims' `exp` plus `leeway` seconds."""
+    if claims["exp"] + leeway <= epoch_seconds(now):
         raise TokenError("token expired")
 
 
@@ -127,7 +136,7 @@ class TokenSigner:
         )
 
     def _claims(self, token_type: str, user_id: str, session_id: str, now: datetime, ttl: int) -> dict:
-        issued = int(now.timestamp())
+        issued = int(epoch_seconds(now))
         claims = {
             "sub": user_id,
             "sid": session_id,

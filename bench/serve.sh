@@ -12,6 +12,8 @@ export PORT WEB_CONCURRENCY=1
 # Every benchmark request comes from one address: per-address limits would answer the login
 # benchmarks with 429s (they would show as errors).
 export RATE_LIMIT_ENABLED=${RATE_LIMIT_ENABLED:-false}
+# The production log format, whatever APP_ENV says.
+export LOG_FORMAT=${LOG_FORMAT:-json}
 unset MONGO_URI
 if [ -n "${BENCH_MONGO_URI:-}" ]; then export MONGO_URI=$BENCH_MONGO_URI; fi
 if [ -x .venv/bin/python ]; then PATH="$PWD/.venv/bin:$PATH"; fi

@@ -30,7 +30,6 @@ def settings() -> Settings:
             "APP_ENV": "testing",
             "SECRET_KEY": TEST_SECRET,
             "BCRYPT_ROUNDS": "4",
-            "JWT_LEEWAY": "0",  # expiry boundaries in tests are exact; the leeway has its own tests
             "RATE_LIMIT_STORAGE_URI": "memory://",  # each test app counts afresh, even on TEST_MONGO_URI
         }
     )

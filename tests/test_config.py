@@ -91,3 +91,16 @@ def test_a_dotenv_file_is_read_and_the_environment_wins(tmp_path, monkeypatch):
 def test_a_database_password_never_shows_in_the_settings_repr():
     settings = Settings.from_env({"MONGO_URI": "mongodb://app:hunter2-secret@db:27017/auth"})
     assert "hunter2-secret" not in repr(settings)
+
+
+def test_logs_are_text_in_development_and_json_in_production_unless_told():
+    production = {"APP_ENV": "production", "MONGO_URI": "mongodb://db/auth", "SECRET_KEY": STRONG_SECRET}
+    assert Settings.from_env({}).log_format == "text"
+    assert Settings.from_env(production).log_format == "json"
+    assert Settings.from_env({"LOG_FORMAT": "JSON"}).log_format == "json"
+    assert Settings.from_env({**production, "LOG_FORMAT": "text"}).log_format == "text"
+
+
+def test_an_unknown_log_format_is_refused():
+    with pytest.raises(ConfigError, match="LOG_FORMAT must be text or json"):
+        Settings.from_env({"LOG_FORMAT": "xml"})

@@ -1,4 +1,4 @@
-"""JSON request logs: one line per request with a request id, and never a password or token."""
+"""Request logs, as JSON or as text: one line per request with a request id, and never a password or token."""
 
 import io
 import json
@@ -12,7 +12,15 @@ from queue import SimpleQueue
 import pytest
 
 from app import logs
-from app.logs import JsonFormatter, RequestIdFilter, configure_logging, log_writer, redact
+from app.logs import (
+    FORMATTERS,
+    JsonFormatter,
+    RequestIdFilter,
+    TextFormatter,
+    configure_logging,
+    log_writer,
+    redact,
+)
 from helpers import PASSWORD, bearer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,6 +32,15 @@ def lines(caplog):
     caplog.set_level(logging.DEBUG)
     caplog.handler.addFilter(RequestIdFilter())  # as configure_logging installs it
     formatter = JsonFormatter()
+    return lambda: [formatter.format(record) for record in caplog.records]
+
+
+@pytest.fixture(params=sorted(FORMATTERS))
+def any_lines(request, caplog):
+    """Like `lines`, in each of the two formats in turn."""
+    caplog.set_level(logging.DEBUG)
+    caplog.handler.addFilter(RequestIdFilter())
+    formatter = FORMATTERS[request.param]()
     return lambda: [formatter.format(record) for record in caplog.records]
 
 
@@ -77,7 +94,8 @@ def test_refused_and_failed_requests_are_logged_too(make_app, lines):
     assert errors and errors[0]["request_id"]
 
 
-def test_no_password_token_or_authorization_header_is_ever_logged(auth, client, lines):
+def test_no_password_token_or_authorization_header_is_ever_logged(auth, client, any_lines):
+    lines = any_lines
     tokens = auth.tokens()
     refresh = tokens["refreshToken"]
     client.post("/api/auth/refreshToken", json={"refreshToken": refresh})
@@ -92,7 +110,8 @@ def test_no_password_token_or_authorization_header_is_ever_logged(auth, client, 
     assert "Bearer" not in text and "Authorization" not in text
 
 
-def test_a_token_in_a_message_or_a_traceback_is_redacted(lines, auth):
+def test_a_token_in_a_message_or_a_traceback_is_redacted(any_lines, auth):
+    lines = any_lines
     token = auth.tokens()["authToken"]
     logger = logging.getLogger("app.test")
     logger.warning("saw %s and Bearer abc.def", token)
@@ -196,7 +215,7 @@ logging.getLogger("app.test").info("from the server")
 
 def test_lines_past_the_queue_limit_are_counted_and_reported(monkeypatch):
     monkeypatch.setattr(logs, "MAX_QUEUED_LINES", 3)
-    handler = logs.JsonLines(SimpleQueue())
+    handler = logs.QueuedLines(SimpleQueue())
     handler.setFormatter(JsonFormatter())
     for number in range(5):
         handler.handle(logging.makeLogRecord({"msg": f"line {number}", "levelno": 20, "levelname": "INFO"}))
@@ -224,3 +243,78 @@ def test_lines_are_written_whole_in_writes_a_pipe_never_interleaves():
     assert len(stream.writes) > 1
     assert all(len(write) <= logs.PIPE_BUF and write.endswith("\n") for write in stream.writes)
     assert stream.getvalue().splitlines() == lines
+
+
+# The text format (development)
+
+
+def text_of(record: logging.LogRecord) -> str:
+    return TextFormatter().format(record)
+
+
+def test_a_request_in_text_is_one_readable_line_with_the_fields_of_its_json_line(auth, client, caplog):
+    caplog.set_level(logging.INFO)
+    caplog.handler.addFilter(RequestIdFilter())
+    token = auth.tokens()["authToken"]
+    client.get("/api/auth/getAll", headers=bearer(token))
+    record = caplog.records[-1]
+    entry, line = json.loads(JsonFormatter().format(record)), text_of(record)
+    assert "\n" not in line
+    assert f" INFO    GET /api/auth/getAll 201 {entry['duration_ms']}ms ip=127.0.0.1 " in line
+    for name in ("request_id", "user_id", "ip"):
+        assert f"{name}={entry[name]}" in line
+    assert set(entry) - {"time", "level", "logger", "message"} == {
+        "method", "path", "status", "duration_ms", "ip", "user_id", "request_id"
+    }
+
+
+def test_text_lines_show_control_characters_escaped(client, caplog):
+    caplog.set_level(logging.INFO)
+    client.get("/x/%1b[31mred")
+    logging.getLogger("app.test").warning("bell \a and \x1b[0m")
+    request_line, warning_line = map(text_of, caplog.records)
+    assert "\x1b" not in request_line + warning_line and "\a" not in warning_line
+    assert "/x/\\x1b[31mred 404" in request_line
+    assert "app.test: bell \\x07 and \\x1b[0m" in warning_line
+
+
+def test_a_traceback_in_text_follows_its_line(caplog):
+    caplog.set_level(logging.INFO)
+    try:
+        raise RuntimeError("broken")
+    except RuntimeError:
+        logging.getLogger("app.test").exception("unhandled error")
+    first, *rest = text_of(caplog.records[0]).splitlines()
+    assert first.endswith(" ERROR   app.test: unhandled error")
+    assert rest[0] == "Traceback (most recent call last):" and rest[-1] == "RuntimeError: broken"
+
+
+def test_a_block_record_shows_a_field_a_row(caplog):
+    caplog.set_level(logging.INFO)
+    fields = {"url": "http://127.0.0.1:1140", "warnings": ["first", "second"], "none": []}
+    logging.getLogger("app.test").info("started", extra={"fields": fields, "block": True})
+    assert text_of(caplog.records[0]).splitlines()[1:] == [
+        "    url       http://127.0.0.1:1140",
+        "    warnings  first",
+        "              second",
+    ]
+    assert json.loads(JsonFormatter().format(caplog.records[0]))["warnings"] == ["first", "second"]
+
+
+def test_the_server_writes_text_lines_to_stderr_when_told(capsys, restore_logging):
+    configure_logging("INFO", "text")
+    logging.getLogger("app.test").info("shown as text")
+    log_writer.stop()
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.endswith(" INFO    app.test: shown as text")
+
+
+def test_a_write_counts_bytes_not_characters(monkeypatch):
+    """Text lines may hold any character: a write stays within PIPE_BUF bytes all the same."""
+    writes = []
+    stream = io.StringIO()
+    stream.write = lambda text: writes.append(text) or len(text)
+    lines = ["é" * 300 for _ in range(20)]  # 600 bytes each, 300 characters
+    logs.write_in_pipe_sized_writes(lines, stream)
+    assert all(len(write.encode()) <= logs.PIPE_BUF for write in writes)
+    assert "".join(writes).splitlines() == lines

@@ -13,7 +13,8 @@ from schemathesis.checks import (
 from schemathesis.generation import GenerationMode
 
 from app import create_app
-from app.docs import SWAGGER_UI_ASSETS
+from app.api import responds
+from app.docs import SWAGGER_UI_ASSETS, build_spec
 from config import Settings
 from helpers import PASSWORD, TEST_SECRET, bearer
 
@@ -37,6 +38,32 @@ def test_every_route_and_method_is_documented(app, client):
         assert path in paths, rule.rule
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert method.lower() in paths[path], f"{method} {rule.rule}"
+
+
+def test_every_operation_is_in_one_described_group_of_the_docs_page(client):
+    document = client.get("/api/openapi.json").json
+    groups = {tag["name"]: tag["description"] for tag in document["tags"]}
+    assert all(groups.values())
+    used = set()
+    for path, operations in document["paths"].items():
+        for method in operations.keys() & HTTP_METHODS:
+            [tag] = operations[method]["tags"]
+            assert tag in groups, f"{method} {path}"
+            used.add(tag)
+    assert used == set(groups)  # no empty group on the page
+    assert document["paths"]["/api/auth/refreshToken"]["post"]["tags"] == ["tokens"]
+    assert document["paths"]["/health"]["get"]["tags"] == ["operations"]
+
+
+def test_a_view_in_an_unknown_group_stops_the_document_from_being_built(app):
+    @app.get("/extra")
+    @responds(200, tag="acounts")
+    def extra() -> dict:
+        """A route whose group is misspelt."""
+        return {"success": True}
+
+    with pytest.raises(ValueError, match="extra: tag 'acounts' is not one of docs.TAGS"):
+        build_spec(app, set())
 
 
 def test_request_bodies_come_from_the_validating_schemas(client):
