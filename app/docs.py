@@ -26,7 +26,7 @@ ERROR_DESCRIPTIONS = {
     413: "The body is larger than MAX_BODY_BYTES",
     415: "The body is neither JSON nor a form",
     429: "Rate limited (`code: rateLimited`); wait `Retry-After` seconds",
-    503: "The database does not answer",
+    503: "The database does not answer, or a sign-in provider's keys cannot be fetched",
 }
 
 

@@ -92,9 +92,13 @@ class KeySet:
         """Return the key `kid` names, fetching the set when it is unknown or old (at most once a minute)."""
         key = self._keys.get(kid)
         if key is None or self._old(now):
-            with self._lock:
-                if self._may_fetch(now) and (kid not in self._keys or self._old(now)):
-                    self._fetch(now)
+            # While another request refetches an old set, a key it holds serves without waiting.
+            if self._lock.acquire(blocking=key is None):
+                try:
+                    if self._may_fetch(now) and (kid not in self._keys or self._old(now)):
+                        self._fetch(now)
+                finally:
+                    self._lock.release()
             key = self._keys.get(kid)
         if self._fetched_at is None or (self._last_failed and (key is None or self._expired(now))):
             # Nothing to check it with: a key just rotated in, or a provider down for long, must

@@ -54,12 +54,17 @@ class KeyServer:
         self.junk: dict[str, tuple[int, bytes]] = {}
         self.delay: dict[str, float] = {}
         self.fetches: dict[str, int] = {}
+        self.held: dict[str, threading.Event] = {}  # a fetch of this path waits until the event is set
+        self.arrived = threading.Event()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - the http.server hook's name
                 name = self.path.strip("/")
                 server.fetches[name] = server.fetches.get(name, 0) + 1
+                server.arrived.set()
+                if name in server.held:
+                    server.held[name].wait(timeout=10)
                 if server.delay.get(name):
                     time.sleep(server.delay[name])  # a server slower than the verifier's timeout
                 status, body = server.junk.get(name) or (

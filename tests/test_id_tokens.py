@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 
 import pytest
 
@@ -243,6 +244,22 @@ def test_a_slow_key_server_times_out_into_unavailable(key_server, google, clock)
         keys.key("g1", clock())  # not asked again within the minute
     clock.advance(60)
     assert keys.key("g1", clock()).key_id == "g1"
+
+
+def test_while_an_old_key_set_is_refetched_the_keys_held_serve_without_waiting(key_server, google, clock):
+    keys = KeySet("google", key_server.url("google"))
+    assert keys.key("g1", clock()).key_id == "g1"
+    clock.advance(3600)  # old now: the next token refetches it
+    key_server.held["google"] = threading.Event()
+    key_server.arrived.clear()
+    refetch = threading.Thread(target=keys.key, args=("g1", clock()))
+    refetch.start()
+    assert key_server.arrived.wait(timeout=10)
+    assert keys.key("g1", clock()).key_id == "g1"  # answered while the refetch is still held
+    assert refetch.is_alive()
+    key_server.held["google"].set()
+    refetch.join()
+    assert google.fetches == 2
 
 
 @pytest.mark.parametrize(
