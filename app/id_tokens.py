@@ -3,8 +3,9 @@
 PyJWT does the JOSE work: `PyJWKClient` fetches a key set (no redirects, a timeout, http(s)
 only) and `PyJWKSet` parses it; `jwt.decode` checks the RS256 signature, `iss` and `aud`.
 The key set's cache and refetch policy is kept here, on the service's clock: PyJWKClient's own
-cache forgets its keys when a refetch fails and starts its cooldown only after a success, so
-a provider that is down would be asked again by every forged token.
+cache stops serving its keys once their lifespan is over even when the refetch fails, and its
+refetch cooldown starts only after a successful fetch, so a provider that is down would be
+asked again by every forged token, each waiting out the timeout in turn.
 """
 
 from __future__ import annotations
