@@ -87,7 +87,6 @@ class KeySet:
         self._tried_at: datetime | None = None  # last fetch, successful or not
         self._last_failed = False
         self._lock = threading.Lock()  # one fetch at a time; a burst waits for it instead of adding its own
-        self.fetches = 0
 
     def key(self, kid: str, now: datetime) -> PyJWK:
         """Return the key `kid` names, fetching the set when it is unknown or old (at most once a minute)."""
@@ -116,8 +115,11 @@ class KeySet:
         return self._fetched_at is None or now - self._fetched_at >= KEY_SET_LIFESPAN + STALE_KEYS_GRACE
 
     def _may_fetch(self, now: datetime) -> bool:
-        # Time going backwards (a test clock, an adjusted clock) must not stop fetching for good.
-        return self._tried_at is None or not self._tried_at <= now < self._tried_at + REFETCH_INTERVAL
+        if self._tried_at is None:
+            return True
+        # A request that read the clock just before the last fetch began is within the minute too;
+        # only a clock set back by more than that (adjusted, or a test's) may fetch again.
+        return abs(now - self._tried_at) >= REFETCH_INTERVAL
 
     def _seconds_to_next_fetch(self, now: datetime) -> float:
         if self._tried_at is None:
@@ -127,7 +129,6 @@ class KeySet:
     def _fetch(self, now: datetime) -> None:
         """Replace the keys with the provider's current set; on any failure keep the ones held."""
         self._tried_at = now
-        self.fetches += 1
         try:
             key_set = PyJWKSet.from_dict(self._client.fetch_data())
         except Exception as error:  # unreachable, an HTTP error, junk: all mean "no keys now"

@@ -114,13 +114,17 @@ class ChangePasswordSchema(RequestSchema):
 
 
 class OptionalText(fields.String):
-    """A string that may be left out, null or empty (then None); trimmed, at most `max_length` characters."""
+    """A string that may be left out, null or empty (then None); at most `max_length` characters.
 
-    def __init__(self, *, max_length: int = 100, metadata: dict | None = None) -> None:
+    Trimmed unless `trim=False` (a nonce is compared, and hashed, exactly as the app made it).
+    """
+
+    def __init__(self, *, max_length: int = 100, trim: bool = True, metadata: dict | None = None) -> None:
         super().__init__(
             load_default=None, allow_none=True, metadata={"maxLength": max_length, **(metadata or {})}
         )
         self.max_length = max_length
+        self.trim = trim
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
         text = super()._deserialize(value, attr, data, **kwargs)
@@ -130,7 +134,7 @@ class OptionalText(fields.String):
             raise ValidationError("Not valid Unicode text.") from None
         if len(text) > self.max_length:
             raise ValidationError(f"Longer than maximum length {self.max_length}.")
-        return text.strip() or None
+        return (text.strip() if self.trim else text) or None
 
 
 def IdToken() -> RequiredText:  # noqa: N802
@@ -151,6 +155,7 @@ class IdTokenLoginSchema(RequestSchema):
     idToken = IdToken()  # noqa: N815
     nonce = OptionalText(
         max_length=512,
+        trim=False,
         metadata={"description": "the raw nonce the app gave the SDK; the token holds it or its SHA-256 hex"},
     )
     first = OptionalText(
@@ -163,7 +168,9 @@ class LinkIdTokenSchema(RequestSchema):
     missing_message = "You must send the provider and the sign-in token."
     provider = Provider()
     idToken = IdToken()  # noqa: N815
-    nonce = OptionalText(max_length=512, metadata={"description": "the raw nonce the app gave the SDK"})
+    nonce = OptionalText(
+        max_length=512, trim=False, metadata={"description": "the raw nonce the app gave the SDK"}
+    )
 
 
 class PageSchema(RequestSchema):

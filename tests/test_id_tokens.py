@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from app.id_tokens import KeySet, KeySetUnavailable
+from app.id_tokens import InvalidIdToken, KeySet, KeySetUnavailable
 from config import ConfigError, Settings, is_safe_key_set_url
 from helpers import at_once, bearer, refresh
 from providers import JUNK, epoch, hmac_with, rsa_key, unsigned
@@ -58,7 +58,7 @@ def test_an_apple_token_signs_in_with_the_names_the_app_sends(id_client, apple):
 
 @pytest.mark.parametrize("sent_to_apple", ["the raw nonce", "its SHA-256 hex"])
 def test_the_nonce_matches_as_sent_or_as_its_sha256(id_client, apple, sent_to_apple):
-    raw = "0f1c3a2e-raw-nonce"
+    raw = " 0f1c3a2e-raw-nonce "  # compared exactly as the app made it, spaces included
     in_token = raw if sent_to_apple == "the raw nonce" else hashlib.sha256(raw.encode()).hexdigest()
     response = sign_in(id_client, "apple", apple.token(nonce=in_token), nonce=raw)
     assert response.status_code == 200, response.json
@@ -260,6 +260,21 @@ def test_while_an_old_key_set_is_refetched_the_keys_held_serve_without_waiting(k
     key_server.held["google"].set()
     refetch.join()
     assert google.fetches == 2
+
+
+def test_a_request_that_read_the_clock_before_the_last_fetch_does_not_fetch_again(key_server, google, clock):
+    keys = KeySet("google", key_server.url("google"))
+    started = clock()
+    clock.advance(2)
+    keys.key("g1", clock())
+    with pytest.raises(InvalidIdToken):
+        keys.key("forged", started)  # it waited for the fetch above, which began after it
+    assert google.fetches == 1
+    clock.advance(3600 * 24)  # a clock set back by a day may fetch again
+    keys.key("g1", clock())
+    with pytest.raises(InvalidIdToken):
+        keys.key("forged", started)
+    assert google.fetches == 3
 
 
 @pytest.mark.parametrize(
