@@ -119,27 +119,30 @@ def test_the_same_person_on_two_devices_at_once_gets_one_account(id_app, google,
     assert id_app.extensions["auth_service"].storage.db["Identities"].count_documents({}) == 1
 
 
-def test_a_login_confirms_the_identity_is_still_linked_once_its_session_is_open(id_app, id_client, google):
+@pytest.mark.parametrize("meanwhile", ["Identities", "Users"], ids=["identity unlinked", "account deleted"])
+def test_a_login_confirms_account_and_identity_once_its_session_is_open(id_app, id_client, google, meanwhile):
     storage = id_app.extensions["auth_service"].storage
     first = sign_in(id_client, "google", google.token()).json
     open_session = storage.open_session
 
-    def unlinked_meanwhile(*args, **kwargs):
+    def changed_meanwhile(*args, **kwargs):
         open_session(*args, **kwargs)
-        storage.db["Identities"].delete_many({})
+        storage.db[meanwhile].delete_many({})
 
-    storage.open_session = unlinked_meanwhile
+    storage.open_session = changed_meanwhile
     response = sign_in(id_client, "google", google.token())
-    assert response.json["code"] == "invalidIdToken"
+    assert response.status_code == 400 and response.json["code"] == "invalidIdToken"
     storage.open_session = open_session
-    sessions = id_client.get("/api/auth/sessions", headers=bearer(first["authToken"])).json["sessions"]
-    assert len(sessions) == 1  # the session opened meanwhile was ended again
+    open_sessions = storage.list_open_sessions(first["user"]["id"], id_app.extensions["auth_service"].clock())
+    assert len(open_sessions) == 1  # the session opened meanwhile was ended again
 
 
-def test_an_identity_whose_account_was_deleted_is_refused(id_app, id_client, google, users):
-    sign_in(id_client, "google", google.token())
-    users.delete_many({})
-    assert sign_in(id_client, "google", google.token()).json["code"] == "invalidIdToken"
+def test_an_identity_left_behind_by_a_deleted_account_signs_in_to_a_new_one(id_app, id_client, google, users):
+    first = sign_in(id_client, "google", google.token()).json
+    users.delete_many({})  # deleted, and its identities not yet
+    again = sign_in(id_client, "google", google.token()).json
+    assert again["created"] is True and again["user"]["id"] != first["user"]["id"]
+    assert id_app.extensions["auth_service"].storage.db["Identities"].count_documents({}) == 1
 
 
 def test_deleting_a_users_identities_frees_them(id_app, id_client, google, users):

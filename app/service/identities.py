@@ -147,8 +147,10 @@ class Identities(Sessions):
             identity = self.storage.find_identity(claims.provider, claims.subject)
             if identity is not None:
                 user = self.storage.find_user_by_id(identity["userId"])
-                if user is None:  # linked to an account deleted meanwhile
-                    raise invalid_id_token()
+                if user is None:
+                    # Its account was deleted but the identity not (yet): it is free again.
+                    self.storage.delete_identity(claims.provider, claims.subject, identity["userId"])
+                    continue
                 return user, user["id"] == made
             if claims.email is None:  # nothing to find or make an account by
                 raise invalid_id_token()

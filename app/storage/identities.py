@@ -98,6 +98,12 @@ class IdentityStore(StoreBase):
             return None
         return True
 
+    def delete_identity(self, provider: str, subject: str, user_id: str) -> bool:
+        """Remove one identity if it is still linked to `user_id` (whose account is gone)."""
+        with self._lock:
+            query = {"provider": provider, "subject": subject, "userId": user_id}
+            return self.db[IDENTITIES].delete_one(query).deleted_count == 1
+
     def delete_user_identities(self, user_id: str) -> int:
         """Remove every identity of the user (their account is being deleted); return how many."""
         with self._lock:
