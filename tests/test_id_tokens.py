@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 
+import jwt
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.id_tokens import InvalidIdToken, KeySet, KeySetUnavailable
 from config import ConfigError, Settings, is_safe_key_set_url
 from helpers import at_once, bearer, refresh
-from providers import JUNK, epoch, hmac_with, rsa_key, unsigned
+from providers import JUNK, b64, epoch, hmac_with, rsa_key, unsigned
 
 INVALID_ID_TOKEN = {"success": False, "message": "The sign-in token is invalid.", "code": "invalidIdToken"}
 
@@ -318,3 +322,44 @@ def test_the_leeway_forgives_a_token_just_expired(make_app, key_server, google, 
     assert sign_in(client, "google", google.token(iat=now - 3600, exp=now - 10)).status_code == 200
     assert refused(sign_in(client, "google", google.token(iat=now - 3600, exp=now - 31)))
     assert sign_in(client, "google", google.token(iat=now + 10, exp=now + 3600)).status_code == 200
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+HEADER_FIELDS = ["alg", "kid", "typ", "crit", "jku", "x5c"]
+CLAIM_FIELDS = ["iss", "aud", "sub", "exp", "iat", "nbf", "nonce", "email", "email_verified", "given_name"]
+
+
+def segment(value: object) -> str:
+    return b64(json.dumps(value).encode())
+
+
+@given(
+    header=st.dictionaries(st.sampled_from(HEADER_FIELDS), json_values, max_size=4),
+    claims=st.dictionaries(st.sampled_from(CLAIM_FIELDS), json_values, max_size=8),
+    signature=st.binary(max_size=300),
+    nonce=st.none() | st.text(max_size=40),
+)
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+def test_any_token_shaped_input_is_refused_cleanly(id_client, google, header, claims, signature, nonce):
+    header.setdefault("kid", "g1")  # most reach the signature check with a real key
+    token = f"{segment(header)}.{segment(claims)}.{b64(signature)}"
+    body = {"provider": "google", "idToken": token} | ({"nonce": nonce} if nonce is not None else {})
+    response = id_client.post("/api/auth/loginWithIdToken", json=body)
+    assert response.status_code == 400, response.json
+    assert response.json["success"] is False
+
+
+@given(claims=st.dictionaries(st.sampled_from(CLAIM_FIELDS), json_values, max_size=8))
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+def test_any_claims_signed_by_the_provider_are_checked_without_a_500(id_client, google, claims):
+    """Even a genuine signature over claims of any shape and type is refused or accepted, never a crash."""
+    payload = json.dumps(claims).encode()  # signed as bytes: PyJWT's encode would refuse some of these
+    token = jwt.api_jws.encode(payload, google.keys["g1"], algorithm="RS256", headers={"kid": "g1"})
+    response = id_client.post("/api/auth/loginWithIdToken", json={"provider": "google", "idToken": token})
+    assert response.status_code in (200, 400), response.json
