@@ -345,7 +345,7 @@ def segment(value: object) -> str:
     signature=st.binary(max_size=300),
     nonce=st.none() | st.text(max_size=40),
 )
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 def test_any_token_shaped_input_is_refused_cleanly(id_client, google, header, claims, signature, nonce):
     header.setdefault("kid", "g1")  # most reach the signature check with a real key
     token = f"{segment(header)}.{segment(claims)}.{b64(signature)}"
@@ -356,7 +356,7 @@ def test_any_token_shaped_input_is_refused_cleanly(id_client, google, header, cl
 
 
 @given(claims=st.dictionaries(st.sampled_from(CLAIM_FIELDS), json_values, max_size=8))
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 def test_any_claims_signed_by_the_provider_are_checked_without_a_500(id_client, google, claims):
     """Even a genuine signature over claims of any shape and type is refused or accepted, never a crash."""
     payload = json.dumps(claims).encode()  # signed as bytes: PyJWT's encode would refuse some of these
