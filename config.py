@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values, find_dotenv
 from limits import parse_many
@@ -16,6 +18,8 @@ SYMMETRIC_ALGORITHM = "HS256"
 ASYMMETRIC_ALGORITHMS = ("RS256", "ES256", "EdDSA")
 MAX_LEEWAY = 300
 LOG_FORMATS = ("text", "json")
+GOOGLE_JWKS_URL = "https://www.googleapis.com/oauth2/v3/certs"
+APPLE_JWKS_URL = "https://appleid.apple.com/auth/keys"
 EMBEDDED_STORE_ONE_PROCESS = (
     "The embedded in-memory store (no MONGO_URI) lives inside one process: with {workers} workers "
     "each would keep its own users and sessions. Set MONGO_URI, or run one worker."
@@ -27,6 +31,21 @@ def usable_cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
+
+
+def is_safe_key_set_url(url: str) -> bool:
+    """Say whether a provider's key set may be fetched from `url`: HTTPS, or plain HTTP on loopback only."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return True
+    if parts.scheme != "http" or not parts.hostname:
+        return False
+    if parts.hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(parts.hostname).is_loopback
+    except ValueError:
+        return False
 
 
 class ConfigError(ValueError):
@@ -108,6 +127,11 @@ class Settings:
     login_delay_first: int = 1
     login_delay_max: int = 900
     trusted_proxies: int = 0
+    # Sign in with Google and Apple: the accepted `aud` values (none: the provider is off) and key sets.
+    google_client_ids: tuple[str, ...] = ()
+    apple_client_ids: tuple[str, ...] = ()
+    google_jwks_url: str = GOOGLE_JWKS_URL
+    apple_jwks_url: str = APPLE_JWKS_URL
     # Responses and logs
     cors_origins: tuple[str, ...] = ("*",)
     log_level: str = "INFO"
@@ -174,6 +198,10 @@ class Settings:
             login_delay_first=_int(env, "LOGIN_DELAY_FIRST_SECONDS", 1, minimum=1),
             login_delay_max=_int(env, "LOGIN_DELAY_MAX_SECONDS", 900, minimum=1),
             trusted_proxies=_int(env, "TRUSTED_PROXIES", 0),
+            google_client_ids=_list(env, "GOOGLE_CLIENT_IDS"),
+            apple_client_ids=_list(env, "APPLE_CLIENT_IDS"),
+            google_jwks_url=_text(env, "GOOGLE_JWKS_URL", GOOGLE_JWKS_URL),
+            apple_jwks_url=_text(env, "APPLE_JWKS_URL", APPLE_JWKS_URL),
             # Production answers no browser origin until told which; development answers all.
             cors_origins=_list(env, "CORS_ORIGINS", () if app_env == "production" else ("*",)),
             log_level=(_text(env, "LOG_LEVEL") or "INFO").upper(),
@@ -189,6 +217,7 @@ class Settings:
             raise ConfigError("BCRYPT_ROUNDS must be between 4 and 31.")
         self._check_keys()
         self._check_limits()
+        self._check_key_set_urls()
         if not isinstance(logging.getLevelName(self.log_level), int):
             raise ConfigError(f"LOG_LEVEL {self.log_level!r} is not a logging level.")
         if self.log_format not in LOG_FORMATS:
@@ -231,6 +260,11 @@ class Settings:
                 raise ConfigError(f"{name} must read like '20/minute', got {value!r}.") from None
         if self.login_delay_first > self.login_delay_max:
             raise ConfigError("LOGIN_DELAY_FIRST_SECONDS must not exceed LOGIN_DELAY_MAX_SECONDS.")
+
+    def _check_key_set_urls(self) -> None:
+        for name, url in (("GOOGLE_JWKS_URL", self.google_jwks_url), ("APPLE_JWKS_URL", self.apple_jwks_url)):
+            if not is_safe_key_set_url(url):
+                raise ConfigError(f"{name} must be an https:// URL (plain http only on a loopback address).")
 
     def check_workers(self, workers: int) -> None:
         """Refuse several worker processes on the embedded store, which lives inside one."""

@@ -10,6 +10,7 @@ from config import Settings
 
 from . import docs, health, jwks, routes
 from .errors import register_error_handlers
+from .id_tokens import IdTokenVerifier
 from .keys import load_key_set
 from .limits import init_rate_limits
 from .lockout import LoginThrottle
@@ -74,7 +75,9 @@ def register_services(app: Flask, settings: Settings) -> None:
         max_delay=settings.login_delay_max,
     )
     hasher = PasswordHasher(settings.bcrypt_rounds, settings.bcrypt_concurrency, settings.bcrypt_nice)
-    app.extensions["auth_service"] = AuthService(storage, signer, hasher, throttle, rules=rules)
+    app.extensions["auth_service"] = AuthService(
+        storage, signer, hasher, throttle, rules=rules, id_tokens=IdTokenVerifier.from_settings(settings)
+    )
 
 
 def development_warnings(settings: Settings) -> list[str]:

@@ -26,7 +26,7 @@ ERROR_DESCRIPTIONS = {
     413: "The body is larger than MAX_BODY_BYTES",
     415: "The body is neither JSON nor a form",
     429: "Rate limited (`code: rateLimited`); wait `Retry-After` seconds",
-    503: "The database does not answer",
+    503: "The database does not answer, or a sign-in provider's keys cannot be fetched",
 }
 
 
@@ -34,6 +34,7 @@ ERROR_DESCRIPTIONS = {
 TAGS = {
     "accounts": "Sign up, and the signed-in user's own account: who am I, password, activity log",
     "tokens": "Log in for an access and a refresh token; trade the refresh token for a new access token",
+    "identities": "Sign in with Apple or Google (native ID tokens), and the providers linked to the account",
     "sessions": "One session per login (per device): list them, end one, end all, log out",
     "users": "The user list of the original server (getAll)",
     "keys": "The public keys other services verify this server's tokens with",

@@ -59,6 +59,9 @@ def limited_endpoints(settings: Settings) -> dict[str, str]:
         "auth.change_password": settings.rate_limit_login,  # a password check too, behind a token
         "auth.signup": settings.rate_limit_signup,
         "auth.refresh_token": settings.rate_limit_refresh,
+        # Signing in with Google or Apple: as many as password logins, so forged tokens cannot flood.
+        "auth.login_with_id_token": settings.rate_limit_login,
+        "auth.link_id_token": settings.rate_limit_login,
     }
 
 

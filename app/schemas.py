@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from .errors import ApiError
+from .id_tokens import PROVIDERS
 from .passwords import MAX_PASSWORD_BYTES
 
 MIN_PASSWORD_BYTES = 8
@@ -112,6 +113,66 @@ class ChangePasswordSchema(RequestSchema):
     newPassword = NewPassword()  # noqa: N815
 
 
+class OptionalText(fields.String):
+    """A string that may be left out, null or empty (then None); at most `max_length` characters.
+
+    Trimmed unless `trim=False` (a nonce is compared, and hashed, exactly as the app made it).
+    """
+
+    def __init__(self, *, max_length: int = 100, trim: bool = True, metadata: dict | None = None) -> None:
+        super().__init__(
+            load_default=None, allow_none=True, metadata={"maxLength": max_length, **(metadata or {})}
+        )
+        self.max_length = max_length
+        self.trim = trim
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            raise ValidationError("Not valid Unicode text.") from None
+        if len(text) > self.max_length:
+            raise ValidationError(f"Longer than maximum length {self.max_length}.")
+        return (text.strip() if self.trim else text) or None
+
+
+def IdToken() -> RequiredText:  # noqa: N802
+    """An ID token as the provider issued it; its length is the verifier's to refuse, as invalidIdToken."""
+    return RequiredText(
+        validate=[],
+        metadata={"description": "the OpenID Connect ID token the Google or Apple SDK returned"},
+    )
+
+
+def Provider() -> RequiredText:  # noqa: N802
+    return RequiredText(validate=validate.OneOf(PROVIDERS), metadata={"enum": list(PROVIDERS)})
+
+
+class IdTokenLoginSchema(RequestSchema):
+    missing_message = "You must send the provider and the sign-in token."
+    provider = Provider()
+    idToken = IdToken()  # noqa: N815
+    nonce = OptionalText(
+        max_length=512,
+        trim=False,
+        metadata={"description": "the raw nonce the app gave the SDK; the token holds it or its SHA-256 hex"},
+    )
+    first = OptionalText(
+        metadata={"description": "for a new account; Apple tells the app the name only once"}
+    )
+    last = OptionalText(metadata={"description": "for a new account"})
+
+
+class LinkIdTokenSchema(RequestSchema):
+    missing_message = "You must send the provider and the sign-in token."
+    provider = Provider()
+    idToken = IdToken()  # noqa: N815
+    nonce = OptionalText(
+        max_length=512, trim=False, metadata={"description": "the raw nonce the app gave the SDK"}
+    )
+
+
 class PageSchema(RequestSchema):
     missing_message = "Some paging parameters are missing."
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000), strict=False)
@@ -159,6 +220,19 @@ class ActivitySchema(Schema):
     time = UtcDateTime()
     ip = fields.String(allow_none=True)
     userAgent = fields.String(allow_none=True)  # noqa: N815
+    method = fields.String(
+        metadata={"description": "logins, signups and identity changes: `password`, `google` or `apple`"}
+    )
+
+
+class IdentitySchema(Schema):
+    """A Google or Apple account linked to the user."""
+
+    provider = fields.String(metadata={"enum": list(PROVIDERS)})
+    email = fields.String(
+        allow_none=True, metadata={"description": "the email the provider gave when linked"}
+    )
+    createdAt = UtcDateTime()  # noqa: N815
 
 
 def _summary(schema: RequestSchema, messages: dict) -> str:
@@ -192,6 +266,9 @@ login_schema = LoginSchema()
 refresh_schema = RefreshSchema()
 change_password_schema = ChangePasswordSchema()
 page_schema = PageSchema()
+id_token_login_schema = IdTokenLoginSchema()
+link_id_token_schema = LinkIdTokenSchema()
+identity_schema = IdentitySchema()
 user_schema = UserSchema()
 session_schema = SessionSchema()
 activity_schema = ActivitySchema()
@@ -208,6 +285,14 @@ class LoginResponseSchema(SuccessSchema):
     authToken = fields.String(required=True, metadata={"description": "JWT access token"})  # noqa: N815
     refreshToken = fields.String(required=True, metadata={"description": "JWT refresh token"})  # noqa: N815
     user = fields.Nested(UserSchema, required=True)
+
+
+class IdTokenLoginResponseSchema(LoginResponseSchema):
+    created = fields.Boolean(required=True, metadata={"description": "a new account was made"})
+
+
+class IdentitiesResponseSchema(SuccessSchema):
+    identities = fields.List(fields.Nested(IdentitySchema), required=True)
 
 
 class RefreshResponseSchema(SuccessSchema):

@@ -1,4 +1,4 @@
-"""Fixtures: a test app on mongomock (or on TEST_MONGO_URI), a client, a clock, and a user."""
+"""Fixtures: a test app on mongomock (or on TEST_MONGO_URI), a client, a clock, a user, and fake providers."""
 
 from __future__ import annotations
 
@@ -12,6 +12,15 @@ import pytest
 from app import create_app
 from config import Settings
 from helpers import TEST_SECRET, AuthActions, Clock
+from providers import (
+    APPLE_CLIENTS,
+    APPLE_ISSUER,
+    GOOGLE_CLIENTS,
+    GOOGLE_ISSUER,
+    FakeProvider,
+    KeyServer,
+    rsa_key,
+)
 
 
 def _test_database_uri() -> str | None:
@@ -76,3 +85,42 @@ def storage(app):
 @pytest.fixture
 def auth(client) -> AuthActions:
     return AuthActions(client)
+
+
+@pytest.fixture
+def key_server():
+    """The providers' key-set server on 127.0.0.1, stopped after the test."""
+    server = KeyServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def google(key_server, clock) -> FakeProvider:
+    provider = FakeProvider("google", GOOGLE_ISSUER, GOOGLE_CLIENTS, key_server, clock)
+    provider.add_key("g1", rsa_key(0))
+    return provider
+
+
+@pytest.fixture
+def apple(key_server, clock) -> FakeProvider:
+    provider = FakeProvider("apple", APPLE_ISSUER, APPLE_CLIENTS, key_server, clock)
+    provider.add_key("a1", rsa_key(1))
+    return provider
+
+
+@pytest.fixture
+def id_app(make_app, key_server, google, apple):
+    """An app that accepts Google and Apple sign-in, with their key sets on the test key server."""
+    return make_app(
+        google_client_ids=GOOGLE_CLIENTS,
+        apple_client_ids=APPLE_CLIENTS,
+        google_jwks_url=key_server.url("google"),
+        apple_jwks_url=key_server.url("apple"),
+        rate_limit_enabled=False,  # tests send many tokens from one address; the limit has its own test
+    )
+
+
+@pytest.fixture
+def id_client(id_app):
+    return id_app.test_client()

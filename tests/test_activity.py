@@ -5,6 +5,7 @@ import pytest
 from helpers import PASSWORD, AuthActions, bearer
 
 ENTRY_FIELDS = {"activity", "time", "ip", "userAgent"}
+LOGIN_FIELDS = ENTRY_FIELDS | {"method"}  # how the login signed in
 
 
 def activity(client, tokens, **query):
@@ -47,8 +48,9 @@ def test_each_entry_shows_what_when_and_from_where(auth, client, clock):
     clock.advance(5)
     tokens = auth.login(**{"User-Agent": "MyApp/2.0"}).json
     entry = activity(client, tokens)["activity"][0]
-    assert set(entry) == ENTRY_FIELDS
+    assert set(entry) == LOGIN_FIELDS
     assert entry["activity"] == "login"
+    assert entry["method"] == "password"
     assert entry["time"] == clock().isoformat(timespec="milliseconds") + "Z"
     assert entry["ip"] == "127.0.0.1"
     assert entry["userAgent"] == "MyApp/2.0"

@@ -1,13 +1,14 @@
 """The auth service: the rules for accounts, sessions and tokens.
 
 `AuthService` is the one way in for the views; each concern lives in the module named
-after it (accounts, sessions, refresh) and shares the collaborators of `base`.
+after it (accounts, identities, sessions, refresh) and shares the collaborators of `base`.
 """
 
 from __future__ import annotations
 
 from .accounts import EMAIL_TAKEN, WRONG_CURRENT_PASSWORD, Accounts
 from .base import Client, SessionRules, token_hash, utc_now
+from .identities import Identities, IdTokenLogin
 from .refresh import Refresh, Refreshed
 from .sessions import BAD_CREDENTIALS, NO_SUCH_SESSION, LoginResult, Sessions
 
@@ -18,6 +19,7 @@ __all__ = [
     "WRONG_CURRENT_PASSWORD",
     "AuthService",
     "Client",
+    "IdTokenLogin",
     "LoginResult",
     "Refreshed",
     "SessionRules",
@@ -26,5 +28,5 @@ __all__ = [
 ]
 
 
-class AuthService(Accounts, Sessions, Refresh):
-    """Signs users up and in, issues and refreshes tokens, and keeps sessions."""
+class AuthService(Accounts, Identities, Sessions, Refresh):
+    """Signs users up and in (password, Google, Apple), issues and refreshes tokens, keeps sessions."""

@@ -8,6 +8,11 @@ from .base import Client, ServiceBase, page
 
 EMAIL_TAKEN = "A user with that username already exists."
 WRONG_CURRENT_PASSWORD = "The current password is incorrect."
+NO_PASSWORD_CODE = "noPassword"
+NO_PASSWORD = (
+    "This account has no password: it signs in with Google or Apple. "
+    "To add one, ask for a password reset (forgot password) for its email."
+)
 
 
 class Accounts(ServiceBase):
@@ -46,6 +51,8 @@ class Accounts(ServiceBase):
     ) -> int:
         """Check the current password, set the new one, end every other session; return how many ended."""
         user = self._existing_user(user_id)
+        if not user["password"]:
+            raise ApiError(NO_PASSWORD, code=NO_PASSWORD_CODE, errors={"currentPassword": [NO_PASSWORD]})
         now = self.clock()
         # A stolen access token must not become a way to guess the password: same delays as login.
         self.throttle.claim(user["email"], now)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ..errors import InvalidToken
+from ..id_tokens import IdTokenVerifier
 from ..lockout import LoginThrottle
 from ..passwords import PasswordHasher
 from ..storage import Storage
@@ -60,6 +61,7 @@ class ServiceBase:
         throttle: LoginThrottle,
         clock: Callable[[], datetime] = utc_now,
         rules: SessionRules | None = None,
+        id_tokens: IdTokenVerifier | None = None,
     ) -> None:
         self.storage = storage
         self.signer = signer
@@ -67,9 +69,12 @@ class ServiceBase:
         self.throttle = throttle
         self.clock = clock
         self.rules = rules or SessionRules()
+        self.id_tokens = id_tokens or IdTokenVerifier({})  # no provider configured: each is disabled
 
-    def _log(self, user_id: str, activity: str, client: Client, now: datetime) -> None:
-        self.storage.log_activity(user_id, activity, now, client.ip, client.user_agent)
+    def _log(
+        self, user_id: str, activity: str, client: Client, now: datetime, method: str | None = None
+    ) -> None:
+        self.storage.log_activity(user_id, activity, now, client.ip, client.user_agent, method)
 
     def _existing_user(self, user_id: str) -> dict:
         """Return the stored user a token names; a deleted user's token is invalid."""

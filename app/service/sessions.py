@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ..errors import ApiError
 from ..tokens import REFRESH, TokenError
@@ -12,6 +12,7 @@ from .base import Client, ServiceBase, token_hash
 
 BAD_CREDENTIALS = "The email or password is incorrect."
 NO_SUCH_SESSION = "There is no such session."
+PASSWORD_METHOD = "password"
 
 
 @dataclass(frozen=True)
@@ -36,13 +37,21 @@ class Sessions(ServiceBase):
         self.throttle.succeeded(email)
         if self.hasher.needs_rehash(user["password"]):
             self.storage.update_password(user["id"], self.hasher.hash(password))
+        return self._start_session(user, client, now, PASSWORD_METHOD)
+
+    def _start_session(self, user: dict, client: Client, now: datetime, method: str) -> LoginResult:
+        """Open a new session for a user who has just proved who they are, and issue its tokens.
+
+        Every way of logging in ends here, so their answers and sessions are the same;
+        `method` (password, google, apple) goes into the activity log.
+        """
         session_id = secrets.token_urlsafe(16)
         refresh_token = self.signer.refresh_token(user["id"], session_id, now)
         expires_at = now + timedelta(seconds=self.signer.refresh_ttl)
         self.storage.open_session(
             session_id, user["id"], token_hash(refresh_token), now, expires_at, client.ip, client.user_agent
         )
-        self._log(user["id"], "login", client, now)
+        self._log(user["id"], "login", client, now, method)
         keep = self.rules.max_per_user - 1
         if self.storage.end_oldest_sessions(user["id"], keep, now, except_id=session_id):
             self._log(user["id"], "sessionLimit", client, now)

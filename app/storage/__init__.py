@@ -1,7 +1,7 @@
 """The one package that talks to the database, in the auth service's words.
 
 `Storage` is the single way in: it gathers one store per collection (users, sessions,
-login attempts, activity), each in the module named after it, on one database handle.
+login attempts, activity, identities), each in the module named after it, on one database handle.
 """
 
 from __future__ import annotations
@@ -14,13 +14,15 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 
 from .activity import ActivityStore
 from .attempts import AttemptStore
-from .base import ACTIVITY, LOGIN_FAILURES, MIGRATIONS, SESSIONS, USERS, created_at
+from .base import ACTIVITY, IDENTITIES, LOGIN_FAILURES, MIGRATIONS, SESSIONS, USERS, created_at
+from .identities import IdentityStore
 from .sessions import SessionStore
 from .users import DuplicateEmails, UserStore
 
 __all__ = [
     "ACTIVITY",
     "DEFAULT_DB_NAME",
+    "IDENTITIES",
     "LOGIN_FAILURES",
     "MIGRATIONS",
     "SESSIONS",
@@ -41,8 +43,8 @@ PING_TIMEOUT_S = 2  # a readiness probe must answer before the prober gives up
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (ConnectionFailure,)
 
 
-class Storage(UserStore, SessionStore, AttemptStore, ActivityStore):
-    """Users, sessions, login attempts and the activity log, on MongoDB or the embedded store."""
+class Storage(UserStore, SessionStore, AttemptStore, ActivityStore, IdentityStore):
+    """Users, sessions, login attempts, activity and identities, on MongoDB or the embedded store."""
 
     def ensure_indexes(self) -> None:
         """Create the indexes the rules rely on, and run the one-time migrations (idempotent)."""
@@ -50,6 +52,7 @@ class Storage(UserStore, SessionStore, AttemptStore, ActivityStore):
         self._ensure_session_indexes()
         self._ensure_attempt_indexes()
         self._ensure_activity_indexes()
+        self._ensure_identity_indexes()
 
     def ping(self) -> bool:
         """Say whether the database answers, within a couple of seconds."""

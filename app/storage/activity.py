@@ -12,7 +12,10 @@ from .base import ACTIVITY, StoreBase, object_id_of
 def _activity(document: dict) -> dict:
     """Turn a stored activity entry into the service's shape (string id)."""
     fields = ("activity", "time", "ip", "userAgent")
-    return {"id": str(document["_id"])} | {name: document.get(name) for name in fields}
+    entry = {"id": str(document["_id"])} | {name: document.get(name) for name in fields}
+    if "method" in document:  # how a login signed in: password, google or apple
+        entry["method"] = document["method"]
+    return entry
 
 
 class ActivityStore(StoreBase):
@@ -23,9 +26,15 @@ class ActivityStore(StoreBase):
             self.db[ACTIVITY].create_index([("userId", ASCENDING), ("_id", DESCENDING)])
 
     def log_activity(
-        self, user_id: str, activity: str, now: datetime, ip: str | None, user_agent: str | None
+        self,
+        user_id: str,
+        activity: str,
+        now: datetime,
+        ip: str | None,
+        user_agent: str | None,
+        method: str | None = None,
     ) -> None:
-        """Append one entry to the user's activity log."""
+        """Append one entry to the user's activity log; `method` says how a login signed in."""
         entry = {
             "userId": object_id_of(user_id),
             "activity": activity,
@@ -33,6 +42,8 @@ class ActivityStore(StoreBase):
             "ip": ip,
             "userAgent": user_agent,
         }
+        if method is not None:
+            entry["method"] = method
         with self._lock:
             self.db[ACTIVITY].insert_one(entry)
 

@@ -16,6 +16,7 @@ ACTIVITY = "LoginActivity"
 SESSIONS = "Sessions"
 LOGIN_FAILURES = "LoginFailures"
 MIGRATIONS = "Migrations"
+IDENTITIES = "Identities"
 
 
 def created_at(user_id: str) -> datetime | None:

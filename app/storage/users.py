@@ -10,7 +10,7 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from .base import MIGRATIONS, USERS, StoreBase, id_time, object_id_of
 
-_USER_FIELDS = {"first": 1, "last": 1, "email": 1, "password": 1}
+_USER_FIELDS = {"first": 1, "last": 1, "email": 1, "password": 1, "emailVerified": 1}
 
 
 class DuplicateEmails(RuntimeError):
@@ -43,7 +43,10 @@ def _user(document: dict | None) -> dict | None:
         "first": document.get("first", ""),
         "last": document.get("last", ""),
         "email": document.get("email", ""),
+        # None for an account made by signing in with Google or Apple: it has no password.
         "password": document.get("password", ""),
+        # Absent on users stored by the original server and before verification existed: not verified.
+        "emailVerified": document.get("emailVerified") is True,
         # Every answer reads it from the id, as /me does with no document at hand: users made
         # by the original server have no createdAt, and ours store the id's time in it.
         "createdAt": id_time(object_id),
@@ -76,8 +79,20 @@ class UserStore(StoreBase):
                     raise DuplicateEmails() from error
             self.db[MIGRATIONS].insert_one(done)
 
-    def insert_user(self, first: str, last: str, email: str, password_hash: str, now: datetime) -> str | None:
-        """Store a new user and return its id, or None when the email is taken."""
+    def insert_user(
+        self,
+        first: str,
+        last: str,
+        email: str,
+        password_hash: str | None,
+        now: datetime,
+        *,
+        email_verified: bool | None = None,
+    ) -> str | None:
+        """Store a new user and return its id, or None when the email is taken.
+
+        `password_hash` None makes an account without a password (signed up with Google or Apple).
+        """
         user_id = _new_user_id(now)
         document = {
             "_id": user_id,
@@ -87,6 +102,8 @@ class UserStore(StoreBase):
             "password": password_hash,
             "createdAt": id_time(user_id),
         }
+        if email_verified is not None:
+            document["emailVerified"] = email_verified
         try:
             with self._lock:
                 return str(self.db[USERS].insert_one(document).inserted_id)

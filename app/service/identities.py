@@ -1,0 +1,203 @@
+"""Signing in with Google and Apple: ID-token logins, linking and unlinking identities."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..errors import ApiError
+from ..id_tokens import FRESH_TOKEN_AGE, IdentityClaims, InvalidIdToken, KeySetUnavailable, ProviderDisabled
+from .base import Client
+from .sessions import LoginResult, Sessions
+
+log = logging.getLogger(__name__)
+
+INVALID_ID_TOKEN_CODE = "invalidIdToken"
+INVALID_ID_TOKEN = "The sign-in token is invalid."
+PROVIDER_DISABLED_CODE = "providerDisabled"
+PROVIDER_DISABLED = "Signing in with this provider is not enabled on this server."
+ACCOUNT_EXISTS_CODE = "accountExists"
+ACCOUNT_EXISTS = "An account with this email already exists. Log in with your password first."
+PROVIDER_UNAVAILABLE_CODE = "providerUnavailable"
+PROVIDER_UNAVAILABLE = "Signing in with {name} is not possible right now. Please try again shortly."
+IDENTITY_IN_USE_CODE = "identityInUse"
+IDENTITY_IN_USE = "This sign-in is already linked to another account."
+PROVIDER_LINKED_CODE = "providerAlreadyLinked"
+PROVIDER_LINKED = "Another {name} account is already linked to this account. Unlink it first."
+NOT_LINKED = "No such sign-in is linked to this account."
+LAST_WAY_IN_CODE = "lastSignInMethod"
+LAST_WAY_IN = "This is the only way to sign in to this account. Add a password or link another sign-in first."
+NAMES = {"google": "Google", "apple": "Apple"}
+RESOLVE_TRIES = 4  # each lost race (another device signing in at the same moment) re-reads what it made
+
+
+def invalid_id_token() -> ApiError:
+    return ApiError(INVALID_ID_TOKEN, code=INVALID_ID_TOKEN_CODE)
+
+
+@dataclass(frozen=True)
+class IdTokenLogin:
+    result: LoginResult
+    created: bool  # a new account was made for this identity
+
+
+class Identities(Sessions):
+    """Logs in with a provider's ID token, and links, lists and unlinks a user's identities."""
+
+    def login_with_id_token(
+        self,
+        provider: str,
+        id_token: str,
+        nonce: str | None,
+        first: str | None,
+        last: str | None,
+        client: Client,
+    ) -> IdTokenLogin:
+        """Verify the token, find or make its account, and open a session as a password login does."""
+        now = self.clock()
+        claims = self._verify(provider, id_token, nonce, now)
+        user, created = self._account_for(claims, first, last, client, now)
+        result = self._start_session(user, client, now, claims.provider)
+        # As a password login does: once the session is open, the account must still exist and
+        # this identity must still be its own, or an unlink or a deletion meanwhile is undone.
+        identity = self.storage.find_identity(claims.provider, claims.subject)
+        if (
+            identity is None
+            or identity["userId"] != user["id"]
+            or self.storage.find_user_by_id(user["id"]) is None
+        ):
+            self.storage.end_session(result.session_id, user["id"], now)
+            raise invalid_id_token()
+        return IdTokenLogin(result, created)
+
+    def link_id_token(
+        self, user_id: str, provider: str, id_token: str, nonce: str | None, client: Client
+    ) -> None:
+        """Link the identity a token proves to the signed-in user (already theirs: nothing to do)."""
+        now = self.clock()
+        claims = self._verify(provider, id_token, nonce, now)
+        self._existing_user(user_id)
+        for _ in range(RESOLVE_TRIES):
+            identity = self.storage.find_identity(claims.provider, claims.subject)
+            if identity is not None:
+                if identity["userId"] != user_id:
+                    raise ApiError(IDENTITY_IN_USE, code=IDENTITY_IN_USE_CODE)
+                return
+            if self._link(user_id, claims, client, now):
+                return
+            if self.storage.find_identity(claims.provider, claims.subject) is None:
+                # The insert lost to the unique (user, provider) index, not to this identity.
+                raise ApiError(PROVIDER_LINKED.format(name=NAMES[claims.provider]), code=PROVIDER_LINKED_CODE)
+        raise ApiError(IDENTITY_IN_USE, code=IDENTITY_IN_USE_CODE)
+
+    def list_identities(self, user_id: str) -> list[dict]:
+        """Return the user's linked identities, oldest first."""
+        return self.storage.list_identities(user_id)
+
+    def unlink_identity(self, user_id: str, provider: str, client: Client) -> None:
+        """Unlink the user's identity at `provider`, unless it is their last way to sign in."""
+        unlinked = self.storage.unlink_identity(user_id, provider)
+        if unlinked is None:
+            raise ApiError(NOT_LINKED, status=404)
+        if not unlinked:
+            raise ApiError(LAST_WAY_IN, code=LAST_WAY_IN_CODE)
+        self._log(user_id, "identityUnlinked", client, self.clock(), provider)
+
+    def confirm_identity(self, user_id: str, provider: str, id_token: str, nonce: str | None) -> None:
+        """Check that a fresh token of a provider linked to this user proves it is them (before deleting).
+
+        Raises invalidIdToken unless the token verifies, was issued in the last ten minutes,
+        and its identity is linked to `user_id`; providerDisabled or a 503 as a login would.
+        """
+        now = self.clock()
+        claims = self._verify(provider, id_token, nonce, now)
+        identity = self.storage.find_identity(claims.provider, claims.subject)
+        if now - claims.issued_at > FRESH_TOKEN_AGE or identity is None or identity["userId"] != user_id:
+            raise invalid_id_token()
+
+    def _verify(self, provider: str, id_token: str, nonce: str | None, now: datetime) -> IdentityClaims:
+        """Verify an ID token, turning each way it can fail into the answer the client gets."""
+        try:
+            return self.id_tokens.verify(provider, id_token, nonce, now)
+        except ProviderDisabled:
+            raise ApiError(PROVIDER_DISABLED, code=PROVIDER_DISABLED_CODE) from None
+        except InvalidIdToken as error:
+            log.info("%s ID token refused: %s", provider, error)
+            raise invalid_id_token() from None
+        except KeySetUnavailable as error:
+            unavailable = ApiError(
+                PROVIDER_UNAVAILABLE.format(name=NAMES[provider]), code=PROVIDER_UNAVAILABLE_CODE, status=503
+            )
+            unavailable.retry_after = max(1, round(error.retry_after))
+            raise unavailable from None
+
+    def _account_for(
+        self, claims: IdentityClaims, first: str | None, last: str | None, client: Client, now: datetime
+    ) -> tuple[dict, bool]:
+        """Return the account an identity signs in to, and whether it was made just now.
+
+        Linked already: its account. Else an account with its email, linked only when both the
+        provider and the account have verified that email (else anyone who can make a Google
+        account in someone's name could take theirs). Else a new account without a password.
+        Two devices signing in at once race through the unique indexes and land in one account.
+        """
+        made = None
+        for _ in range(RESOLVE_TRIES):
+            identity = self.storage.find_identity(claims.provider, claims.subject)
+            if identity is not None:
+                user = self.storage.find_user_by_id(identity["userId"])
+                if user is None:
+                    # Its account was deleted but the identity not (yet): it is free again.
+                    self.storage.delete_identity(claims.provider, claims.subject, identity["userId"])
+                    continue
+                return user, user["id"] == made
+            if claims.email is None:  # nothing to find or make an account by
+                raise invalid_id_token()
+            user = self.storage.find_user_by_email(claims.email)
+            if user is not None:
+                if not (claims.email_verified and user["emailVerified"]):
+                    if self.storage.find_identity(claims.provider, claims.subject) is not None:
+                        continue  # another device of this person made the account and linked it meanwhile
+                    raise ApiError(ACCOUNT_EXISTS, code=ACCOUNT_EXISTS_CODE)
+                if self._link(user["id"], claims, client, now):
+                    return user, user["id"] == made
+                if self.storage.find_user_identity(user["id"], claims.provider) is not None and (
+                    self.storage.find_identity(claims.provider, claims.subject) is None
+                ):
+                    # The account has another identity at this provider: it must be unlinked first.
+                    raise ApiError(ACCOUNT_EXISTS, code=ACCOUNT_EXISTS_CODE)
+                continue
+            made = self._make_account(claims, first, last, client, now)
+            if made is not None and self._link(made, claims, client, now, log_it=False):
+                user = self.storage.find_user_by_id(made)
+                if user is None:
+                    raise invalid_id_token()
+                return user, True
+        raise invalid_id_token()
+
+    def _make_account(
+        self, claims: IdentityClaims, first: str | None, last: str | None, client: Client, now: datetime
+    ) -> str | None:
+        """Make an account without a password for a new identity; None when its email was taken meanwhile."""
+        user_id = self.storage.insert_user(
+            first or claims.given_name or "",
+            last or claims.family_name or "",
+            claims.email or "",
+            None,
+            now,
+            email_verified=claims.email_verified,
+        )
+        if user_id is not None:
+            self._log(user_id, "signup", client, now, claims.provider)
+        return user_id
+
+    def _link(
+        self, user_id: str, claims: IdentityClaims, client: Client, now: datetime, *, log_it: bool = True
+    ) -> bool:
+        linked = self.storage.link_identity(
+            user_id, claims.provider, claims.subject, claims.email, claims.email_verified, now
+        )
+        if linked and log_it:
+            self._log(user_id, "identityLinked", client, now, claims.provider)
+        return linked
