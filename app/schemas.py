@@ -112,6 +112,13 @@ class ChangePasswordSchema(RequestSchema):
     newPassword = NewPassword()  # noqa: N815
 
 
+class NewPasswordSchema(RequestSchema):
+    """A password an operator sets for a user, under the signup rules."""
+
+    missing_message = "You must send the new password."
+    password = NewPassword()
+
+
 class PageSchema(RequestSchema):
     missing_message = "Some paging parameters are missing."
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000), strict=False)
@@ -140,6 +147,21 @@ class UserSchema(Schema):
     createdAt = UtcDateTime()  # noqa: N815
 
 
+class UserWithRoleSchema(UserSchema):
+    """A user as the user and admins see it: the public fields and the role."""
+
+    role = fields.String(
+        metadata={"enum": ["user", "admin"], "description": "shown to the user and to admins only"}
+    )
+
+
+class UserRecordSchema(UserWithRoleSchema):
+    """A user as an operator sees it on the command line: everything but the password hash."""
+
+    disabled = fields.Boolean()
+    emailVerified = fields.Boolean()  # noqa: N815
+
+
 class SessionSchema(Schema):
     """A session as its user sees it: where and when, never its token hash."""
 
@@ -159,6 +181,7 @@ class ActivitySchema(Schema):
     time = UtcDateTime()
     ip = fields.String(allow_none=True)
     userAgent = fields.String(allow_none=True)  # noqa: N815
+    by = fields.String(metadata={"description": "`operator` when done from the command line, else absent"})
 
 
 def _summary(schema: RequestSchema, messages: dict) -> str:
@@ -178,10 +201,10 @@ def _as_list(texts: Any) -> list[str]:
     return [str(texts)]
 
 
-def load(schema: RequestSchema, data: Any) -> dict:
-    """Validate `data` with `schema`, or raise an ApiError with the field messages."""
+def load(schema: RequestSchema, data: Any, partial: tuple[str, ...] = ()) -> dict:
+    """Validate `data` with `schema` (the `partial` fields may be absent), or raise an ApiError."""
     try:
-        return schema.load(data)
+        return schema.load(data, partial=partial)
     except ValidationError as error:
         messages = error.messages if isinstance(error.messages, dict) else {"_body": error.messages}
         raise ApiError(_summary(schema, messages), errors=messages) from None
@@ -192,7 +215,10 @@ login_schema = LoginSchema()
 refresh_schema = RefreshSchema()
 change_password_schema = ChangePasswordSchema()
 page_schema = PageSchema()
+new_password_schema = NewPasswordSchema()
 user_schema = UserSchema()
+user_with_role_schema = UserWithRoleSchema()
+user_record_schema = UserRecordSchema()
 session_schema = SessionSchema()
 activity_schema = ActivitySchema()
 
@@ -207,7 +233,7 @@ class SuccessSchema(Schema):
 class LoginResponseSchema(SuccessSchema):
     authToken = fields.String(required=True, metadata={"description": "JWT access token"})  # noqa: N815
     refreshToken = fields.String(required=True, metadata={"description": "JWT refresh token"})  # noqa: N815
-    user = fields.Nested(UserSchema, required=True)
+    user = fields.Nested(UserWithRoleSchema, required=True)
 
 
 class RefreshResponseSchema(SuccessSchema):
@@ -218,7 +244,7 @@ class RefreshResponseSchema(SuccessSchema):
 
 
 class MeResponseSchema(SuccessSchema):
-    user = fields.Nested(UserSchema, required=True)
+    user = fields.Nested(UserWithRoleSchema, required=True)
 
 
 class RevokedResponseSchema(SuccessSchema):
@@ -240,7 +266,9 @@ class ActivityPageSchema(SuccessSchema):
 
 class UsersPageSchema(SuccessSchema):
     message = fields.List(
-        fields.Nested(UserSchema), required=True, metadata={"description": "one page of users"}
+        fields.Nested(UserWithRoleSchema),
+        required=True,
+        metadata={"description": "one page of users; `role` only when the caller is an admin"},
     )
     next = fields.String(
         required=True, allow_none=True, metadata={"description": "pass as `after` for the next page"}
@@ -267,7 +295,8 @@ class ErrorSchema(Schema):
     code = fields.String(
         metadata={
             "description": "`invalidToken`: refresh and retry; `refreshExpired`: log out; "
-            "`rateLimited`: wait `Retry-After` seconds",
+            "`rateLimited`: wait `Retry-After` seconds; `accountDisabled`: an operator disabled "
+            "the account; `forbidden`: signed in, but not allowed",
             "example": "invalidToken",
         }
     )

@@ -1,13 +1,14 @@
 """The auth service: the rules for accounts, sessions and tokens.
 
 `AuthService` is the one way in for the views; each concern lives in the module named
-after it (accounts, sessions, refresh) and shares the collaborators of `base`.
+after it (accounts, sessions, refresh, operators) and shares the collaborators of `base`.
 """
 
 from __future__ import annotations
 
 from .accounts import EMAIL_TAKEN, WRONG_CURRENT_PASSWORD, Accounts
-from .base import Client, SessionRules, token_hash, utc_now
+from .base import OPERATOR, Client, SessionRules, ensure_enabled, token_hash, utc_now
+from .operators import Operators
 from .refresh import Refresh, Refreshed
 from .sessions import BAD_CREDENTIALS, NO_SUCH_SESSION, LoginResult, Sessions
 
@@ -15,16 +16,18 @@ __all__ = [
     "BAD_CREDENTIALS",
     "EMAIL_TAKEN",
     "NO_SUCH_SESSION",
+    "OPERATOR",
     "WRONG_CURRENT_PASSWORD",
     "AuthService",
     "Client",
     "LoginResult",
     "Refreshed",
     "SessionRules",
+    "ensure_enabled",
     "token_hash",
     "utc_now",
 ]
 
 
-class AuthService(Accounts, Sessions, Refresh):
-    """Signs users up and in, issues and refreshes tokens, and keeps sessions."""
+class AuthService(Accounts, Sessions, Refresh, Operators):
+    """Signs users up and in, issues and refreshes tokens, keeps sessions, and serves operators."""

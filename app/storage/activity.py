@@ -10,9 +10,12 @@ from .base import ACTIVITY, StoreBase, object_id_of
 
 
 def _activity(document: dict) -> dict:
-    """Turn a stored activity entry into the service's shape (string id)."""
+    """Turn a stored activity entry into the service's shape (string id; `by` only when stored)."""
     fields = ("activity", "time", "ip", "userAgent")
-    return {"id": str(document["_id"])} | {name: document.get(name) for name in fields}
+    entry = {"id": str(document["_id"])} | {name: document.get(name) for name in fields}
+    if document.get("by"):
+        entry["by"] = document["by"]
+    return entry
 
 
 class ActivityStore(StoreBase):
@@ -23,9 +26,15 @@ class ActivityStore(StoreBase):
             self.db[ACTIVITY].create_index([("userId", ASCENDING), ("_id", DESCENDING)])
 
     def log_activity(
-        self, user_id: str, activity: str, now: datetime, ip: str | None, user_agent: str | None
+        self,
+        user_id: str,
+        activity: str,
+        now: datetime,
+        ip: str | None,
+        user_agent: str | None,
+        by: str | None = None,
     ) -> None:
-        """Append one entry to the user's activity log."""
+        """Append one entry to the user's activity log; `by` names who acted when not the user."""
         entry = {
             "userId": object_id_of(user_id),
             "activity": activity,
@@ -33,6 +42,8 @@ class ActivityStore(StoreBase):
             "ip": ip,
             "userAgent": user_agent,
         }
+        if by:
+            entry["by"] = by
         with self._lock:
             self.db[ACTIVITY].insert_one(entry)
 

@@ -115,6 +115,13 @@ class SessionStore(StoreBase):
         with self._lock:
             return _session(self.db[SESSIONS].find_one(_open_session(session_id, user_id, now)))
 
+    def session_owner(self, session_id: str, now: datetime) -> str | None:
+        """Return the id of the user whose open, unexpired session this is, if any."""
+        query = {"_id": session_id, "endedAt": None, "expiresAt": {"$gt": now}}
+        with self._lock:
+            document = self.db[SESSIONS].find_one(query, {"userId": 1})
+        return None if document is None else document["userId"]
+
     def list_open_sessions(self, user_id: str, now: datetime) -> list[dict]:
         """Return the user's open, unexpired sessions, newest first."""
         query = _open_sessions(user_id, now)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from bson import ObjectId
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
-from .base import MIGRATIONS, USERS, StoreBase, id_time, object_id_of
+from .base import ACTIVITY, LOGIN_FAILURES, MIGRATIONS, SESSIONS, USERS, StoreBase, id_time, object_id_of
 
-_USER_FIELDS = {"first": 1, "last": 1, "email": 1, "password": 1}
+_USER_FIELDS = dict.fromkeys(("first", "last", "email", "password", "role", "disabled", "emailVerified"), 1)
+NORMALISED_EMAILS = "normalised-emails"  # the one-time migration of emails the original stored as typed
+USER = "user"
+ADMIN = "admin"
+ROLES = (USER, ADMIN)
 
 
 class DuplicateEmails(RuntimeError):
@@ -44,6 +49,9 @@ def _user(document: dict | None) -> dict | None:
         "last": document.get("last", ""),
         "email": document.get("email", ""),
         "password": document.get("password", ""),
+        "role": document.get("role") or USER,
+        "disabled": bool(document.get("disabled", False)),
+        "emailVerified": bool(document.get("emailVerified", False)),
         # Every answer reads it from the id, as /me does with no document at hand: users made
         # by the original server have no createdAt, and ours store the id's time in it.
         "createdAt": id_time(object_id),
@@ -63,7 +71,7 @@ class UserStore(StoreBase):
 
     def _normalise_stored_emails(self) -> None:
         """Trim and lower-case the emails the original server stored as typed, once per database."""
-        done = {"_id": "normalised-emails"}
+        done = {"_id": NORMALISED_EMAILS}
         with self._lock:
             if self.db[MIGRATIONS].find_one(done):
                 return
@@ -106,11 +114,19 @@ class UserStore(StoreBase):
         with self._lock:
             return _user(self.db[USERS].find_one({"_id": object_id}, _USER_FIELDS))
 
-    def list_users(self, after: str | None, limit: int) -> list[dict]:
-        """Return up to `limit` users in id order, starting after the id `after`."""
-        query = {}
+    def _pending_user_migrations(self) -> list[str]:
+        with self._lock:
+            done = self.db[MIGRATIONS].find_one({"_id": NORMALISED_EMAILS}) is not None
+        return [] if done else [NORMALISED_EMAILS]
+
+    def list_users(self, after: str | None, limit: int, email_prefix: str | None = None) -> list[dict]:
+        """Return up to `limit` users in id order after the id `after`, their email starting with a prefix."""
+        query: dict = {}
         if after is not None:
-            query = {"_id": {"$gt": object_id_of(after)}}
+            query["_id"] = {"$gt": object_id_of(after)}
+        if email_prefix:
+            # Anchored and escaped: a prefix match, which MongoDB can answer from the email index.
+            query["email"] = {"$regex": "^" + re.escape(email_prefix)}
         with self._lock:
             cursor = self.db[USERS].find(query, _USER_FIELDS).sort("_id", ASCENDING).limit(limit)
             return [_user(document) for document in cursor]
@@ -123,3 +139,38 @@ class UserStore(StoreBase):
         with self._lock:
             result = self.db[USERS].update_one({"_id": object_id}, {"$set": {"password": password_hash}})
         return result.matched_count == 1
+
+    def _set_user_fields(self, user_id: str, fields: dict) -> bool:
+        object_id = object_id_of(user_id)
+        if object_id is None:
+            return False
+        with self._lock:
+            return self.db[USERS].update_one({"_id": object_id}, {"$set": fields}).matched_count == 1
+
+    def set_disabled(self, user_id: str, disabled: bool) -> bool:
+        """Disable or enable the user; say whether the user exists."""
+        return self._set_user_fields(user_id, {"disabled": disabled})
+
+    def set_role(self, user_id: str, role: str) -> bool:
+        """Give the user a role (`user` or `admin`); say whether the user exists."""
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}")
+        return self._set_user_fields(user_id, {"role": role})
+
+    def mark_email_verified(self, user_id: str) -> bool:
+        """Record that the user's email address is verified; say whether the user exists."""
+        return self._set_user_fields(user_id, {"emailVerified": True})
+
+    def delete_user_everything(self, user_id: str, email: str) -> bool:
+        """Remove the user and everything kept about them: sessions, activity, failed-login counts.
+
+        Say whether the user existed. The user goes last, so an interrupted deletion can be run again.
+        """
+        object_id = object_id_of(user_id)
+        if object_id is None:
+            return False
+        with self._lock:
+            self.db[SESSIONS].delete_many({"userId": user_id})
+            self.db[ACTIVITY].delete_many({"userId": object_id})
+            self.db[LOGIN_FAILURES].delete_one({"_id": email})
+            return self.db[USERS].delete_one({"_id": object_id}).deleted_count == 1
