@@ -35,8 +35,9 @@ def create_command_app() -> Flask:
     try:
         settings = Settings.from_env()
         configure_logging(settings.log_level)
-        return create_app(settings, prepare_database=False)
-    except (ConfigError, PyMongoError) as error:  # PyMongoError: a MONGO_URI pymongo cannot read
+        # The embedded store lives in this process and cannot be down: prepare it as a server would.
+        return create_app(settings, prepare_database=settings.embedded_store)
+    except (ConfigError, ValueError, PyMongoError) as error:  # the last two: a MONGO_URI pymongo cannot read
         app = Flask("app")
         app.extensions[SETTINGS_ERROR] = str(error)
         register_commands(app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Sequence
 from functools import wraps
 from typing import Any
@@ -107,7 +108,7 @@ def user_record(user: dict) -> dict:
 def read_password(from_stdin: bool) -> str:
     """Prompt for a new password (hidden, typed twice) or read it from stdin; check the signup rules."""
     if from_stdin:
-        line = click.get_text_stream("stdin").readline()
+        line = sys.stdin.readline()
         password = line.removesuffix("\n").removesuffix("\r")  # the line break only: never trimmed
     else:
         password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
