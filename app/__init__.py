@@ -42,6 +42,8 @@ def create_app(settings: Settings | None = None, *, prepare_database: bool = Tru
     init_security(app, settings)
     register_services(app, settings, prepare_database)
     app.register_blueprint(routes.bp)
+    if settings.getall_access == "off":
+        routes.switch_off_user_listing(app)
     app.register_blueprint(docs.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(jwks.bp)

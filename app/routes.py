@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, g, request
+from flask import Blueprint, Flask, abort, current_app, g, request
 
 from config import Settings
 
@@ -51,12 +51,14 @@ def bearer_token() -> str:
     return token
 
 
-# Registered before the guard, so it runs first: a route switched off is not there, for anyone.
-@bp.before_request
-def hide_switched_off_routes() -> None:
-    """Answer 404 for getAll when GETALL_ACCESS=off."""
-    if request.endpoint == "auth.get_all" and settings().getall_access == "off":
-        abort(404)
+def switch_off_user_listing(app: Flask) -> None:
+    """Make getAll answer 404 to everyone (GETALL_ACCESS=off), before the guard looks for a token."""
+
+    def hide() -> None:
+        if request.endpoint == "auth.get_all":
+            abort(404)
+
+    app.before_request(hide)  # the app's hooks run before the blueprint's guard
 
 
 @bp.before_request
