@@ -162,6 +162,13 @@ class UserRecordSchema(UserWithRoleSchema):
     emailVerified = fields.Boolean()  # noqa: N815
 
 
+class FailedLoginsSchema(Schema):
+    """A run of failed logins on one account, as an operator sees it."""
+
+    count = fields.Integer()
+    nextAttemptAt = UtcDateTime()  # noqa: N815
+
+
 class SessionSchema(Schema):
     """A session as its user sees it: where and when, never its token hash."""
 
@@ -219,6 +226,7 @@ new_password_schema = NewPasswordSchema()
 user_schema = UserSchema()
 user_with_role_schema = UserWithRoleSchema()
 user_record_schema = UserRecordSchema()
+failed_logins_schema = FailedLoginsSchema()
 session_schema = SessionSchema()
 activity_schema = ActivitySchema()
 

@@ -1,6 +1,7 @@
 """`flask users ...` through click's test runner, on the test database."""
 
 import json
+from datetime import timedelta
 
 import pytest
 
@@ -93,6 +94,20 @@ def test_show_finds_a_user_by_email_in_any_case_or_by_id(auth, cli):
     by_id = as_json(cli("users", "show", user_id, "--json"))
     assert by_email["user"] == by_id["user"]
     assert by_email["user"]["id"] == user_id
+
+
+def test_show_tells_about_failed_logins_in_a_row_until_a_login_succeeds(auth, cli, clock):
+    auth.signup()
+    assert as_json(cli("users", "show", "ada@example.com", "--json"))["failedLogins"] is None
+    for _ in range(5):  # the free failures: the next attempt must wait a second
+        auth.login(password="wrong password")
+    failed = as_json(cli("users", "show", "ada@example.com", "--json"))["failedLogins"]
+    wait_until = clock.now + timedelta(seconds=1)
+    assert failed == {"count": 5, "nextAttemptAt": wait_until.isoformat(timespec="milliseconds") + "Z"}
+    assert "5 in a row" in ok(cli("users", "show", "ada@example.com")).output
+    clock.advance(1)
+    assert auth.login().status_code == 200
+    assert as_json(cli("users", "show", "ada@example.com", "--json"))["failedLogins"] is None
 
 
 def test_show_lists_open_sessions_and_recent_activity(auth, cli, clock):

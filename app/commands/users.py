@@ -73,17 +73,23 @@ def list_users(email_prefix: str | None, limit: int, after: str | None, as_json:
 )
 @json_option
 def show(who: str, activity_limit: int, as_json: bool) -> None:
-    """Show one user, with the open sessions and the latest activity."""
+    """Show one user, with any failed logins in a row, the open sessions and the latest activity."""
     auth = service()
     user = auth.find_user(who)
     open_sessions = schemas.session_schema.dump(auth.open_sessions(user["id"]), many=True)
     entries, _ = auth.list_activity(user["id"], None, activity_limit)
     activity = schemas.activity_schema.dump(entries, many=True)
+    failures = auth.failed_logins(user)
+    failed = None if failures is None else schemas.failed_logins_schema.dump(failures)
     if as_json:
-        echo_json({"user": user_record(user), "sessions": open_sessions, "activity": activity})
+        shown = {"user": user_record(user), "failedLogins": failed, "sessions": open_sessions}
+        echo_json(shown | {"activity": activity})
         return
     for name, value in user_record(user).items():
         click.echo(f"{name + ':':<15}{value}")
+    if failed is not None:
+        next_attempt = failed["nextAttemptAt"]
+        click.echo(f"{'failedLogins:':<15}{failed['count']} in a row, next attempt from {next_attempt}")
     click.echo(f"\nOpen sessions ({len(open_sessions)}):")
     echo_table(
         ("ID", "CREATED", "LAST USED", "IP", "USER AGENT"),

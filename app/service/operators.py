@@ -44,6 +44,14 @@ class Operators(ServiceBase):
         """Return the user's open sessions, newest first."""
         return self.storage.list_open_sessions(user_id, self.clock())
 
+    def failed_logins(self, user: dict) -> dict | None:
+        """Return the user's run of failed logins and when the next attempt may start, if there is one."""
+        record = self.storage.login_failures(user["email"], self.clock())
+        if record is None:
+            return None
+        count, allowed_at = record
+        return {"count": count, "nextAttemptAt": allowed_at}
+
     def set_password(self, user: dict, password: str) -> int:
         """Set a new password, end every session, forget failed logins; return how many sessions ended."""
         self.storage.update_password(user["id"], self.hasher.hash(password))
