@@ -47,6 +47,14 @@ def test_init_prepares_a_new_database_and_check_then_passes(make_app):
     assert after.output.splitlines()[-1] == "ok"
 
 
+def test_an_app_built_without_preparing_prepares_the_database_before_its_first_answer(make_app):
+    app = make_app(prepare_database=False)  # as `flask run` builds it
+    storage = app.extensions["auth_service"].storage
+    assert storage.missing_indexes()
+    assert app.test_client().get("/health").status_code == 200
+    assert storage.missing_indexes() == [] and storage.pending_migrations() == []
+
+
 def test_init_can_run_again_and_says_there_was_nothing_to_do(app):
     result = run(app, "db", "init")
     assert result.exit_code == 0

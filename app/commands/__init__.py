@@ -28,8 +28,11 @@ def register_commands(app: Flask) -> None:
 
 
 def create_command_app() -> Flask:
-    """Build the app the `flask` command runs: no database work while building it, and still an app
-    when the settings are wrong, so that `keys generate` works and `db check` can say what is wrong."""
+    """Build the app the `flask` command runs, without waiting on the database.
+
+    With settings that are not valid it is still an app, so that `keys generate` works and
+    `db check` (like every other command) says what is wrong.
+    """
     from .. import create_app  # the factory registers these commands: import it only when called
 
     try:
@@ -37,7 +40,7 @@ def create_command_app() -> Flask:
         configure_logging(settings.log_level)
         # The embedded store lives in this process and cannot be down: prepare it as a server would.
         return create_app(settings, prepare_database=settings.embedded_store)
-    except (ConfigError, ValueError, PyMongoError) as error:  # the last two: a MONGO_URI pymongo cannot read
+    except (ConfigError, ValueError, PyMongoError) as error:  # ValueError, PyMongoError: a bad MONGO_URI
         app = Flask("app")
         app.extensions[SETTINGS_ERROR] = str(error)
         register_commands(app)

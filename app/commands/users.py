@@ -185,9 +185,8 @@ def _set_role(who: str, role: str, as_json: bool) -> None:
     auth = service()
     user = auth.find_user(who)
     changed = auth.set_role(user, role)
-    text = f"{user['email']} is now {'an admin' if role == ADMIN else 'a user'}."
-    if not changed:
-        text = f"{user['email']} was already {'an admin' if role == ADMIN else 'a user'}."
+    noun = "an admin" if role == ADMIN else "a user"
+    text = f"{user['email']} is now {noun}." if changed else f"{user['email']} was already {noun}."
     report(as_json, text, user=user_record(auth.find_user(user["id"])), changed=changed)
 
 
