@@ -123,15 +123,16 @@ def test_the_command_app_on_the_embedded_store_is_prepared_at_once(command_env):
     assert app.extensions["auth_service"].storage.missing_indexes() == []
 
 
-def flask_command(*args, **env):
-    """Run the real `flask --app wsgi ...` in the project folder."""
+def flask_command(tmp_path, *args, **env):
+    """Run the real `flask --app wsgi ...` on the project, from a folder with no `.env`."""
     environment = {
         name: value for name, value in os.environ.items() if not name.startswith(("MONGO", "FLASK", "APP_"))
     }
-    environment |= {"RATE_LIMIT_STORAGE_URI": "memory://", "LOG_LEVEL": "ERROR", **env}
+    environment |= {"PYTHONPATH": str(ROOT), "RATE_LIMIT_STORAGE_URI": "memory://", "LOG_LEVEL": "ERROR"}
+    environment |= env
     return subprocess.run(  # noqa: S603 - our own command line, fixed arguments
         [sys.executable, "-m", "flask", "--app", "wsgi", *args],
-        cwd=ROOT,
+        cwd=tmp_path,
         env=environment,
         capture_output=True,
         text=True,
@@ -139,16 +140,16 @@ def flask_command(*args, **env):
     )
 
 
-def test_flask_runs_the_commands_and_db_check_passes_on_the_embedded_store():
-    result = flask_command("db", "check")
+def test_flask_runs_the_commands_and_db_check_passes_on_the_embedded_store(tmp_path):
+    result = flask_command(tmp_path, "db", "check")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "ok"
 
 
-def test_flask_db_check_on_a_database_that_is_down_exits_1_without_a_traceback():
+def test_flask_db_check_on_a_database_that_is_down_exits_1_without_a_traceback(tmp_path):
     # The app builds without waiting on the database (no index creation at import), so the
     # check itself can say what is wrong: a container's pre-start step sees a clear failure.
-    result = flask_command("db", "check", "--json", MONGO_URI=DOWN)
+    result = flask_command(tmp_path, "db", "check", "--json", MONGO_URI=DOWN)
     assert result.returncode == 1
     found = json.loads(result.stdout)
     assert found["database"] is False
