@@ -20,6 +20,7 @@ MAX_LEEWAY = 300
 LOG_FORMATS = ("text", "json")
 GOOGLE_JWKS_URL = "https://www.googleapis.com/oauth2/v3/certs"
 APPLE_JWKS_URL = "https://appleid.apple.com/auth/keys"
+GETALL_ACCESS_MODES = ("all", "admin", "off")
 EMBEDDED_STORE_ONE_PROCESS = (
     "The embedded in-memory store (no MONGO_URI) lives inside one process: with {workers} workers "
     "each would keep its own users and sessions. Set MONGO_URI, or run one worker."
@@ -137,6 +138,8 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"  # readable lines in development; JSON in production
     workers: int = 1
+    # Who may list users through getAll: every signed-in user (the original), admins, or nobody.
+    getall_access: str = "all"
 
     @property
     def production(self) -> bool:
@@ -207,9 +210,32 @@ class Settings:
             log_level=(_text(env, "LOG_LEVEL") or "INFO").upper(),
             log_format=(_text(env, "LOG_FORMAT") or ("json" if app_env == "production" else "text")).lower(),
             workers=_int(env, "WEB_CONCURRENCY", 1, minimum=1),
+            getall_access=(_text(env, "GETALL_ACCESS") or "all").lower(),
         )
         settings.check()
         return settings
+
+    def warnings(self) -> list[str]:
+        """Return what start-up and `flask db check` warn about: settings fine only for development."""
+        warnings = []
+        if self.embedded_store:
+            warnings.append(
+                "*** NO MONGO_URI: using the embedded in-memory store. "
+                "Every user and session is lost when the process stops. ***"
+            )
+        if self.rate_limit_storage == "memory://" and not self.embedded_store:
+            warnings.append("Rate limits are counted in this process only (RATE_LIMIT_STORAGE_URI=memory://).")
+        if self.secret_key_generated and not self.asymmetric:
+            warnings.append(
+                "*** NO SECRET_KEY: signing tokens with a random key made at start-up. "
+                "Tokens will not survive a restart. ***"
+            )
+        if self.production and self.getall_access == "all":
+            warnings.append(
+                "GETALL_ACCESS=all: every signed-in user can list every account (names and emails). "
+                "Set GETALL_ACCESS=admin or off unless the app needs it."
+            )
+        return warnings
 
     def check(self) -> None:
         """Refuse settings that would be unsafe or meaningless."""
@@ -225,6 +251,8 @@ class Settings:
         if self.bcrypt_nice > 19:
             raise ConfigError("BCRYPT_NICE must be between 0 and 19.")
         self.check_workers(self.workers)
+        if self.getall_access not in GETALL_ACCESS_MODES:
+            raise ConfigError(f"GETALL_ACCESS must be all, admin or off, got {self.getall_access!r}.")
         if not self.production:
             return
         if not self.asymmetric and (

@@ -1,15 +1,20 @@
-"""WSGI entry point: `app` for a production server, `python wsgi.py` for development."""
+"""Entry point: `app` for WSGI servers, `python wsgi.py` for development, `flask --app wsgi` for commands."""
 
 import argparse
+import os
 
 from app import create_app
+from app.commands import create_command_app
 from app.logs import configure_logging
 from config import Settings
 
-settings = Settings.from_env()
-configure_logging(settings.log_level, settings.log_format)
-# `python wsgi.py` shows the start-up warnings in its banner rather than before it.
-app = create_app(settings, warn=__name__ != "__main__")
+if os.environ.get("FLASK_RUN_FROM_CLI") == "true":  # the `flask` command sets it before importing this
+    app = create_command_app()
+else:
+    settings = Settings.from_env()
+    configure_logging(settings.log_level, settings.log_format)
+    # `python wsgi.py` shows the start-up warnings in its banner rather than before it.
+    app = create_app(settings, warn=__name__ != "__main__")
 
 if __name__ == "__main__":
     from app.devserver import serve

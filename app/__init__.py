@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 
 from flask import Flask
 
 from config import Settings
 
 from . import docs, health, jwks, routes
+from .commands import register_commands
 from .errors import register_error_handlers
 from .id_tokens import IdTokenVerifier
 from .keys import load_key_set
@@ -18,16 +21,21 @@ from .logs import init_request_logging
 from .passwords import PasswordHasher
 from .security import init_security
 from .service import AuthService, SessionRules
-from .storage import UNAVAILABLE_ERRORS, connect
+from .storage import UNAVAILABLE_ERRORS, Storage, connect
 from .tokens import TokenSigner
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, warn: bool = True) -> Flask:
+def create_app(
+    settings: Settings | None = None, *, warn: bool = True, prepare_database: bool = True
+) -> Flask:
     """Build the server from `settings` (read from the environment when None).
 
-    With `warn`, it logs the warnings of `development_warnings`; `python wsgi.py` shows them in its banner.
+    With `warn`, it logs `settings.warnings()`; `python wsgi.py` shows them in its banner.
+    `prepare_database=False` (the command line) leaves the indexes and migrations to
+    `flask db init`, or to the first request if the app ever serves one, so that building
+    the app never waits on a database that is down.
     """
     settings = settings or Settings.from_env()
     app = Flask(__name__)
@@ -36,24 +44,30 @@ def create_app(settings: Settings | None = None, *, warn: bool = True) -> Flask:
     app.extensions["settings"] = settings
     init_request_logging(app)  # first, so that requests refused by later hooks are logged too
     init_security(app, settings)
-    register_services(app, settings)
+    register_services(app, settings, prepare_database)
     app.register_blueprint(routes.bp)
+    if settings.getall_access == "off":
+        routes.switch_off_user_listing(app)
     app.register_blueprint(docs.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(jwks.bp)
     init_rate_limits(app, settings)  # after the blueprints: it wraps their views
     register_error_handlers(app, unavailable=UNAVAILABLE_ERRORS)
     app.extensions["openapi"] = docs.build_spec(app, routes.PUBLIC_ENDPOINTS)
+    register_commands(app)
     if warn:
-        for warning in development_warnings(settings):
+        for warning in settings.warnings():
             log.warning(warning)
     return app
 
 
-def register_services(app: Flask, settings: Settings) -> None:
+def register_services(app: Flask, settings: Settings, prepare_database: bool = True) -> None:
     """Connect storage and build the auth service the views use."""
     storage = connect(app, settings.mongo_uri)
-    storage.ensure_indexes()
+    if prepare_database:
+        storage.ensure_indexes()
+    else:
+        app.before_request(prepare_before_first_request(storage))
     signer = TokenSigner(
         keys=load_key_set(settings),
         access_ttl=settings.access_token_ttl,
@@ -80,19 +94,17 @@ def register_services(app: Flask, settings: Settings) -> None:
     )
 
 
-def development_warnings(settings: Settings) -> list[str]:
-    """Return a loud sentence for each setting in use that is fit for development only."""
-    warnings = []
-    if settings.embedded_store:
-        warnings.append(
-            "*** NO MONGO_URI: using the embedded in-memory store. "
-            "Every user and session is lost when the process stops. ***"
-        )
-    if settings.rate_limit_storage == "memory://" and not settings.embedded_store:
-        warnings.append("Rate limits are counted in this process only (RATE_LIMIT_STORAGE_URI=memory://).")
-    if settings.secret_key_generated and not settings.asymmetric:
-        warnings.append(
-            "*** NO SECRET_KEY: signing tokens with a random key made at start-up. "
-            "Tokens will not survive a restart. ***"
-        )
-    return warnings
+def prepare_before_first_request(storage: Storage) -> Callable[[], None]:
+    """Return a request hook that creates the indexes (and runs the migrations) once, before any answer."""
+    prepared = threading.Event()
+    lock = threading.Lock()
+
+    def prepare() -> None:
+        if prepared.is_set():
+            return
+        with lock:
+            if not prepared.is_set():
+                storage.ensure_indexes()
+                prepared.set()
+
+    return prepare

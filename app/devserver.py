@@ -11,8 +11,6 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from config import Settings
 
-from . import development_warnings
-
 log = logging.getLogger("app.server")
 
 ALL_ADDRESSES = {"0.0.0.0", "::", ""}
@@ -46,7 +44,7 @@ def banner(settings: Settings, host: str, port: int) -> dict:
         fields["network"] = f"http://{_bracketed(network_address())}:{port} (for a phone on this network)"
     fields["docs"] = f"{url}/api/docs"
     fields["store"] = store_description(settings)
-    warnings = development_warnings(settings)
+    warnings = settings.warnings()
     if settings.production:
         warnings.append(NOT_FOR_PRODUCTION)
     fields["warnings"] = warnings

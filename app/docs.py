@@ -21,7 +21,7 @@ OWN_ASSETS = Path(__file__).parent / "static"
 
 ERROR_DESCRIPTIONS = {
     400: "Invalid input; the message says what, `errors` says which fields",
-    403: "`code` is `invalidToken` (refresh and retry) or `refreshExpired` (log out)",
+    403: "`code` is `invalidToken` (refresh and retry), `refreshExpired` (log out) or `forbidden`",
     404: "Not found",
     413: "The body is larger than MAX_BODY_BYTES",
     415: "The body is neither JSON nor a form",

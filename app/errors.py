@@ -13,6 +13,8 @@ log = logging.getLogger(__name__)
 INVALID_TOKEN = "invalidToken"
 REFRESH_EXPIRED = "refreshExpired"
 RATE_LIMITED = "rateLimited"
+ACCOUNT_DISABLED = "accountDisabled"
+FORBIDDEN = "forbidden"
 
 # Messages for HTTP-level failures; anything else falls back to Werkzeug's own name.
 HTTP_MESSAGES = {
@@ -67,6 +69,22 @@ class RefreshExpired(ApiError):
 
     def __init__(self) -> None:
         super().__init__("Refresh token expired - session ended.")
+
+
+class AccountDisabled(ApiError):
+    """An operator disabled the account: no login and no refresh until it is enabled again."""
+
+    code = ACCOUNT_DISABLED
+
+    def __init__(self) -> None:
+        super().__init__("This account is disabled.")
+
+
+class Forbidden(ApiError):
+    """The caller is signed in but may not do this (for example, list users without being an admin)."""
+
+    status = 403
+    code = FORBIDDEN
 
 
 class RateLimited(ApiError):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, Flask, abort, current_app, g, request
+
+from config import Settings
 
 from . import schemas
 from .api import accepts, responds
-from .errors import InvalidToken
+from .errors import Forbidden, InvalidToken
 from .logs import note_user
 from .service import AuthService, Client
 
@@ -20,10 +22,15 @@ PUBLIC_ENDPOINTS = {
     "auth.logout",
     "auth.login_with_id_token",
 }
+ADMINS_ONLY = "Only admins can list users."
 
 
 def auth_service() -> AuthService:
     return current_app.extensions["auth_service"]
+
+
+def settings() -> Settings:
+    return current_app.extensions["settings"]
 
 
 def current_user_id() -> str:
@@ -50,6 +57,16 @@ def bearer_token() -> str:
     return token
 
 
+def switch_off_user_listing(app: Flask) -> None:
+    """Make getAll answer 404 to everyone (GETALL_ACCESS=off), before the guard looks for a token."""
+
+    def hide() -> None:
+        if request.endpoint == "auth.get_all":
+            abort(404)
+
+    app.before_request(hide)  # the app's hooks run before the blueprint's guard
+
+
 @bp.before_request
 def require_access_token() -> None:
     """Let public routes and CORS preflights through; check the bearer token on the rest."""
@@ -74,14 +91,15 @@ def signup(data: dict) -> dict:
 def login(data: dict) -> dict:
     """Log in: open a new session and get its access and refresh tokens.
 
-    An unknown email and a wrong password get the same answer.
+    An unknown email and a wrong password get the same answer. A disabled account gets 400
+    `accountDisabled`, and only once the password is right.
     """
     result = auth_service().login(data["email"], data["password"], client())
     return {
         "success": True,
         "authToken": result.auth_token,
         "refreshToken": result.refresh_token,
-        "user": schemas.user_schema.dump(result.user),
+        "user": schemas.user_with_role_schema.dump(result.user),
     }
 
 
@@ -99,18 +117,26 @@ def refresh_token(data: dict) -> dict:
 
 @bp.route("/getAll", methods=["GET", "POST"])
 @accepts(schemas.page_schema, location="query")
-@responds(201, schemas.UsersPageSchema, tag="users")
+@responds(201, schemas.UsersPageSchema, tag="users", errors=(404,))
 def get_all(data: dict) -> tuple[dict, int]:
-    """List users, one page at a time (`next` is the cursor for `after`)."""
+    """List users, one page at a time (`next` is the cursor for `after`).
+
+    Who may is set by GETALL_ACCESS: every signed-in user (`all`), admins only (`admin`:
+    others get 403 `forbidden`), or nobody (`off`: 404). Admins also see each user's role.
+    """
+    caller_is_admin = auth_service().is_admin(current_user_id())
+    if settings().getall_access == "admin" and not caller_is_admin:
+        raise Forbidden(ADMINS_ONLY)
     users, next_cursor = auth_service().list_users(data["after"], data["limit"])
-    return {"success": True, "message": schemas.user_schema.dump(users, many=True), "next": next_cursor}, 201
+    shape = schemas.user_with_role_schema if caller_is_admin else schemas.user_schema
+    return {"success": True, "message": shape.dump(users, many=True), "next": next_cursor}, 201
 
 
 @bp.get("/me")
 @responds(200, schemas.MeResponseSchema, tag="accounts")
 def me() -> dict:
     """Show the user the access token belongs to."""
-    return {"success": True, "user": schemas.user_schema.dump(auth_service().me(g.claims))}
+    return {"success": True, "user": schemas.user_with_role_schema.dump(auth_service().me(g.claims))}
 
 
 @bp.post("/logout")

@@ -171,6 +171,11 @@ class LinkIdTokenSchema(RequestSchema):
     nonce = OptionalText(
         max_length=512, trim=False, metadata={"description": "the raw nonce the app gave the SDK"}
     )
+class NewPasswordSchema(RequestSchema):
+    """A password an operator sets for a user, under the signup rules."""
+
+    missing_message = "You must send the new password."
+    password = NewPassword()
 
 
 class PageSchema(RequestSchema):
@@ -201,6 +206,28 @@ class UserSchema(Schema):
     createdAt = UtcDateTime()  # noqa: N815
 
 
+class UserWithRoleSchema(UserSchema):
+    """A user as the user and admins see it: the public fields and the role."""
+
+    role = fields.String(
+        metadata={"enum": ["user", "admin"], "description": "shown to the user and to admins only"}
+    )
+
+
+class UserRecordSchema(UserWithRoleSchema):
+    """A user as an operator sees it on the command line: everything but the password hash."""
+
+    disabled = fields.Boolean()
+    emailVerified = fields.Boolean()  # noqa: N815
+
+
+class FailedLoginsSchema(Schema):
+    """A run of failed logins on one account, as an operator sees it."""
+
+    count = fields.Integer()
+    nextAttemptAt = UtcDateTime()  # noqa: N815
+
+
 class SessionSchema(Schema):
     """A session as its user sees it: where and when, never its token hash."""
 
@@ -223,6 +250,7 @@ class ActivitySchema(Schema):
     method = fields.String(
         metadata={"description": "logins, signups and identity changes: `password`, `google` or `apple`"}
     )
+    by = fields.String(metadata={"description": "`operator` when done from the command line, else absent"})
 
 
 class IdentitySchema(Schema):
@@ -252,10 +280,10 @@ def _as_list(texts: Any) -> list[str]:
     return [str(texts)]
 
 
-def load(schema: RequestSchema, data: Any) -> dict:
-    """Validate `data` with `schema`, or raise an ApiError with the field messages."""
+def load(schema: RequestSchema, data: Any, partial: tuple[str, ...] = ()) -> dict:
+    """Validate `data` with `schema` (the `partial` fields may be absent), or raise an ApiError."""
     try:
-        return schema.load(data)
+        return schema.load(data, partial=partial)
     except ValidationError as error:
         messages = error.messages if isinstance(error.messages, dict) else {"_body": error.messages}
         raise ApiError(_summary(schema, messages), errors=messages) from None
@@ -269,7 +297,11 @@ page_schema = PageSchema()
 id_token_login_schema = IdTokenLoginSchema()
 link_id_token_schema = LinkIdTokenSchema()
 identity_schema = IdentitySchema()
+new_password_schema = NewPasswordSchema()
 user_schema = UserSchema()
+user_with_role_schema = UserWithRoleSchema()
+user_record_schema = UserRecordSchema()
+failed_logins_schema = FailedLoginsSchema()
 session_schema = SessionSchema()
 activity_schema = ActivitySchema()
 
@@ -284,7 +316,7 @@ class SuccessSchema(Schema):
 class LoginResponseSchema(SuccessSchema):
     authToken = fields.String(required=True, metadata={"description": "JWT access token"})  # noqa: N815
     refreshToken = fields.String(required=True, metadata={"description": "JWT refresh token"})  # noqa: N815
-    user = fields.Nested(UserSchema, required=True)
+    user = fields.Nested(UserWithRoleSchema, required=True)
 
 
 class IdTokenLoginResponseSchema(LoginResponseSchema):
@@ -303,7 +335,7 @@ class RefreshResponseSchema(SuccessSchema):
 
 
 class MeResponseSchema(SuccessSchema):
-    user = fields.Nested(UserSchema, required=True)
+    user = fields.Nested(UserWithRoleSchema, required=True)
 
 
 class RevokedResponseSchema(SuccessSchema):
@@ -325,7 +357,9 @@ class ActivityPageSchema(SuccessSchema):
 
 class UsersPageSchema(SuccessSchema):
     message = fields.List(
-        fields.Nested(UserSchema), required=True, metadata={"description": "one page of users"}
+        fields.Nested(UserWithRoleSchema),
+        required=True,
+        metadata={"description": "one page of users; `role` only when the caller is an admin"},
     )
     next = fields.String(
         required=True, allow_none=True, metadata={"description": "pass as `after` for the next page"}
@@ -352,7 +386,8 @@ class ErrorSchema(Schema):
     code = fields.String(
         metadata={
             "description": "`invalidToken`: refresh and retry; `refreshExpired`: log out; "
-            "`rateLimited`: wait `Retry-After` seconds",
+            "`rateLimited`: wait `Retry-After` seconds; `accountDisabled`: an operator disabled "
+            "the account; `forbidden`: signed in, but not allowed",
             "example": "invalidToken",
         }
     )

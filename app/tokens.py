@@ -152,9 +152,10 @@ class TokenSigner:
         return claims
 
     def access_token(self, user: dict, session_id: str, now: datetime) -> str:
-        """Sign a short-lived access token carrying the user's public fields."""
+        """Sign a short-lived access token carrying the user's public fields and role (as of now)."""
         claims = self._claims(ACCESS, user["id"], session_id, now, self.access_ttl)
         claims.update(email=user["email"], first=user["first"], last=user["last"])
+        claims["role"] = user.get("role", "user")
         return encode(claims, self.keys.signing)
 
     def refresh_token(self, user_id: str, session_id: str, now: datetime) -> str:

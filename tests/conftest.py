@@ -54,8 +54,10 @@ def make_app(settings, clock):
     """Build apps with setting overrides; drop their databases afterwards."""
     built = []
 
-    def build(**overrides):
-        app = create_app(replace(settings, mongo_uri=_test_database_uri(), **overrides))
+    def build(prepare_database=True, **overrides):
+        app = create_app(
+            replace(settings, mongo_uri=_test_database_uri(), **overrides), prepare_database=prepare_database
+        )
         app.extensions["auth_service"].clock = clock
         built.append(app)
         return app

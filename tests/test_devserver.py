@@ -46,7 +46,8 @@ def test_the_banner_never_shows_the_databases_password():
 
 def test_the_development_server_in_production_says_what_to_run_instead():
     production = Settings.from_env(
-        {"APP_ENV": "production", "MONGO_URI": "mongodb://db/auth", "SECRET_KEY": TEST_SECRET}
+        {"APP_ENV": "production", "MONGO_URI": "mongodb://db/auth", "SECRET_KEY": TEST_SECRET,
+         "GETALL_ACCESS": "admin"}
     )
     assert banner(production, "127.0.0.1", 1140)["warnings"] == [NOT_FOR_PRODUCTION]
 

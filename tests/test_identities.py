@@ -330,3 +330,38 @@ def test_the_service_logs_the_method_of_each_login(id_app, id_client, apple):
         ("signup", "apple"),
     ]
     assert login.result.user["first"] == "Ada" and login.created is True
+
+
+# Accounts an operator disabled or deleted.
+
+
+def test_a_disabled_account_cannot_sign_in_with_an_id_token(id_app, id_client, google):
+    sign_in(id_client, "google", google.token())
+    assert id_app.test_cli_runner().invoke(args=["users", "disable", "ada@example.com"]).exit_code == 0
+    response = sign_in(id_client, "google", google.token())
+    assert response.status_code == 400 and response.json["code"] == "accountDisabled"
+
+
+def test_an_account_disabled_while_its_id_token_login_runs_gets_no_session(id_app, id_client, google):
+    storage = id_app.extensions["auth_service"].storage
+    user_id = sign_in(id_client, "google", google.token()).json["user"]["id"]
+    open_session = storage.open_session
+
+    def disabled_meanwhile(*args, **kwargs):
+        open_session(*args, **kwargs)
+        storage.db["Users"].update_many({}, {"$set": {"disabled": True}})
+
+    storage.open_session = disabled_meanwhile
+    response = sign_in(id_client, "google", google.token())
+    storage.open_session = open_session
+    assert response.status_code == 400 and response.json["code"] == "accountDisabled"
+    open_sessions = storage.list_open_sessions(user_id, id_app.extensions["auth_service"].clock())
+    assert len(open_sessions) == 1  # the first login's; the one opened meanwhile was ended again
+
+
+def test_an_operators_delete_removes_the_users_identities(id_app, id_client, google):
+    sign_in(id_client, "google", google.token())
+    result = id_app.test_cli_runner().invoke(args=["users", "delete", "ada@example.com", "--yes"])
+    assert result.exit_code == 0, result.output
+    assert id_app.extensions["auth_service"].storage.db["Identities"].count_documents({}) == 0
+    assert sign_in(id_client, "google", google.token()).json["created"] is True

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import ApiError, InvalidToken
-from ..storage import created_at
+from ..storage import ADMIN, USER, created_at
 from .base import Client, ServiceBase, page
 
 EMAIL_TAKEN = "A user with that username already exists."
@@ -44,6 +44,7 @@ class Accounts(ServiceBase):
             "last": claims.get("last", ""),
             "email": claims.get("email", ""),
             "createdAt": created,
+            "role": claims.get("role", USER),  # as of the token's issue, like the rest of it
         }
 
     def change_password(
@@ -67,6 +68,11 @@ class Accounts(ServiceBase):
     def list_users(self, after: str | None, limit: int) -> tuple[list[dict], str | None]:
         """Return one page of users and the cursor of the next page (None on the last)."""
         return page(self.storage.list_users(after, limit + 1), limit)
+
+    def is_admin(self, user_id: str) -> bool:
+        """Say whether the user is, right now, an enabled admin (one read by id, never the token's word)."""
+        user = self.storage.find_user_by_id(user_id)
+        return user is not None and user["role"] == ADMIN and not user["disabled"]
 
     def list_activity(self, user_id: str, after: str | None, limit: int) -> tuple[list[dict], str | None]:
         """Return one page of the user's activity, newest first, and the cursor of the next page."""

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ..errors import InvalidToken
+from ..errors import AccountDisabled, InvalidToken
 from ..id_tokens import IdTokenVerifier
 from ..lockout import LoginThrottle
 from ..passwords import PasswordHasher
@@ -34,10 +34,21 @@ def page(items: list[dict], limit: int) -> tuple[list[dict], str | None]:
 
 @dataclass(frozen=True)
 class Client:
-    """Where a request came from, for sessions and the activity log."""
+    """Where a request came from, for sessions and the activity log; `by` names an operator acting."""
 
     ip: str | None
     user_agent: str | None
+    by: str | None = None
+
+
+# Who acts when a command of `flask users ...` / `flask sessions ...` does something to an account.
+OPERATOR = Client(ip=None, user_agent=None, by="operator")
+
+
+def ensure_enabled(user: dict) -> None:
+    """Refuse a disabled account: raise AccountDisabled (login only after the password checked out)."""
+    if user.get("disabled"):
+        raise AccountDisabled()
 
 
 @dataclass(frozen=True)
@@ -74,7 +85,7 @@ class ServiceBase:
     def _log(
         self, user_id: str, activity: str, client: Client, now: datetime, method: str | None = None
     ) -> None:
-        self.storage.log_activity(user_id, activity, now, client.ip, client.user_agent, method)
+        self.storage.log_activity(user_id, activity, now, client.ip, client.user_agent, method, by=client.by)
 
     def _existing_user(self, user_id: str) -> dict:
         """Return the stored user a token names; a deleted user's token is invalid."""

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from ..errors import ApiError
 from ..id_tokens import FRESH_TOKEN_AGE, IdentityClaims, InvalidIdToken, KeySetUnavailable, ProviderDisabled
-from .base import Client
+from .base import Client, ensure_enabled
 from .sessions import LoginResult, Sessions
 
 log = logging.getLogger(__name__)
@@ -58,16 +58,17 @@ class Identities(Sessions):
         now = self.clock()
         claims = self._verify(provider, id_token, nonce, now)
         user, created = self._account_for(claims, first, last, client, now)
+        ensure_enabled(user)
         result = self._start_session(user, client, now, claims.provider)
-        # As a password login does: once the session is open, the account must still exist and
-        # this identity must still be its own, or an unlink or a deletion meanwhile is undone.
+        # As a password login does: once the session is open, the account must still exist, be
+        # enabled, and this identity must still be its own, or an unlink, a deletion or
+        # disabling meanwhile is undone.
         identity = self.storage.find_identity(claims.provider, claims.subject)
-        if (
-            identity is None
-            or identity["userId"] != user["id"]
-            or self.storage.find_user_by_id(user["id"]) is None
-        ):
+        current = self.storage.find_user_by_id(user["id"])
+        if identity is None or identity["userId"] != user["id"] or current is None or current["disabled"]:
             self.storage.end_session(result.session_id, user["id"], now)
+            if current is not None:
+                ensure_enabled(current)
             raise invalid_id_token()
         return IdTokenLogin(result, created)
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from ..errors import InvalidToken, RefreshExpired
 from ..tokens import ACCESS, REFRESH, TokenError
-from .base import Client, ServiceBase, token_hash
+from .base import Client, ServiceBase, ensure_enabled, token_hash
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,7 @@ class Refresh(ServiceBase):
         user = self.storage.find_user_by_id(claims["sub"])
         if user is None:
             raise RefreshExpired()
+        ensure_enabled(user)
         session_id, presented = claims["sid"], token_hash(refresh_token)
         if self.rules.rotation:
             return self._rotate(user, session_id, presented, client, now)

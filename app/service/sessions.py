@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from ..errors import ApiError
 from ..tokens import REFRESH, TokenError
-from .base import Client, ServiceBase, token_hash
+from .base import Client, ServiceBase, ensure_enabled, token_hash
 
 BAD_CREDENTIALS = "The email or password is incorrect."
 NO_SUCH_SESSION = "There is no such session."
@@ -35,6 +35,7 @@ class Sessions(ServiceBase):
         if not self.hasher.check(password, stored_hash) or user is None:
             raise ApiError(BAD_CREDENTIALS)
         self.throttle.succeeded(email)
+        ensure_enabled(user)  # only now: saying so before the password check would tell anyone
         if self.hasher.needs_rehash(user["password"]):
             self.storage.update_password(user["id"], self.hasher.hash(password))
         return self._start_session(user, client, now, PASSWORD_METHOD)

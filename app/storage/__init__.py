@@ -17,17 +17,21 @@ from .attempts import AttemptStore
 from .base import ACTIVITY, IDENTITIES, LOGIN_FAILURES, MIGRATIONS, SESSIONS, USERS, created_at
 from .identities import IdentityStore
 from .sessions import SessionStore
-from .users import DuplicateEmails, UserStore
+from .users import ADMIN, ROLES, USER, DuplicateEmails, UserStore
 
 __all__ = [
     "ACTIVITY",
+    "ADMIN",
     "DEFAULT_DB_NAME",
     "IDENTITIES",
     "LOGIN_FAILURES",
     "MIGRATIONS",
+    "REQUIRED_INDEXES",
+    "ROLES",
     "SESSIONS",
     "TIMEOUT_MS",
     "UNAVAILABLE_ERRORS",
+    "USER",
     "USERS",
     "DuplicateEmails",
     "Storage",
@@ -38,6 +42,15 @@ __all__ = [
 DEFAULT_DB_NAME = "auth"
 TIMEOUT_MS = 5000
 PING_TIMEOUT_S = 2  # a readiness probe must answer before the prober gives up
+
+# The key of every index `ensure_indexes` creates, per collection: what `db check` looks for.
+# tests/test_commands_db.py fails when this list and `ensure_indexes` disagree.
+REQUIRED_INDEXES: dict[str, tuple[tuple[tuple[str, int], ...], ...]] = {
+    USERS: ((("email", 1),),),
+    SESSIONS: ((("tokenHash", 1),), (("userId", 1), ("createdAt", 1)), (("expiresAt", 1),)),
+    LOGIN_FAILURES: ((("expiresAt", 1),),),
+    ACTIVITY: ((("userId", 1), ("_id", -1)),),
+}
 
 # The database is down or unreachable: the client gets 503 and pymongo reconnects by itself.
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (ConnectionFailure,)
@@ -54,6 +67,30 @@ class Storage(UserStore, SessionStore, AttemptStore, ActivityStore, IdentityStor
         self._ensure_activity_indexes()
         self._ensure_identity_indexes()
 
+    def missing_indexes(self) -> list[str]:
+        """Name each index `ensure_indexes` would create that the database lacks, as `Collection(key)`."""
+        missing = []
+        for collection, wanted in REQUIRED_INDEXES.items():
+            with self._lock:
+                present = {tuple(index["key"]) for index in self.db[collection].index_information().values()}
+            missing += [f"{collection}({_index_name(key)})" for key in wanted if key not in present]
+        return missing
+
+    def pending_migrations(self) -> list[str]:
+        """Name each one-time migration `ensure_indexes` has not run on this database yet."""
+        return self._pending_user_migrations()
+
+    def delete_user_everything(self, user_id: str, email: str) -> bool:
+        """Remove the user and everything kept about them, in every collection; say whether the user existed.
+
+        The user goes last, so an interrupted deletion can be run again.
+        """
+        self.delete_user_sessions(user_id)
+        self.delete_user_identities(user_id)
+        self.delete_user_activity(user_id)
+        self.clear_login_failures(email)
+        return self.delete_user(user_id)
+
     def ping(self) -> bool:
         """Say whether the database answers, within a couple of seconds."""
         try:
@@ -62,6 +99,10 @@ class Storage(UserStore, SessionStore, AttemptStore, ActivityStore, IdentityStor
             return True
         except PyMongoError:
             return False
+
+
+def _index_name(key: tuple[tuple[str, int], ...]) -> str:
+    return ", ".join(f"{field} {direction}" for field, direction in key)
 
 
 def connect(app: Flask, mongo_uri: str | None) -> Storage:

@@ -10,11 +10,13 @@ from .base import ACTIVITY, StoreBase, object_id_of
 
 
 def _activity(document: dict) -> dict:
-    """Turn a stored activity entry into the service's shape (string id)."""
+    """Turn a stored activity entry into the service's shape (string id; `by` only when stored)."""
     fields = ("activity", "time", "ip", "userAgent")
     entry = {"id": str(document["_id"])} | {name: document.get(name) for name in fields}
     if "method" in document:  # how a login signed in: password, google or apple
         entry["method"] = document["method"]
+    if document.get("by"):
+        entry["by"] = document["by"]
     return entry
 
 
@@ -33,8 +35,12 @@ class ActivityStore(StoreBase):
         ip: str | None,
         user_agent: str | None,
         method: str | None = None,
+        by: str | None = None,
     ) -> None:
-        """Append one entry to the user's activity log; `method` says how a login signed in."""
+        """Append one entry to the user's activity log.
+
+        `method` says how a login signed in; `by` names who acted when not the user.
+        """
         entry = {
             "userId": object_id_of(user_id),
             "activity": activity,
@@ -44,6 +50,8 @@ class ActivityStore(StoreBase):
         }
         if method is not None:
             entry["method"] = method
+        if by:
+            entry["by"] = by
         with self._lock:
             self.db[ACTIVITY].insert_one(entry)
 
@@ -55,3 +63,8 @@ class ActivityStore(StoreBase):
         with self._lock:
             cursor = self.db[ACTIVITY].find(query).sort("_id", DESCENDING).limit(limit)
             return [_activity(document) for document in cursor]
+
+    def delete_user_activity(self, user_id: str) -> int:
+        """Remove the user's whole activity log; return how many entries there were."""
+        with self._lock:
+            return self.db[ACTIVITY].delete_many({"userId": object_id_of(user_id)}).deleted_count

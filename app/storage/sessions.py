@@ -115,6 +115,13 @@ class SessionStore(StoreBase):
         with self._lock:
             return _session(self.db[SESSIONS].find_one(_open_session(session_id, user_id, now)))
 
+    def session_owner(self, session_id: str, now: datetime) -> str | None:
+        """Return the id of the user whose open, unexpired session this is, if any."""
+        query = {"_id": session_id, "endedAt": None, "expiresAt": {"$gt": now}}
+        with self._lock:
+            document = self.db[SESSIONS].find_one(query, {"userId": 1})
+        return None if document is None else document["userId"]
+
     def list_open_sessions(self, user_id: str, now: datetime) -> list[dict]:
         """Return the user's open, unexpired sessions, newest first."""
         query = _open_sessions(user_id, now)
@@ -152,3 +159,8 @@ class SessionStore(StoreBase):
                 .update_many({"_id": {"$in": surplus}, "endedAt": None}, _ended(now))
                 .modified_count
             )
+
+    def delete_user_sessions(self, user_id: str) -> int:
+        """Remove every session of the user, open or ended; return how many there were."""
+        with self._lock:
+            return self.db[SESSIONS].delete_many({"userId": user_id}).deleted_count

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from bson import ObjectId
@@ -10,7 +11,11 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from .base import MIGRATIONS, USERS, StoreBase, id_time, object_id_of
 
-_USER_FIELDS = {"first": 1, "last": 1, "email": 1, "password": 1, "emailVerified": 1}
+_USER_FIELDS = dict.fromkeys(("first", "last", "email", "password", "role", "disabled", "emailVerified"), 1)
+NORMALISED_EMAILS = "normalised-emails"  # the one-time migration of emails the original stored as typed
+USER = "user"
+ADMIN = "admin"
+ROLES = (USER, ADMIN)
 
 
 class DuplicateEmails(RuntimeError):
@@ -45,8 +50,9 @@ def _user(document: dict | None) -> dict | None:
         "email": document.get("email", ""),
         # None for an account made by signing in with Google or Apple: it has no password.
         "password": document.get("password", ""),
-        # Absent on users stored by the original server and before verification existed: not verified.
-        "emailVerified": document.get("emailVerified") is True,
+        "role": document.get("role") or USER,
+        "disabled": bool(document.get("disabled", False)),
+        "emailVerified": bool(document.get("emailVerified", False)),
         # Every answer reads it from the id, as /me does with no document at hand: users made
         # by the original server have no createdAt, and ours store the id's time in it.
         "createdAt": id_time(object_id),
@@ -66,7 +72,7 @@ class UserStore(StoreBase):
 
     def _normalise_stored_emails(self) -> None:
         """Trim and lower-case the emails the original server stored as typed, once per database."""
-        done = {"_id": "normalised-emails"}
+        done = {"_id": NORMALISED_EMAILS}
         with self._lock:
             if self.db[MIGRATIONS].find_one(done):
                 return
@@ -123,14 +129,30 @@ class UserStore(StoreBase):
         with self._lock:
             return _user(self.db[USERS].find_one({"_id": object_id}, _USER_FIELDS))
 
-    def list_users(self, after: str | None, limit: int) -> list[dict]:
-        """Return up to `limit` users in id order, starting after the id `after`."""
-        query = {}
+    def _pending_user_migrations(self) -> list[str]:
+        with self._lock:
+            done = self.db[MIGRATIONS].find_one({"_id": NORMALISED_EMAILS}) is not None
+        return [] if done else [NORMALISED_EMAILS]
+
+    def list_users(self, after: str | None, limit: int, email_prefix: str | None = None) -> list[dict]:
+        """Return up to `limit` users in id order after the id `after`, their email starting with a prefix."""
+        query: dict = {}
         if after is not None:
-            query = {"_id": {"$gt": object_id_of(after)}}
+            query["_id"] = {"$gt": object_id_of(after)}
+        if email_prefix:
+            # Anchored and escaped: a prefix match, which MongoDB can answer from the email index.
+            query["email"] = {"$regex": "^" + re.escape(email_prefix)}
         with self._lock:
             cursor = self.db[USERS].find(query, _USER_FIELDS).sort("_id", ASCENDING).limit(limit)
             return [_user(document) for document in cursor]
+
+    def delete_user(self, user_id: str) -> bool:
+        """Remove the user's own document; say whether it existed."""
+        object_id = object_id_of(user_id)
+        if object_id is None:
+            return False
+        with self._lock:
+            return self.db[USERS].delete_one({"_id": object_id}).deleted_count == 1
 
     def update_password(self, user_id: str, password_hash: str) -> bool:
         """Replace the user's password hash; say whether the user exists."""
@@ -140,3 +162,24 @@ class UserStore(StoreBase):
         with self._lock:
             result = self.db[USERS].update_one({"_id": object_id}, {"$set": {"password": password_hash}})
         return result.matched_count == 1
+
+    def _set_user_fields(self, user_id: str, fields: dict) -> bool:
+        object_id = object_id_of(user_id)
+        if object_id is None:
+            return False
+        with self._lock:
+            return self.db[USERS].update_one({"_id": object_id}, {"$set": fields}).matched_count == 1
+
+    def set_disabled(self, user_id: str, disabled: bool) -> bool:
+        """Disable or enable the user; say whether the user exists."""
+        return self._set_user_fields(user_id, {"disabled": disabled})
+
+    def set_role(self, user_id: str, role: str) -> bool:
+        """Give the user a role (`user` or `admin`); say whether the user exists."""
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}")
+        return self._set_user_fields(user_id, {"role": role})
+
+    def mark_email_verified(self, user_id: str) -> bool:
+        """Record that the user's email address is verified; say whether the user exists."""
+        return self._set_user_fields(user_id, {"emailVerified": True})

@@ -1,0 +1,116 @@
+"""Operators: what the command line does to accounts that no HTTP route does for a user.
+
+Every change goes through the same storage rules as the routes (hashing, ending sessions)
+and is written to the user's activity log as done `by: "operator"`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from ..errors import ApiError
+from ..storage import ADMIN
+from .base import OPERATOR, ServiceBase, page
+from .sessions import NO_SUCH_SESSION
+
+log = logging.getLogger(__name__)
+
+USER_ID = re.compile(r"[0-9a-f]{24}")
+
+
+class Operators(ServiceBase):
+    """Finds, disables, promotes, re-passwords and removes accounts for an operator."""
+
+    def find_user(self, email_or_id: str) -> dict:
+        """Return the user with this id or email, or raise a 404 ApiError naming what was looked for."""
+        key = email_or_id.strip()
+        if USER_ID.fullmatch(key.lower()):
+            user = self.storage.find_user_by_id(key.lower())
+        else:
+            user = self.storage.find_user_by_email(key.lower())
+        if user is None:
+            raise ApiError(f"There is no user {key!r}.", status=404)
+        return user
+
+    def find_users(
+        self, email_prefix: str | None, after: str | None, limit: int
+    ) -> tuple[list[dict], str | None]:
+        """Return one page of users whose email starts with `email_prefix`, and the next page's cursor."""
+        prefix = email_prefix.strip().lower() if email_prefix else None
+        return page(self.storage.list_users(after, limit + 1, email_prefix=prefix), limit)
+
+    def open_sessions(self, user_id: str) -> list[dict]:
+        """Return the user's open sessions, newest first."""
+        return self.storage.list_open_sessions(user_id, self.clock())
+
+    def failed_logins(self, user: dict) -> dict | None:
+        """Return the user's run of failed logins and when the next attempt may start, if there is one."""
+        record = self.storage.login_failures(user["email"], self.clock())
+        if record is None:
+            return None
+        count, allowed_at = record
+        return {"count": count, "nextAttemptAt": allowed_at}
+
+    def set_password(self, user: dict, password: str) -> int:
+        """Set a new password, end every session, forget failed logins; return how many sessions ended."""
+        self.storage.update_password(user["id"], self.hasher.hash(password))
+        now = self.clock()
+        ended = self.storage.end_user_sessions(user["id"], now)
+        self.throttle.succeeded(user["email"])
+        self._log(user["id"], "passwordChanged", OPERATOR, now)
+        return ended
+
+    def disable(self, user: dict) -> tuple[bool, int]:
+        """Disable the account and end every session; return whether it changed and how many ended."""
+        now = self.clock()
+        changed = not user["disabled"]
+        self.storage.set_disabled(user["id"], True)
+        # Always, not only on a change: nothing a disabled account holds may stay open.
+        ended = self.storage.end_user_sessions(user["id"], now)
+        if changed:
+            self._log(user["id"], "disabled", OPERATOR, now)
+        return changed, ended
+
+    def enable(self, user: dict) -> bool:
+        """Let a disabled account log in again; return whether it changed."""
+        if not user["disabled"]:
+            return False
+        self.storage.set_disabled(user["id"], False)
+        self._log(user["id"], "enabled", OPERATOR, self.clock())
+        return True
+
+    def set_role(self, user: dict, role: str) -> bool:
+        """Make the user an admin or a plain user; return whether the role changed."""
+        if user["role"] == role:
+            return False
+        self.storage.set_role(user["id"], role)
+        self._log(user["id"], "promoted" if role == ADMIN else "demoted", OPERATOR, self.clock())
+        return True
+
+    def verify_email(self, user: dict) -> bool:
+        """Mark the user's email address verified; return whether it changed."""
+        if user["emailVerified"]:
+            return False
+        self.storage.mark_email_verified(user["id"])
+        self._log(user["id"], "emailVerified", OPERATOR, self.clock())
+        return True
+
+    def end_any_session(self, session_id: str) -> str:
+        """End an open session of any user; return its user's id, or raise a 404 ApiError."""
+        now = self.clock()
+        user_id = self.storage.session_owner(session_id, now)
+        if user_id is None or not self.storage.end_session(session_id, user_id, now):
+            raise ApiError(NO_SUCH_SESSION, status=404)
+        self._log(user_id, "sessionEnded", OPERATOR, now)
+        return user_id
+
+    def delete_user(self, user: dict) -> None:
+        """Remove the user and everything the user owns, as the delete-account rule does."""
+        delete_account = getattr(self, "delete_account", None)
+        if delete_account is not None:  # the account-deletion rule of the HTTP API, when present
+            delete_account(user["id"], OPERATOR)
+        else:
+            self.storage.delete_user_everything(user["id"], user["email"])
+        # The activity log goes with the user, so the server's log keeps the only trace.
+        log.warning("operator deleted user %s", user["id"])
