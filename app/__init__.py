@@ -67,6 +67,7 @@ def register_services(app: Flask, settings: Settings) -> None:
         free_failures=settings.login_failures_before_delay,
         first_delay=settings.login_delay_first,
         max_delay=settings.login_delay_max,
+        account_failures_per_day=settings.login_account_failures_per_day,
     )
     hasher = PasswordHasher(settings.bcrypt_rounds, settings.bcrypt_concurrency, settings.bcrypt_nice)
     app.extensions["auth_service"] = AuthService(storage, signer, hasher, throttle, rules=rules)

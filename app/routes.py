@@ -70,7 +70,7 @@ def login(data: dict) -> dict:
 
     An unknown email and a wrong password get the same answer.
     """
-    result = auth_service().login(data["email"], data["password"], client())
+    result = auth_service().login(data["email"], data["password"], client(), data["refreshToken"])
     return {
         "success": True,
         "authToken": result.auth_token,

@@ -99,6 +99,14 @@ class LoginSchema(RequestSchema):
     missing_message = "You must send the username and the password."
     email = Email()
     password = GivenPassword()
+    refreshToken = fields.String(  # noqa: N815
+        load_default=None,
+        validate=validate.Length(max=4096),
+        metadata={
+            "description": "optional: the refresh token of a session of this account the client already "
+            "holds; such a login is not kept waiting by other people's failed guesses"
+        },
+    )
 
 
 class RefreshSchema(RequestSchema):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ..errors import ApiError
+from ..lockout import from_address, from_session
 from ..tokens import REFRESH, TokenError
 from .base import Client, ServiceBase, token_hash
 
@@ -25,15 +26,23 @@ class LoginResult:
 class Sessions(ServiceBase):
     """Opens a session per login, and lists and ends the user's sessions."""
 
-    def login(self, email: str, password: str, client: Client) -> LoginResult:
-        """Check the credentials and open a new session with its own refresh token."""
+    def login(
+        self, email: str, password: str, client: Client, refresh_token: str | None = None
+    ) -> LoginResult:
+        """Check the credentials and open a new session with its own refresh token.
+
+        `refresh_token`, if it is the current token of an open session of this account, shows
+        the client already holds the account: strangers' failed guesses do not delay it.
+        """
         now = self.clock()
-        self.throttle.claim(email, now)
         user = self.storage.find_user_by_email(email)
+        held = self._held_session(user, refresh_token, now)
+        source = from_session(held) if held else from_address(client.ip)
+        self.throttle.claim(email, source, now, holds_session=held is not None)
         stored_hash = user["password"] if user else None
         if not self.hasher.check(password, stored_hash) or user is None:
             raise ApiError(BAD_CREDENTIALS)
-        self.throttle.succeeded(email)
+        self.throttle.succeeded(email, source, now)
         if self.hasher.needs_rehash(user["password"]):
             self.storage.update_password(user["id"], self.hasher.hash(password))
         session_id = secrets.token_urlsafe(16)
@@ -48,6 +57,20 @@ class Sessions(ServiceBase):
             self._log(user["id"], "sessionLimit", client, now)
         auth_token = self.signer.access_token(user, session_id, now)
         return LoginResult(user, session_id, auth_token, refresh_token)
+
+    def _held_session(self, user: dict | None, refresh_token: str | None, now: datetime) -> str | None:
+        """Return the id of the open session of `user` whose current refresh token this is, if any."""
+        if user is None or not refresh_token:
+            return None
+        try:
+            claims = self.signer.verify(refresh_token, REFRESH, now)
+        except TokenError:
+            return None
+        if claims["sub"] != user["id"]:
+            return None
+        if not self.storage.use_session(claims["sid"], user["id"], token_hash(refresh_token), now):
+            return None
+        return claims["sid"]
 
     def list_sessions(self, user_id: str, current_session_id: str) -> list[dict]:
         """Return the user's open sessions, newest first, marking the one the caller uses."""
