@@ -43,20 +43,50 @@ class Sessions(ServiceBase):
         if not self.hasher.check(password, stored_hash) or user is None:
             raise ApiError(BAD_CREDENTIALS)
         self.throttle.succeeded(email, source, now)
-        if self.hasher.needs_rehash(user["password"]):
-            self.storage.update_password(user["id"], self.hasher.hash(password))
+        checked_hash = self._rehash_if_cheaper(user, password)
         session_id = secrets.token_urlsafe(16)
         refresh_token = self.signer.refresh_token(user["id"], session_id, now)
         expires_at = now + timedelta(seconds=self.signer.refresh_ttl)
         self.storage.open_session(
             session_id, user["id"], token_hash(refresh_token), now, expires_at, client.ip, client.user_agent
         )
+        self.confirm_new_session(user["id"], session_id, now, checked_hash=checked_hash)
         self._log(user["id"], "login", client, now)
         keep = self.rules.max_per_user - 1
         if self.storage.end_oldest_sessions(user["id"], keep, now, except_id=session_id):
             self._log(user["id"], "sessionLimit", client, now)
         auth_token = self.signer.access_token(user, session_id, now)
         return LoginResult(user, session_id, auth_token, refresh_token)
+
+    def confirm_new_session(
+        self, user_id: str, session_id: str, now: datetime, checked_hash: str | None = None
+    ) -> dict:
+        """Return the account a session was just opened for, or end that session and refuse the login.
+
+        Call it right after opening a session: a password change (or a removal) that landed
+        while the login was checking credentials has already ended the account's sessions but
+        could not end this one. Reading the account after the session exists closes that gap:
+        either the change comes later and ends this session too, or it is seen here. The
+        login is refused when the account is gone or its password hash is no longer
+        `checked_hash` (None: a login that checked no password).
+        """
+        current = self.storage.find_user_by_id(user_id)
+        if current is None or (checked_hash is not None and current["password"] != checked_hash):
+            self.storage.end_session(session_id, user_id, now)
+            raise ApiError(BAD_CREDENTIALS)
+        return current
+
+    def _rehash_if_cheaper(self, user: dict, password: str) -> str:
+        """Re-hash a password stored at a lower cost than configured; return the hash the account now has.
+
+        Only while the stored hash is still the one just checked: a password change racing
+        this login must not be overwritten by the old password.
+        """
+        checked = user["password"]
+        if not self.hasher.needs_rehash(checked):
+            return checked
+        rehashed = self.hasher.hash(password)
+        return rehashed if self.storage.update_password(user["id"], rehashed, replacing=checked) else checked
 
     def _held_session(self, user: dict | None, refresh_token: str | None, now: datetime) -> str | None:
         """Return the id of the open session of `user` whose current refresh token this is, if any."""

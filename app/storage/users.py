@@ -115,11 +115,14 @@ class UserStore(StoreBase):
             cursor = self.db[USERS].find(query, _USER_FIELDS).sort("_id", ASCENDING).limit(limit)
             return [_user(document) for document in cursor]
 
-    def update_password(self, user_id: str, password_hash: str) -> bool:
-        """Replace the user's password hash; say whether the user exists."""
+    def update_password(self, user_id: str, password_hash: str, replacing: str | None = None) -> bool:
+        """Replace the user's password hash (only while it is `replacing`, if given); say whether it did."""
         object_id = object_id_of(user_id)
         if object_id is None:
             return False
+        match: dict = {"_id": object_id}
+        if replacing is not None:
+            match["password"] = replacing
         with self._lock:
-            result = self.db[USERS].update_one({"_id": object_id}, {"$set": {"password": password_hash}})
+            result = self.db[USERS].update_one(match, {"$set": {"password": password_hash}})
         return result.matched_count == 1
