@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import PASSWORD, TEST_SECRET
+from helpers import PASSWORD, TEST_SECRET, run_until_exit
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENT = "203.0.113.7"  # the address the trusted proxy saw
@@ -170,14 +170,16 @@ def test_behind_a_trusted_proxy_a_new_underscore_header_each_time_does_not_escap
 
 
 def test_serve_refuses_x_forwarded_for_behind_proxies_under_granian(module_tmp):
-    ended = subprocess.run(  # noqa: S603 - this interpreter, the project's own server
-        [sys.executable, "serve.py", "--host", "127.0.0.1"],
-        cwd=ROOT,
-        env={**os.environ, "TRUSTED_PROXIES": "1", "TRUSTED_PROXY_HEADER": "X-Forwarded-For", "PORT": "1"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    ended = run_until_exit(
+        [sys.executable, str(ROOT / "serve.py"), "--host", "127.0.0.1"],
+        cwd=module_tmp,
+        env={
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "TRUSTED_PROXIES": "1",
+            "TRUSTED_PROXY_HEADER": "X-Forwarded-For",
+            "PORT": "1",
+        },
     )
     assert ended.returncode != 0
     assert "X_Forwarded_For" in ended.stderr

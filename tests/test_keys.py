@@ -5,7 +5,6 @@ import hashlib
 import hmac
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from app import create_app
 from app.keys import thumbprint
 from config import ConfigError, Settings
-from helpers import PASSWORD, TEST_SECRET, bearer, claims_of, sign_like
+from helpers import PASSWORD, TEST_SECRET, bearer, claims_of, run_until_exit, sign_like
 
 INVALID = {"success": False, "message": "Your access token is invalid.", "code": "invalidToken"}
 OLD_SECRET = "the-previous-secret-of-at-least-32-bytes-0123456789"
@@ -351,7 +350,7 @@ def test_a_key_that_is_neither_pem_nor_a_file_refuses_to_start_without_echoing_i
 
 def test_serve_refuses_a_key_that_is_not_pem_and_its_output_holds_none_of_it(private_keys, tmp_path):
     key = armourless(private_pem(private_keys["ES256"][0])) * 4  # long: the path check raised on it
-    ended = subprocess.run(  # noqa: S603 - this interpreter, the project's own server
+    ended = run_until_exit(
         [sys.executable, str(ROOT / "serve.py"), "--host", "127.0.0.1"],
         cwd=tmp_path,
         env={
@@ -361,10 +360,6 @@ def test_serve_refuses_a_key_that_is_not_pem_and_its_output_holds_none_of_it(pri
             "JWT_PRIVATE_KEY": key,
             "PORT": "1",
         },
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
     )
     assert ended.returncode != 0
     assert "JWT_PRIVATE_KEY must be PEM text or the path of a readable PEM file." in ended.stderr
