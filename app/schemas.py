@@ -37,6 +37,11 @@ class RequiredText(fields.String):
         return text
 
 
+def normalise_email(email: str) -> str:
+    """Return an email as every account holds it: trimmed and lower-cased by Unicode's rules."""
+    return email.strip().lower()
+
+
 class Email(RequiredText):
     """An email address, trimmed and lower-cased so that comparisons ignore case."""
 
@@ -45,7 +50,7 @@ class Email(RequiredText):
         super().__init__(validate=[validate.Length(max=254), validate.Email()], **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        return super()._deserialize(value, attr, data, **kwargs).lower()
+        return normalise_email(super()._deserialize(value, attr, data, **kwargs))
 
 
 def _byte_length(minimum: int, message: str) -> validate.Validator:

@@ -8,9 +8,13 @@ from bson import ObjectId
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
+from ..schemas import normalise_email
 from .base import MIGRATIONS, USERS, StoreBase, id_time, object_id_of
 
 _USER_FIELDS = {"first": 1, "last": 1, "email": 1, "password": 1}
+# Its marker in `Migrations`. The first version lower-cased ASCII letters only, so databases it
+# ran on get this one too.
+EMAILS_NORMALISED = "normalised-emails-unicode"
 
 
 class DuplicateEmails(RuntimeError):
@@ -62,19 +66,30 @@ class UserStore(StoreBase):
                 raise DuplicateEmails() from error
 
     def _normalise_stored_emails(self) -> None:
-        """Trim and lower-case the emails the original server stored as typed, once per database."""
-        done = {"_id": "normalised-emails"}
+        """Trim and lower-case the emails the original server stored as typed, once per database.
+
+        By the rules signup uses (Unicode's, which no database regex matches the same way), so
+        every user is read once. Processes starting together may both run it: each write is
+        the same, and the second marker is no error.
+        """
+        done = {"_id": EMAILS_NORMALISED}
         with self._lock:
             if self.db[MIGRATIONS].find_one(done):
                 return
-            as_typed = self.db[USERS].find({"email": {"$regex": r"[A-Z]|^\s|\s$"}}, {"email": 1})
-            for document in list(as_typed):
+            for document in list(self.db[USERS].find({}, {"email": 1})):
+                email = document.get("email")
+                if not isinstance(email, str) or normalise_email(email) == email:
+                    continue
                 try:
-                    normalised = {"email": document["email"].strip().lower()}
-                    self.db[USERS].update_one({"_id": document["_id"]}, {"$set": normalised})
+                    self.db[USERS].update_one(
+                        {"_id": document["_id"]}, {"$set": {"email": normalise_email(email)}}
+                    )
                 except DuplicateKeyError as error:
                     raise DuplicateEmails() from error
-            self.db[MIGRATIONS].insert_one(done)
+            try:
+                self.db[MIGRATIONS].insert_one(done)
+            except DuplicateKeyError:  # another process finished it first
+                pass
 
     def insert_user(self, first: str, last: str, email: str, password_hash: str, now: datetime) -> str | None:
         """Store a new user and return its id, or None when the email is taken."""
