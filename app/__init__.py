@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from flask import Flask
 
@@ -47,7 +48,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 def register_services(app: Flask, settings: Settings) -> None:
     """Connect storage and build the auth service the views use."""
     storage = connect(app, settings.mongo_uri)
-    storage.ensure_indexes()
+    storage.ensure_indexes(keep_activity_for=timedelta(days=settings.activity_ttl_days))
     signer = TokenSigner(
         keys=load_key_set(settings),
         access_ttl=settings.access_token_ttl,

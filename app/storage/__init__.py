@@ -6,6 +6,8 @@ login attempts, activity), each in the module named after it, on one database ha
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import mongomock
 import pymongo
 from flask import Flask
@@ -36,6 +38,7 @@ __all__ = [
 DEFAULT_DB_NAME = "auth"
 TIMEOUT_MS = 5000
 PING_TIMEOUT_S = 2  # a readiness probe must answer before the prober gives up
+KEEP_ACTIVITY_FOR = timedelta(days=365)  # ACTIVITY_TTL_DAYS
 
 # The database is down or unreachable: the client gets 503 and pymongo reconnects by itself.
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (ConnectionFailure,)
@@ -44,12 +47,12 @@ UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (ConnectionFailure,)
 class Storage(UserStore, SessionStore, AttemptStore, ActivityStore):
     """Users, sessions, login attempts and the activity log, on MongoDB or the embedded store."""
 
-    def ensure_indexes(self) -> None:
+    def ensure_indexes(self, keep_activity_for: timedelta = KEEP_ACTIVITY_FOR) -> None:
         """Create the indexes the rules rely on, and run the one-time migrations (idempotent)."""
         self._ensure_user_indexes()
         self._ensure_session_indexes()
         self._ensure_attempt_indexes()
-        self._ensure_activity_indexes()
+        self._ensure_activity_indexes(keep_activity_for)
 
     def ping(self) -> bool:
         """Say whether the database answers, within a couple of seconds."""
