@@ -86,17 +86,24 @@ class Sessions(ServiceBase):
         if not self.hasher.needs_rehash(checked):
             return checked
         rehashed = self.hasher.hash(password)
-        return rehashed if self.storage.update_password(user["id"], rehashed, replacing=checked) else checked
+        if self.storage.update_password(user["id"], rehashed, replacing=checked):
+            return rehashed
+        # Something else replaced it: another login re-hashing the same password (then it
+        # matches), or a password change (then it does not, and the login will be refused).
+        current = self.storage.find_user_by_id(user["id"])
+        if current is not None and self.hasher.check(password, current["password"]):
+            return current["password"]
+        return checked
 
     def _held_session(self, user: dict | None, refresh_token: str | None, now: datetime) -> str | None:
         """Return the id of the open session of `user` whose current refresh token this is, if any."""
-        if user is None or not refresh_token:
+        if not refresh_token:
             return None
-        try:
+        try:  # verified whether or not the email is an account's, so its time tells nothing
             claims = self.signer.verify(refresh_token, REFRESH, now)
         except TokenError:
             return None
-        if claims["sub"] != user["id"]:
+        if user is None or claims["sub"] != user["id"]:
             return None
         if not self.storage.use_session(claims["sid"], user["id"], token_hash(refresh_token), now):
             return None
