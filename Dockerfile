@@ -20,7 +20,10 @@ COPY config.py wsgi.py serve.py gunicorn.conf.py ./
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin auth
 USER auth
 
+# PRODUCTION_IMAGE: an empty APP_ENV (an --env-file that says `APP_ENV=`) means production here,
+# and any other APP_ENV refuses to start unless ALLOW_NON_PRODUCTION=true says it is meant.
 ENV APP_ENV=production \
+    PRODUCTION_IMAGE=true \
     PORT=1140
 EXPOSE 1140
 

@@ -21,6 +21,8 @@ LOG_FORMATS = ("text", "json")
 GOOGLE_JWKS_URL = "https://www.googleapis.com/oauth2/v3/certs"
 APPLE_JWKS_URL = "https://appleid.apple.com/auth/keys"
 GETALL_ACCESS_MODES = ("all", "admin", "off")
+APP_ENVS = ("production", "development", "testing")
+PROXY_HEADERS = ("forwarded", "x-forwarded-for")
 EMBEDDED_STORE_ONE_PROCESS = (
     "The embedded in-memory store (no MONGO_URI) lives inside one process: with {workers} workers "
     "each would keep its own users and sessions. Set MONGO_URI, or run one worker."
@@ -65,7 +67,7 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     try:
         value = int(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}.") from None
+        raise ConfigError(f"{name} must be a whole number.") from None
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}.")
     return value
@@ -80,7 +82,7 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
         return True
     if lowered in {"0", "false", "no", "off"}:
         return False
-    raise ConfigError(f"{name} must be true or false, got {raw!r}.")
+    raise ConfigError(f"{name} must be true or false.")
 
 
 def _list(env: Mapping[str, str], name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
@@ -95,6 +97,9 @@ class Settings:
     """Every setting of the server; see the configuration table in README.md."""
 
     app_env: str = "development"
+    # Set by the Dockerfile: the image refuses any APP_ENV but production unless told otherwise.
+    production_image: bool = False
+    allow_non_production: bool = False
     secret_key: str = field(default="", repr=False)
     secret_key_generated: bool = False
     mongo_uri: str | None = field(default=None, repr=False)  # may hold a password
@@ -127,12 +132,15 @@ class Settings:
     login_failures_before_delay: int = 5
     login_delay_first: int = 1
     login_delay_max: int = 900
+    login_account_failures_per_day: int = 300
     trusted_proxies: int = 0
     # Sign in with Google and Apple: the accepted `aud` values (none: the provider is off) and key sets.
     google_client_ids: tuple[str, ...] = ()
     apple_client_ids: tuple[str, ...] = ()
     google_jwks_url: str = GOOGLE_JWKS_URL
     apple_jwks_url: str = APPLE_JWKS_URL
+    trusted_proxy_header: str = "forwarded"
+    activity_ttl_days: int = 365
     # Responses and logs
     cors_origins: tuple[str, ...] = ("*",)
     log_level: str = "INFO"
@@ -166,10 +174,13 @@ class Settings:
                 **{k: v for k, v in dotenv_values(find_dotenv(usecwd=True)).items() if v is not None},
                 **os.environ,
             }
-        app_env = (_text(env, "APP_ENV") or "development").lower()
+        production_image = _bool(env, "PRODUCTION_IMAGE", False)
+        app_env = (_text(env, "APP_ENV") or ("production" if production_image else "development")).lower()
         secret = _text(env, "SECRET_KEY")
         settings = cls(
             app_env=app_env,
+            production_image=production_image,
+            allow_non_production=_bool(env, "ALLOW_NON_PRODUCTION", False),
             secret_key=secret or secrets.token_urlsafe(48),
             secret_key_generated=secret is None,
             mongo_uri=_text(env, "MONGO_URI"),
@@ -200,11 +211,14 @@ class Settings:
             login_failures_before_delay=_int(env, "LOGIN_FAILURES_BEFORE_DELAY", 5, minimum=1),
             login_delay_first=_int(env, "LOGIN_DELAY_FIRST_SECONDS", 1, minimum=1),
             login_delay_max=_int(env, "LOGIN_DELAY_MAX_SECONDS", 900, minimum=1),
+            login_account_failures_per_day=_int(env, "LOGIN_ACCOUNT_FAILURES_PER_DAY", 300, minimum=1),
             trusted_proxies=_int(env, "TRUSTED_PROXIES", 0),
             google_client_ids=_list(env, "GOOGLE_CLIENT_IDS"),
             apple_client_ids=_list(env, "APPLE_CLIENT_IDS"),
             google_jwks_url=_text(env, "GOOGLE_JWKS_URL", GOOGLE_JWKS_URL),
             apple_jwks_url=_text(env, "APPLE_JWKS_URL", APPLE_JWKS_URL),
+            trusted_proxy_header=(_text(env, "TRUSTED_PROXY_HEADER") or "forwarded").lower(),
+            activity_ttl_days=_int(env, "ACTIVITY_TTL_DAYS", 365, minimum=1),
             # Production answers no browser origin until told which; development answers all.
             cors_origins=_list(env, "CORS_ORIGINS", () if app_env == "production" else ("*",)),
             log_level=(_text(env, "LOG_LEVEL") or "INFO").upper(),
@@ -239,20 +253,21 @@ class Settings:
 
     def check(self) -> None:
         """Refuse settings that would be unsafe or meaningless."""
+        self._check_environment()
         if self.bcrypt_rounds > 31:
             raise ConfigError("BCRYPT_ROUNDS must be between 4 and 31.")
         self._check_keys()
         self._check_limits()
         self._check_key_set_urls()
         if not isinstance(logging.getLevelName(self.log_level), int):
-            raise ConfigError(f"LOG_LEVEL {self.log_level!r} is not a logging level.")
+            raise ConfigError("LOG_LEVEL is not a logging level (DEBUG, INFO, WARNING, ERROR).")
         if self.log_format not in LOG_FORMATS:
-            raise ConfigError(f"LOG_FORMAT must be text or json, got {self.log_format!r}.")
+            raise ConfigError("LOG_FORMAT must be text or json.")
         if self.bcrypt_nice > 19:
             raise ConfigError("BCRYPT_NICE must be between 0 and 19.")
         self.check_workers(self.workers)
         if self.getall_access not in GETALL_ACCESS_MODES:
-            raise ConfigError(f"GETALL_ACCESS must be all, admin or off, got {self.getall_access!r}.")
+            raise ConfigError("GETALL_ACCESS must be all, admin or off.")
         if not self.production:
             return
         if not self.asymmetric and (
@@ -267,10 +282,21 @@ class Settings:
         if self.embedded_store:
             raise ConfigError("APP_ENV=production needs MONGO_URI.")
 
+    def _check_environment(self) -> None:
+        if self.app_env not in APP_ENVS:
+            raise ConfigError(f"APP_ENV must be one of {', '.join(APP_ENVS)}.")
+        if self.production_image and not self.production and not self.allow_non_production:
+            raise ConfigError(
+                "This is the production image: APP_ENV must be production here "
+                "(set ALLOW_NON_PRODUCTION=true to run it otherwise on purpose)."
+            )
+        if self.trusted_proxy_header not in PROXY_HEADERS:
+            raise ConfigError("TRUSTED_PROXY_HEADER must be Forwarded or X-Forwarded-For.")
+
     def _check_keys(self) -> None:
         if self.jwt_algorithm not in (SYMMETRIC_ALGORITHM, *ASYMMETRIC_ALGORITHMS):
             supported = ", ".join((SYMMETRIC_ALGORITHM, *ASYMMETRIC_ALGORITHMS))
-            raise ConfigError(f"JWT_ALGORITHM {self.jwt_algorithm!r} is not supported (use {supported}).")
+            raise ConfigError(f"JWT_ALGORITHM is not supported (use {supported}).")
         if self.asymmetric and not self.jwt_private_key:
             raise ConfigError(f"JWT_ALGORITHM={self.jwt_algorithm} needs JWT_PRIVATE_KEY.")
         if self.jwt_leeway > MAX_LEEWAY:
@@ -285,7 +311,7 @@ class Settings:
             try:
                 parse_many(value)
             except ValueError:
-                raise ConfigError(f"{name} must read like '20/minute', got {value!r}.") from None
+                raise ConfigError(f"{name} must read like '20/minute'.") from None
         if self.login_delay_first > self.login_delay_max:
             raise ConfigError("LOGIN_DELAY_FIRST_SECONDS must not exceed LOGIN_DELAY_MAX_SECONDS.")
 

@@ -24,6 +24,9 @@ threads = 32
 # The control socket could add workers behind on_starting's back, and its one default path
 # clashes between servers on one machine; `kill -TTIN` is still caught by nworkers_changed.
 control_socket_disable = True
+# Drop headers with `_` in their names (gunicorn's default, kept on purpose): `X_Forwarded_For`
+# would otherwise reach the app as `X-Forwarded-For` (TRUSTED_PROXY_HEADER, app/addresses.py).
+header_map = "drop"
 
 
 def on_starting(server: Any) -> None:  # noqa: ANN401 - gunicorn's Arbiter

@@ -11,7 +11,15 @@ import argparse
 from granian import Granian
 from granian.constants import Interfaces
 
+from app.keys import load_key_set
 from config import ConfigError, Settings
+
+# granian hands the app `X_Forwarded_For` and `X-Forwarded-For` as the same variable (the later wins),
+# so behind proxies the client's address must come from `Forwarded` (app/addresses.py).
+XFF_UNDER_GRANIAN = (
+    "TRUSTED_PROXY_HEADER=X-Forwarded-For is unsafe under granian: a client's X_Forwarded_For "
+    "overwrites what the proxy wrote. Have the proxy send Forwarded (the default), or run gunicorn."
+)
 
 # Request threads a process: a login waiting for bcrypt holds one (but no core), so these leave
 # guarded requests free threads through a storm of 24 concurrent logins.
@@ -26,6 +34,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()  # refuses several workers on the embedded store, among others
+        check_for_granian(settings)
+        load_key_set(settings)  # a key that cannot be read stops here, once, not in every worker
     except ConfigError as refusal:
         raise SystemExit(f"Error: {refusal}") from None
     server = Granian(
@@ -38,6 +48,12 @@ def main(argv: list[str] | None = None) -> None:
         respawn_failed_workers=True,
     )
     server.serve()
+
+
+def check_for_granian(settings: Settings) -> None:
+    """Refuse settings that granian cannot serve safely."""
+    if settings.trusted_proxies and settings.trusted_proxy_header == "x-forwarded-for":
+        raise ConfigError(XFF_UNDER_GRANIAN)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 
 from flask import Flask
 
@@ -63,7 +64,7 @@ def create_app(
 
 def register_services(app: Flask, settings: Settings, prepare_database: bool = True) -> None:
     """Connect storage and build the auth service the views use."""
-    storage = connect(app, settings.mongo_uri)
+    storage = connect(app, settings.mongo_uri, keep_activity_for=timedelta(days=settings.activity_ttl_days))
     if prepare_database:
         storage.ensure_indexes()
     else:
@@ -87,6 +88,7 @@ def register_services(app: Flask, settings: Settings, prepare_database: bool = T
         free_failures=settings.login_failures_before_delay,
         first_delay=settings.login_delay_first,
         max_delay=settings.login_delay_max,
+        account_failures_per_day=settings.login_account_failures_per_day,
     )
     hasher = PasswordHasher(settings.bcrypt_rounds, settings.bcrypt_concurrency, settings.bcrypt_nice)
     app.extensions["auth_service"] = AuthService(

@@ -98,10 +98,11 @@ def read_pem(value: str, setting: str) -> bytes:
     text = value.strip()
     if text.startswith("-----BEGIN"):
         return text.replace("\\n", "\n").encode()
-    path = Path(text)
-    if not path.is_file():
-        raise ConfigError(f"{setting} must be PEM text or the path of a PEM file.")
-    return path.read_bytes()
+    try:
+        return Path(text).read_bytes()
+    except (OSError, ValueError):  # no such file, a name too long, a NUL byte, a directory ...
+        # Never the value in the message: a key pasted without its PEM armour is still a key.
+        raise ConfigError(f"{setting} must be PEM text or the path of a readable PEM file.") from None
 
 
 def load_private_key(pem: bytes) -> Any:
@@ -109,7 +110,9 @@ def load_private_key(pem: bytes) -> Any:
     try:
         return serialization.load_pem_private_key(pem, password=None)
     except (ValueError, TypeError) as error:
-        raise ConfigError(f"JWT_PRIVATE_KEY could not be read: {error}") from None
+        raise ConfigError(
+            f"JWT_PRIVATE_KEY is not an unencrypted PEM private key ({type(error).__name__})."
+        ) from None
 
 
 def load_public_key(pem: bytes, setting: str) -> Any:
@@ -117,7 +120,7 @@ def load_public_key(pem: bytes, setting: str) -> Any:
     try:
         return serialization.load_pem_public_key(pem)
     except (ValueError, TypeError) as error:
-        raise ConfigError(f"{setting} could not be read: {error}") from None
+        raise ConfigError(f"{setting} is not a PEM public key ({type(error).__name__}).") from None
 
 
 def _public_bytes(public: Any) -> bytes:

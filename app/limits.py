@@ -13,6 +13,7 @@ from flask_limiter import Limiter, RateLimitExceeded
 
 from config import Settings
 
+from .addresses import limit_key
 from .errors import RateLimited, render
 from .storage import DEFAULT_DB_NAME
 
@@ -22,8 +23,11 @@ COUNTER_TIMEOUT_S = 2  # a counter store answers in milliseconds; a lost one mus
 
 
 def client_address() -> str:
-    """Return the client's address: the socket peer, or what ProxyFix took from trusted proxies."""
-    return request.remote_addr or "unknown"
+    """Return what per-address limits count the client as: its address (an IPv6 client's /64).
+
+    The address is the socket peer, or what the trusted proxies reported (app.addresses).
+    """
+    return limit_key(request.remote_addr or "unknown")
 
 
 def refuse(error: RateLimitExceeded) -> Response:

@@ -12,6 +12,7 @@ from typing import TypeVar
 import bcrypt
 
 MAX_PASSWORD_BYTES = 72  # bcrypt ignores everything after this, so longer is refused
+DUMMY_PASSWORD = b"dummy-password"
 
 T = TypeVar("T")
 
@@ -53,26 +54,50 @@ class PasswordHasher:
             initargs=(nice,),
         )
         # Checked against when the email is unknown, so both failures cost one bcrypt run.
-        self._dummy_hash = bcrypt.hashpw(b"dummy-password", bcrypt.gensalt(rounds))
+        self._dummy_hash = bcrypt.hashpw(DUMMY_PASSWORD, bcrypt.gensalt(rounds))
+        self._dummies = {rounds: self._dummy_hash}  # by cost, made when first needed
 
-    def _run(self, function: Callable[..., T], *args: bytes) -> T:
+    def _run(self, function: Callable[..., T], *args: object) -> T:
         return self._pool.submit(function, *args).result()
+
+    def _dummy_at(self, cost: int) -> bytes:
+        if cost not in self._dummies:  # two threads making one at once waste a hash, nothing else
+            self._dummies[cost] = bcrypt.hashpw(DUMMY_PASSWORD, bcrypt.gensalt(cost))
+        return self._dummies[cost]
+
+    def _top_up(self, candidate: bytes, cost: int) -> None:
+        """Spend what a check at the configured cost spends beyond one at `cost`.
+
+        bcrypt's work doubles with each step of cost, and 2**cost + ... + 2**(rounds - 1) is
+        2**rounds - 2**cost: one check at each cost from `cost` to `rounds - 1` makes up the rest.
+        """
+        for extra in range(cost, self.rounds):
+            bcrypt.checkpw(candidate, self._dummy_at(extra))
 
     def hash(self, password: str) -> str:
         """Return the bcrypt hash of `password`, exactly as typed."""
         return self._run(bcrypt.hashpw, password.encode(), bcrypt.gensalt(self.rounds)).decode()
 
     def check(self, password: str, stored_hash: str | None) -> bool:
-        """Say whether `password` matches `stored_hash`; with no hash, spend the same time and fail."""
+        """Say whether `password` matches `stored_hash`; every failure costs one check at the configured cost.
+
+        With no hash, a dummy check at that cost; against a hash made at a lower cost (an
+        imported account), a failure spends the difference too, so the time of a wrong answer
+        tells nobody which accounts have cheaper hashes, or exist.
+        """
         candidate = password.encode()
         if not stored_hash:
             self._run(bcrypt.checkpw, candidate, self._dummy_hash)
             return False
         try:
-            return self._run(bcrypt.checkpw, candidate, stored_hash.encode())
+            matched = self._run(bcrypt.checkpw, candidate, stored_hash.encode())
         except ValueError:  # not a bcrypt hash: an account that cannot log in
             self._run(bcrypt.checkpw, candidate, self._dummy_hash)
             return False
+        cost = cost_of(stored_hash)
+        if not matched and cost is not None and cost < self.rounds:
+            self._run(self._top_up, candidate, cost)
+        return matched
 
     def needs_rehash(self, stored_hash: str) -> bool:
         """Say whether a hash was made at a lower cost than the one configured now."""

@@ -94,7 +94,7 @@ def login(data: dict) -> dict:
     An unknown email and a wrong password get the same answer. A disabled account gets 400
     `accountDisabled`, and only once the password is right.
     """
-    result = auth_service().login(data["email"], data["password"], client())
+    result = auth_service().login(data["email"], data["password"], client(), data["refreshToken"])
     return {
         "success": True,
         "authToken": result.auth_token,

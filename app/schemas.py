@@ -38,6 +38,11 @@ class RequiredText(fields.String):
         return text
 
 
+def normalise_email(email: str) -> str:
+    """Return an email as every account holds it: trimmed and lower-cased by Unicode's rules."""
+    return email.strip().lower()
+
+
 class Email(RequiredText):
     """An email address, trimmed and lower-cased so that comparisons ignore case."""
 
@@ -46,7 +51,7 @@ class Email(RequiredText):
         super().__init__(validate=[validate.Length(max=254), validate.Email()], **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        return super()._deserialize(value, attr, data, **kwargs).lower()
+        return normalise_email(super()._deserialize(value, attr, data, **kwargs))
 
 
 def _byte_length(minimum: int, message: str) -> validate.Validator:
@@ -100,6 +105,14 @@ class LoginSchema(RequestSchema):
     missing_message = "You must send the username and the password."
     email = Email()
     password = GivenPassword()
+    refreshToken = fields.String(  # noqa: N815
+        load_default=None,
+        validate=validate.Length(max=4096),
+        metadata={
+            "description": "optional: the refresh token of a session of this account the client already "
+            "holds; such a login is not kept waiting by other people's failed guesses"
+        },
+    )
 
 
 class RefreshSchema(RequestSchema):
@@ -221,11 +234,19 @@ class UserRecordSchema(UserWithRoleSchema):
     emailVerified = fields.Boolean()  # noqa: N815
 
 
-class FailedLoginsSchema(Schema):
-    """A run of failed logins on one account, as an operator sees it."""
+class FailedSourceSchema(Schema):
+    """One source's run of failed logins at an account: an address (IPv6 /64) or a session."""
 
+    source = fields.String()
     count = fields.Integer()
     nextAttemptAt = UtcDateTime()  # noqa: N815
+
+
+class FailedLoginsSchema(Schema):
+    """The failed logins at one account, as an operator sees them."""
+
+    today = fields.Integer(metadata={"description": "failures today, counted against the daily ceiling"})
+    sources = fields.List(fields.Nested(FailedSourceSchema))
 
 
 class SessionSchema(Schema):

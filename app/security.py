@@ -1,4 +1,4 @@
-"""Security headers on every answer, CORS, and the client address behind trusted proxies."""
+"""Security headers on every answer, CORS, and trusting the proxies in front (app.addresses)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from collections.abc import Callable
 
 from flask import Flask, Response, request
 from flask_cors import CORS
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Settings
+
+from .addresses import trust_proxies
 
 # The JSON API loads nothing and may be framed by nobody.
 JSON_POLICY = "default-src 'none'; frame-ancestors 'none'"
@@ -77,9 +78,7 @@ def init_security(app: Flask, settings: Settings) -> None:
     """Trust `TRUSTED_PROXIES` proxies, answer CORS for `CORS_ORIGINS`, add security headers."""
     app.wsgi_app = SecurityHeaders(app.wsgi_app)
     if settings.trusted_proxies:  # outermost: what it sets is what the others read
-        app.wsgi_app = ProxyFix(
-            app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies
-        )
+        app.wsgi_app = trust_proxies(app.wsgi_app, settings.trusted_proxies, settings.trusted_proxy_header)
     if settings.cors_origins:
         init_cors(app, settings.cors_origins)
 

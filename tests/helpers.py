@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -85,3 +88,22 @@ def at_once(app, count: int, request) -> list:
     for thread in threads:
         thread.join()
     return responses
+
+
+def run_until_exit(args: list[str], cwd, env: dict[str, str], timeout: float = 60):
+    """Run a command to its end in a process group of its own; on time-out, kill the whole group."""
+    process = subprocess.Popen(  # noqa: S603 - the tests' own commands
+        args,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+    return subprocess.CompletedProcess(args, process.returncode, stdout, stderr)

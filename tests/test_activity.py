@@ -1,7 +1,12 @@
 """GET /api/auth/activity: the user's own log, newest first, paged like getAll."""
 
+import tracemalloc
+from datetime import timedelta
+
 import pytest
 
+from app.service import Client
+from config import ConfigError, Settings
 from helpers import PASSWORD, AuthActions, bearer
 
 ENTRY_FIELDS = {"activity", "time", "ip", "userAgent"}
@@ -124,3 +129,61 @@ def test_another_users_cursor_shows_only_the_users_own_entries(auth, client):
     bobs_cursor = activity(client, bob, limit=1)["next"]
     names = [entry["activity"] for entry in activity(client, ada, after=bobs_cursor)["activity"]]
     assert names == ["login", "signup"]
+
+
+# Nothing a client sends grows without bound.
+
+HUGE_USER_AGENT = "Mozilla/5.0 " + "x" * 200_000
+
+
+def test_a_huge_user_agent_is_stored_capped_in_the_session_and_the_activity_log(auth, client, storage):
+    tokens = auth.tokens()
+    auth.login(**{"User-Agent": HUGE_USER_AGENT})
+    stored = [*storage.db["Sessions"].find({}), *storage.db["LoginActivity"].find({})]
+    assert max(len(document.get("userAgent") or "") for document in stored) == 512
+    sessions = client.get("/api/auth/sessions", headers=bearer(tokens["authToken"])).json["sessions"]
+    [shown] = [session["userAgent"] for session in sessions if session["userAgent"].startswith("Mozilla")]
+    assert shown == HUGE_USER_AGENT[:512]
+
+
+def test_a_full_page_of_activity_made_with_huge_user_agents_stays_small(app, auth, client):
+    tokens = auth.tokens()
+    service = app.extensions["auth_service"]
+    user_id = tokens["user"]["id"]
+    for _ in range(200):  # as 200 logins with a 200 KB User-Agent would leave it
+        service._log(user_id, "login", Client("2001:db8::" + "f" * 100, HUGE_USER_AGENT), service.clock())
+    tracemalloc.start()
+    try:
+        response = client.get(
+            "/api/auth/activity", query_string={"limit": 1000}, headers=bearer(tokens["authToken"])
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(response.json["activity"]) == 202
+    assert len(response.get_data()) < 202 * 700, (
+        "each entry: at most a 512-character agent and a 64-character address"
+    )
+    assert peak < 10 * 2**20, f"the request took {peak / 2**20:.0f} MiB"
+
+
+def test_activity_entries_expire_through_a_ttl_index_of_activity_ttl_days(make_app):
+    def time_index(app):
+        indexes = app.extensions["auth_service"].storage.db["LoginActivity"].index_information().values()
+        return [index for index in indexes if index["key"] == [("time", 1)]]
+
+    app = make_app()
+    [index] = time_index(app)
+    assert index["expireAfterSeconds"] == 365 * 24 * 3600
+    storage = app.extensions["auth_service"].storage
+    storage.keep_activity_for = timedelta(days=30)  # restarted with ACTIVITY_TTL_DAYS=30
+    storage.ensure_indexes()
+    [index] = time_index(app)
+    assert index["expireAfterSeconds"] == 30 * 24 * 3600
+
+
+def test_activity_ttl_days_is_a_setting():
+    assert Settings.from_env({}).activity_ttl_days == 365
+    assert Settings.from_env({"ACTIVITY_TTL_DAYS": "90"}).activity_ttl_days == 90
+    with pytest.raises(ConfigError, match="ACTIVITY_TTL_DAYS"):
+        Settings.from_env({"ACTIVITY_TTL_DAYS": "0"})

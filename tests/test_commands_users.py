@@ -103,11 +103,19 @@ def test_show_tells_about_failed_logins_in_a_row_until_a_login_succeeds(auth, cl
         auth.login(password="wrong password")
     failed = as_json(cli("users", "show", "ada@example.com", "--json"))["failedLogins"]
     wait_until = clock.now + timedelta(seconds=1)
-    assert failed == {"count": 5, "nextAttemptAt": wait_until.isoformat(timespec="milliseconds") + "Z"}
-    assert "5 in a row" in ok(cli("users", "show", "ada@example.com")).output
+    run = {
+        "source": "from 127.0.0.1",
+        "count": 5,
+        "nextAttemptAt": wait_until.isoformat(timespec="milliseconds") + "Z",
+    }
+    assert failed == {"today": 5, "sources": [run]}
+    assert "5 in a row from 127.0.0.1" in ok(cli("users", "show", "ada@example.com")).output
     clock.advance(1)
-    assert auth.login().status_code == 200
-    assert as_json(cli("users", "show", "ada@example.com", "--json"))["failedLogins"] is None
+    assert auth.login().status_code == 200  # the source's run ends; the five failures still count today
+    assert as_json(cli("users", "show", "ada@example.com", "--json"))["failedLogins"] == {
+        "today": 5,
+        "sources": [],
+    }
 
 
 def test_show_lists_open_sessions_and_recent_activity(auth, cli, clock):
@@ -151,7 +159,14 @@ def test_an_unknown_user_is_a_one_line_error_and_exit_code_1(auth, cli, command,
 
 def test_create_prompts_for_the_password_twice_and_the_user_can_log_in(app, cli, client):
     result = cli(
-        "users", "create", "--email", "Ada@Example.com", "--first", "Ada", "--last", "Lovelace",
+        "users",
+        "create",
+        "--email",
+        "Ada@Example.com",
+        "--first",
+        "Ada",
+        "--last",
+        "Lovelace",
         input=f"{NEW_PASSWORD}\n{NEW_PASSWORD}\n",
     )
     ok(result)
@@ -166,8 +181,17 @@ def test_create_prompts_for_the_password_twice_and_the_user_can_log_in(app, cli,
 def test_create_reads_the_password_from_stdin_and_can_make_an_admin(app, cli, client):
     created = as_json(
         cli(
-            "users", "create", "--email", "root@example.com", "--first", "Root", "--last", "Admin",
-            "--admin", "--password-stdin", "--json",
+            "users",
+            "create",
+            "--email",
+            "root@example.com",
+            "--first",
+            "Root",
+            "--last",
+            "Admin",
+            "--admin",
+            "--password-stdin",
+            "--json",
             input=f" {NEW_PASSWORD} \n",
         )
     )["user"]
@@ -187,7 +211,15 @@ def test_create_checks_the_details_before_asking_for_a_password(cli, storage):
 
 def test_create_refuses_a_short_password(cli, storage):
     result = cli(
-        "users", "create", "--email", "ada@example.com", "--first", "Ada", "--last", "L", "--password-stdin",
+        "users",
+        "create",
+        "--email",
+        "ada@example.com",
+        "--first",
+        "Ada",
+        "--last",
+        "L",
+        "--password-stdin",
         input="short\n",
     )
     assert result.exit_code == 1
@@ -198,7 +230,15 @@ def test_create_refuses_a_short_password(cli, storage):
 def test_create_refuses_a_taken_email(auth, cli):
     auth.signup()
     result = cli(
-        "users", "create", "--email", "ADA@example.com", "--first", "Ada", "--last", "L", "--password-stdin",
+        "users",
+        "create",
+        "--email",
+        "ADA@example.com",
+        "--first",
+        "Ada",
+        "--last",
+        "L",
+        "--password-stdin",
         input=f"{NEW_PASSWORD}\n",
     )
     assert result.exit_code == 1
@@ -213,7 +253,14 @@ def test_create_needs_its_options(cli):
 
 def test_create_gives_up_when_the_two_passwords_never_match(cli, storage):
     result = cli(
-        "users", "create", "--email", "ada@example.com", "--first", "Ada", "--last", "L",
+        "users",
+        "create",
+        "--email",
+        "ada@example.com",
+        "--first",
+        "Ada",
+        "--last",
+        "L",
         input=f"{NEW_PASSWORD}\nsomething else\n",
     )
     assert result.exit_code == 1
@@ -229,8 +276,16 @@ def test_set_password_ends_every_session_and_forgets_failed_logins(auth, cli, cl
     tablet = auth.login().json
     for _ in range(6):  # past the free failures: the next login would have to wait
         auth.login(password="wrong password")
-    report = as_json(cli("users", "set-password", "ada@example.com", "--password-stdin", "--json",
-                         input=f"{NEW_PASSWORD}\n"))
+    report = as_json(
+        cli(
+            "users",
+            "set-password",
+            "ada@example.com",
+            "--password-stdin",
+            "--json",
+            input=f"{NEW_PASSWORD}\n",
+        )
+    )
     assert report["sessionsEnded"] == 2
     for tokens in (phone, tablet):
         assert refresh(client, tokens["refreshToken"]).json == EXPIRED

@@ -1,6 +1,8 @@
 """Settings: defaults, parsing, and what production refuses to start without."""
 
 import logging
+import re
+from pathlib import Path
 
 import pytest
 
@@ -104,3 +106,57 @@ def test_logs_are_text_in_development_and_json_in_production_unless_told():
 def test_an_unknown_log_format_is_refused():
     with pytest.raises(ConfigError, match="LOG_FORMAT must be text or json"):
         Settings.from_env({"LOG_FORMAT": "xml"})
+
+
+# The production image keeps production settings (Dockerfile: PRODUCTION_IMAGE=true).
+
+IN_PRODUCTION = {"SECRET_KEY": STRONG_SECRET, "MONGO_URI": "mongodb://db/auth"}
+
+
+def test_the_dockerfile_marks_the_image_as_production():
+    dockerfile = (Path(__file__).resolve().parent.parent / "Dockerfile").read_text()
+    assert re.search(r"^\s*PRODUCTION_IMAGE=true\b", dockerfile, re.MULTILINE)
+
+
+@pytest.mark.parametrize("app_env", [None, ""])
+def test_in_the_image_an_unset_or_empty_app_env_is_production(app_env):
+    """`docker run --env-file .env` with `APP_ENV=` in the file must not switch the checks off."""
+    env = {"PRODUCTION_IMAGE": "true", **IN_PRODUCTION}
+    if app_env is not None:
+        env["APP_ENV"] = app_env
+    assert Settings.from_env(env).production
+    with pytest.raises(ConfigError, match="MONGO_URI"):
+        Settings.from_env({key: value for key, value in env.items() if key != "MONGO_URI"})
+
+
+@pytest.mark.parametrize("app_env", ["development", "testing", "Development"])
+def test_in_the_image_another_app_env_refuses_to_start_unless_allowed_on_purpose(app_env):
+    env = {"PRODUCTION_IMAGE": "true", "APP_ENV": app_env}
+    with pytest.raises(ConfigError, match="production image.*ALLOW_NON_PRODUCTION=true"):
+        Settings.from_env(env)
+    assert not Settings.from_env({**env, "ALLOW_NON_PRODUCTION": "true"}).production
+
+
+@pytest.mark.parametrize("app_env", ["prod", "Production!", "staging"])
+def test_an_app_env_that_is_not_one_of_the_three_refuses_to_start(app_env):
+    """A typo used to mean development: every production check silently off."""
+    with pytest.raises(ConfigError, match="APP_ENV must be one of production, development, testing"):
+        Settings.from_env({"APP_ENV": app_env, **IN_PRODUCTION})
+
+
+def test_no_setting_error_repeats_the_value_it_refuses():
+    secret_looking = "hunter2-" + "x" * 40
+    for name in (
+        "ACCESS_TOKEN_TTL",
+        "REFRESH_TOKEN_ROTATION",
+        "RATE_LIMIT_LOGIN",
+        "LOG_LEVEL",
+        "LOG_FORMAT",
+        "GETALL_ACCESS",
+        "TRUSTED_PROXY_HEADER",
+        "JWT_ALGORITHM",
+    ):
+        with pytest.raises(ConfigError) as refusal:
+            Settings.from_env({name: secret_looking})
+        assert name in str(refusal.value)
+        assert "hunter2" not in str(refusal.value)

@@ -88,10 +88,17 @@ def test_a_view_can_set_its_own_policy(app):
     assert app.test_client().get("/page").headers["Content-Security-Policy"] == "default-src 'self'"
 
 
-def test_hsts_is_sent_over_https_only(make_app):
-    client = make_app(trusted_proxies=1).test_client()
+@pytest.mark.parametrize(
+    ("kind", "headers"),
+    [
+        ("forwarded", {"Forwarded": "for=192.0.2.1;proto=https"}),
+        ("x-forwarded-for", {"X-Forwarded-Proto": "https"}),
+    ],
+)
+def test_hsts_is_sent_over_https_only(make_app, kind, headers):
+    client = make_app(trusted_proxies=1, trusted_proxy_header=kind).test_client()
     assert "Strict-Transport-Security" not in client.get("/health").headers
-    behind_tls = client.get("/health", headers={"X-Forwarded-Proto": "https"})
+    behind_tls = client.get("/health", headers=headers)
     assert behind_tls.headers["Strict-Transport-Security"] == "max-age=31536000"
 
 

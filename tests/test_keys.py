@@ -4,6 +4,9 @@ import base64
 import hashlib
 import hmac
 import json
+import os
+import sys
+from pathlib import Path
 
 import jwt
 import pytest
@@ -13,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from app import create_app
 from app.keys import thumbprint
 from config import ConfigError, Settings
-from helpers import PASSWORD, TEST_SECRET, bearer, claims_of, sign_like
+from helpers import PASSWORD, TEST_SECRET, bearer, claims_of, run_until_exit, sign_like
 
 INVALID = {"success": False, "message": "Your access token is invalid.", "code": "invalidToken"}
 OLD_SECRET = "the-previous-secret-of-at-least-32-bytes-0123456789"
@@ -214,6 +217,9 @@ def test_moving_from_a_secret_to_a_key_pair_keeps_old_tokens_each_under_its_own_
 # Configuration
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
 def env(**values) -> dict:
     return {"SECRET_KEY": TEST_SECRET, "BCRYPT_ROUNDS": "4", **values}
 
@@ -304,3 +310,46 @@ def test_a_secrets_kid_is_stable_and_is_not_its_public_thumbprint():
     assert kid == secret_key(secret).kid != secret_key("t" * 40).kid
     encoded = base64.urlsafe_b64encode(secret.encode()).rstrip(b"=").decode()
     assert kid != key_id({"kty": "oct", "k": encoded})
+
+
+def armourless(pem: str) -> str:
+    """A private key pasted without its BEGIN/END lines, as one long line: still key material."""
+    return "".join(line for line in pem.splitlines() if not line.startswith("-----"))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        lambda keys: armourless(private_pem(keys["RS256"][0])),  # too long for a path: the check raised
+        lambda keys: armourless(private_pem(keys["ES256"][0])),  # short enough to be looked up as a path
+        lambda keys: "MIIEvg" + "\x00" + "A" * 40,  # a NUL byte
+    ],
+)
+def test_a_key_that_is_neither_pem_nor_a_file_refuses_to_start_without_echoing_it(
+    private_keys, value, caplog
+):
+    key = value(private_keys)
+    with pytest.raises(ConfigError) as refusal:
+        create_app(Settings.from_env(env(JWT_ALGORITHM="ES256", JWT_PRIVATE_KEY=key)))
+    assert "JWT_PRIVATE_KEY must be PEM text or the path of a readable PEM file." in str(refusal.value)
+    shown = str(refusal.value) + repr(refusal.value.__cause__) + repr(refusal.value.__context__) + caplog.text
+    assert key[:16] not in shown and key[-16:] not in shown
+
+
+def test_serve_refuses_a_key_that_is_not_pem_and_its_output_holds_none_of_it(private_keys, tmp_path):
+    key = armourless(private_pem(private_keys["ES256"][0])) * 4  # long: the path check raised on it
+    ended = run_until_exit(
+        [sys.executable, str(ROOT / "serve.py"), "--host", "127.0.0.1"],
+        cwd=tmp_path,
+        env={
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "JWT_ALGORITHM": "ES256",
+            "JWT_PRIVATE_KEY": key,
+            "PORT": "1",
+        },
+    )
+    assert ended.returncode != 0
+    assert "JWT_PRIVATE_KEY must be PEM text or the path of a readable PEM file." in ended.stderr
+    output = ended.stdout + ended.stderr
+    assert not any(key[start : start + 16] in output for start in range(0, len(key) - 16, 8))

@@ -1,5 +1,7 @@
 """Per-account login delays: after 5 failures in a row each further attempt waits twice as long."""
 
+from datetime import timedelta
+
 import bcrypt
 import pytest
 
@@ -103,10 +105,12 @@ def test_accounts_are_delayed_separately_and_the_email_is_normalised(auth):
 def test_failures_are_counted_in_the_database_with_a_ttl_and_no_password(auth, storage):
     auth.signup()
     fail(auth, 3)
-    [record] = storage.db[LOGIN_FAILURES].find({})
-    assert record["_id"] == "ada@example.com"
-    assert record["count"] == 3
-    assert WRONG not in str(record) and PASSWORD not in str(record)
+    records = {record["_id"]: record for record in storage.db[LOGIN_FAILURES].find({})}
+    assert set(records) == {"ada@example.com from 127.0.0.1", "ada@example.com"}, (
+        "this address's, the account's"
+    )
+    assert [record["count"] for record in records.values()] == [3, 3]
+    assert WRONG not in str(records) and PASSWORD not in str(records)
     ttl = [
         index
         for index in storage.db[LOGIN_FAILURES].index_information().values()
@@ -114,7 +118,9 @@ def test_failures_are_counted_in_the_database_with_a_ttl_and_no_password(auth, s
     ]
     assert ttl and ttl[0]["key"] == [("expiresAt", 1)]
     auth.login()
-    assert storage.db[LOGIN_FAILURES].count_documents({}) == 0
+    # The address starts afresh; the account's daily count keeps the failures, not the success.
+    [account] = storage.db[LOGIN_FAILURES].find({})
+    assert (account["_id"], account["count"]) == ("ada@example.com", 3)
 
 
 def test_the_count_is_shared_by_every_process_using_the_database(auth, storage, clock):
@@ -123,11 +129,11 @@ def test_the_count_is_shared_by_every_process_using_the_database(auth, storage, 
     fail(auth, 5)
     other_process = LoginThrottle(storage)
     with pytest.raises(RateLimited):
-        other_process.claim("ada@example.com", clock())
+        other_process.claim("ada@example.com", "from 127.0.0.1", clock())
 
 
 def test_wrong_current_passwords_at_change_password_are_delayed_like_failed_logins(auth, client, monkeypatch):
-    """A stolen access token must not become a way to guess the password."""
+    """A stolen access token must not become a way to guess the password, nor to keep the owner out."""
     token = auth.tokens()["authToken"]
     guess = {"currentPassword": WRONG, "newPassword": "a new password 123"}
     for _ in range(5):
@@ -138,8 +144,9 @@ def test_wrong_current_passwords_at_change_password_are_delayed_like_failed_logi
     refused = client.post("/api/auth/changePassword", json=guess, headers=bearer(token))
     assert refused.status_code == 429
     assert refused.json["code"] == RATE_LIMITED
-    assert auth.login().status_code == 429, "the same account, the same count"
     assert calls == []
+    monkeypatch.undo()
+    assert auth.login().status_code == 200, "the session's guesses do not delay the account's owner"
 
 
 def test_simultaneous_guesses_after_a_wait_get_one_bcrypt_check_not_one_each(app, auth, clock, monkeypatch):
@@ -155,3 +162,95 @@ def test_simultaneous_guesses_after_a_wait_get_one_bcrypt_check_not_one_each(app
     statuses = [response.status_code for response in responses]
     assert sorted(statuses) == [400] + [429] * 15
     assert len(checks) == 1
+
+
+# A stranger must not be able to keep the owner out (per-source delays, a per-account ceiling).
+
+ATTACKER = {"REMOTE_ADDR": "198.51.100.9"}
+OWNER = {"REMOTE_ADDR": "203.0.113.5"}
+DAY = 24 * 3600
+
+
+def login_from(client, environ: dict, password: str = PASSWORD, **body):
+    body = {"email": "ada@example.com", "password": password, **body}
+    return client.post("/api/auth/login", json=body, environ_base=environ)
+
+
+def test_a_stranger_guessing_all_day_from_one_address_never_keeps_the_owner_out(make_app, clock):
+    client = make_app(rate_limit_enabled=False).test_client()  # the per-address limit is tested apart
+    AuthActions(client).signup()
+    start, guesses, next_owner_login = clock(), 0, clock()
+    while clock() - start < timedelta(seconds=DAY):
+        response = login_from(client, ATTACKER, WRONG)
+        if response.status_code == 429:  # the attacker waits exactly as long as told, then guesses again
+            clock.advance(int(response.headers["Retry-After"]))
+        else:
+            assert response.status_code == 400
+            guesses += 1
+        if clock() >= next_owner_login:
+            assert login_from(client, OWNER).status_code == 200, f"owner refused after {guesses} guesses"
+            next_owner_login = clock() + timedelta(hours=1)
+    assert 90 <= guesses <= 120, "one address: about a hundred guesses a day"
+    token = login_from(client, OWNER).json["authToken"]
+    change = {"currentPassword": PASSWORD, "newPassword": "a brand new passphrase"}
+    assert client.post("/api/auth/changePassword", json=change, headers=bearer(token)).status_code == 200
+
+
+def test_guesses_from_many_addresses_are_bounded_per_account_and_a_session_holder_still_gets_in(
+    make_app, clock, monkeypatch
+):
+    client = make_app(rate_limit_enabled=False, login_account_failures_per_day=30).test_client()
+    AuthActions(client).signup()
+    held = login_from(client, OWNER).json["refreshToken"]
+    checks = []
+    real_checkpw = bcrypt.checkpw
+    monkeypatch.setattr(bcrypt, "checkpw", lambda *args: checks.append(1) or real_checkpw(*args))
+    statuses = [
+        login_from(client, {"REMOTE_ADDR": f"198.51.100.{address}"}, WRONG).status_code
+        for address in range(20)
+        for _ in range(5)  # within each address's free failures
+    ]
+    assert statuses.count(400) == len(checks) == 30, "the account's ceiling, across addresses"
+    assert statuses.count(429) == 70
+    # A stranger, the owner on a new device included, waits for the next day ...
+    refused = login_from(client, OWNER)
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) <= DAY
+    # ... but a client that holds a session of the account gets in now.
+    assert login_from(client, OWNER, refreshToken=held).status_code == 200
+    clock.advance(DAY)
+    assert login_from(client, OWNER).status_code == 200
+
+
+def test_only_a_current_refresh_token_of_the_same_account_exempts_a_login(make_app, clock):
+    client = make_app(rate_limit_enabled=False, login_account_failures_per_day=5).test_client()
+    auth = AuthActions(client)
+    auth.signup()
+    auth.signup(email="grace@example.com")
+    other_account = auth.login(email="grace@example.com").json["refreshToken"]
+    ended = login_from(client, OWNER).json["refreshToken"]
+    client.post("/api/auth/logout", json={"refreshToken": ended})
+    for address in range(5):
+        login_from(client, {"REMOTE_ADDR": f"198.51.100.{address}"}, WRONG)
+    for token in (other_account, ended, "not-a-token", ""):
+        assert login_from(client, OWNER, refreshToken=token).status_code == 429
+    assert login_from(client, OWNER, refreshToken=123).status_code == 400, "a token must be a string"
+
+
+def test_a_session_holders_own_wrong_guesses_still_wait(make_app, clock):
+    client = make_app(rate_limit_enabled=False).test_client()
+    AuthActions(client).signup()
+    held = login_from(client, OWNER).json["refreshToken"]
+    for _ in range(5):
+        assert login_from(client, ATTACKER, WRONG, refreshToken=held).status_code == 400
+    assert login_from(client, ATTACKER, WRONG, refreshToken=held).status_code == 429
+    assert login_from(client, OWNER).status_code == 200, "the owner's address has its own count"
+
+
+def test_an_ipv6_client_is_one_source_across_its_64(make_app):
+    client = make_app(rate_limit_enabled=False).test_client()
+    AuthActions(client).signup()
+    for host in range(1, 6):
+        assert login_from(client, {"REMOTE_ADDR": f"2001:db8:5:6::{host}"}, WRONG).status_code == 400
+    assert login_from(client, {"REMOTE_ADDR": "2001:db8:5:6:a:b:c:d"}, WRONG).status_code == 429
+    assert login_from(client, {"REMOTE_ADDR": "2001:db8:5:7::1"}, WRONG).status_code == 400

@@ -1,12 +1,13 @@
 """An existing database of the original server works as it is: its users can log in."""
 
+import threading
 from datetime import datetime
 
 import bcrypt
 import pytest
 from bson import ObjectId
 
-from app.storage import MIGRATIONS, USERS, DuplicateEmails
+from app.storage import MIGRATIONS, USERS, DuplicateEmails, Storage
 from helpers import bearer
 
 
@@ -105,3 +106,47 @@ def test_a_stored_created_at_that_differs_from_the_id_is_shown_as_the_ids_time(a
         client.get("/api/auth/getAll", headers=bearer(tokens["authToken"])).json["message"][0]["createdAt"],
     }
     assert shown == {user["_id"].generation_time.strftime("%Y-%m-%dT%H:%M:%S.000Z")}
+
+
+def test_emails_are_lower_cased_by_the_unicode_rules_signup_uses(auth, storage):
+    insert_original_user(storage, "original-password")
+    storage.db[USERS].update_one({}, {"$set": {"email": "Émile.Ölçer@example.com"}})  # no ASCII capital
+    restart_on(storage)
+    assert storage.db[USERS].find_one({})["email"] == "émile.ölçer@example.com"
+    assert auth.login(email="ÉMILE.ÖLÇER@example.com", password="original-password").status_code == 200
+    assert auth.login(email="émile.ölçer@example.com", password="original-password").status_code == 200
+
+
+def test_two_servers_starting_on_one_database_at_once_both_start(storage, monkeypatch):
+    """Both find the migration not done and both run it; the second marker must be no error."""
+    insert_original_user(storage, "original-password")
+    storage.db[USERS].update_one({}, {"$set": {"email": "Jay@Example.com"}})
+    storage.db[MIGRATIONS].delete_many({})
+    collection_type = type(storage.db[USERS])
+    real_find = collection_type.find
+    both_checked = threading.Barrier(2, timeout=10)
+
+    def find_once_both_have_checked(self, *args, **kwargs):
+        if self.name == USERS:
+            both_checked.wait()
+        return real_find(self, *args, **kwargs)
+
+    monkeypatch.setattr(collection_type, "find", find_once_both_have_checked)
+    servers = [Storage(storage.db, embedded=storage.embedded) for _ in range(2)]  # each its own lock
+    failures = []
+
+    def start(server) -> None:
+        try:
+            server.ensure_indexes()
+        except Exception as error:  # noqa: BLE001 - any failure to start is the finding
+            failures.append(error)
+
+    threads = [threading.Thread(target=start, args=(server,)) for server in servers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    monkeypatch.undo()
+    assert failures == []
+    assert storage.db[USERS].find_one({})["email"] == "jay@example.com"
+    assert storage.db[MIGRATIONS].count_documents({}) == 1

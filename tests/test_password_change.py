@@ -1,9 +1,12 @@
 """POST /api/auth/changePassword: check the current password, set a new one, end the other sessions."""
 
+import threading
+
+import bcrypt
 import pytest
 
 from app.storage import USERS
-from helpers import EXPIRED, INVALID, PASSWORD, bearer, refresh
+from helpers import EXPIRED, INVALID, PASSWORD, AuthActions, bearer, refresh
 
 NEW_PASSWORD = "a brand new passphrase"
 WRONG = "The current password is incorrect."
@@ -124,3 +127,58 @@ def test_a_change_is_written_to_the_activity_log(auth, client):
     change(client, tokens)
     body = client.get("/api/auth/activity", headers=bearer(tokens["authToken"])).json
     assert body["activity"][0]["activity"] == "passwordChanged"
+
+
+def test_logins_racing_a_password_change_keep_no_session_of_the_old_password(make_app):
+    """Real bcrypt (cost 8): logins in flight while the password changes, some straddling the change."""
+    app = make_app(bcrypt_rounds=8, rate_limit_enabled=False)
+    client = app.test_client()
+    owner = AuthActions(client).tokens()
+    changed = threading.Event()
+    logins = []
+
+    def log_in_until_changed(address: str) -> None:
+        racer = app.test_client()
+        body = {"email": "ada@example.com", "password": PASSWORD}
+        while not changed.is_set():
+            logins.append(racer.post("/api/auth/login", json=body, environ_base={"REMOTE_ADDR": address}))
+
+    threads = [threading.Thread(target=log_in_until_changed, args=(f"198.51.100.{n}",)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    while len(logins) < 8:  # logins under way before the change starts
+        threading.Event().wait(0.001)
+    assert change(app.test_client(), owner).status_code == 200
+    changed.set()
+    for thread in threads:
+        thread.join()
+    opened = [response.json["refreshToken"] for response in logins if response.status_code == 200]
+    refused = [response for response in logins if response.status_code != 200]
+    assert all(response.json["message"] == "The email or password is incorrect." for response in refused)
+    # Whatever the interleaving: no session opened with the old password outlives the change.
+    assert [refresh(client, token).json for token in opened] == [EXPIRED] * len(opened)
+    assert AuthActions(client).login().status_code == 400
+    assert AuthActions(client).login(password=NEW_PASSWORD).status_code == 200
+
+
+def test_a_login_re_hashing_a_cheaper_hash_never_overwrites_a_new_password(make_app, monkeypatch):
+    app = make_app(bcrypt_rounds=5)
+    client = app.test_client()
+    auth = AuthActions(client)
+    owner = auth.tokens()
+    storage = app.extensions["auth_service"].storage
+    cheap = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()
+    storage.db[USERS].update_one({"email": "ada@example.com"}, {"$set": {"password": cheap}})
+    service = app.extensions["auth_service"]
+    real_hash = service.hasher.hash
+
+    def change_lands_while_the_login_re_hashes(password):
+        if password == PASSWORD:  # the login's re-hash, after its check passed: the change lands now
+            assert change(app.test_client(), owner).status_code == 200
+        return real_hash(password)
+
+    monkeypatch.setattr(service.hasher, "hash", change_lands_while_the_login_re_hashes)
+    assert auth.login().status_code == 400
+    monkeypatch.undo()
+    assert auth.login(password=NEW_PASSWORD).status_code == 200
+    assert auth.login().status_code == 400

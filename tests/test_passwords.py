@@ -79,3 +79,51 @@ def test_concurrency_and_nice_are_settings():
 def test_out_of_range_concurrency_or_nice_is_refused(name, value):
     with pytest.raises(ConfigError, match=name):
         Settings.from_env({name: value})
+
+
+def record_bcrypt_work(monkeypatch) -> list[int]:
+    """Make every bcrypt run note its work, 2 ** cost (what its time is proportional to)."""
+    work: list[int] = []
+    real_checkpw, real_hashpw = bcrypt.checkpw, bcrypt.hashpw
+
+    def checkpw(password: bytes, hashed: bytes) -> bool:
+        work.append(2 ** int(hashed.split(b"$")[2]))
+        return real_checkpw(password, hashed)
+
+    def hashpw(password: bytes, salt: bytes) -> bytes:
+        work.append(2 ** int(salt.split(b"$")[2]))
+        return real_hashpw(password, salt)
+
+    monkeypatch.setattr(bcrypt, "checkpw", checkpw)
+    monkeypatch.setattr(bcrypt, "hashpw", hashpw)
+    return work
+
+
+def test_a_wrong_password_costs_as_much_on_a_cost_10_account_as_on_an_unknown_email(make_app, monkeypatch):
+    """An account imported at cost 10 must not answer a wrong password faster than an unknown email."""
+    app = make_app(bcrypt_rounds=12, rate_limit_enabled=False)
+    client = app.test_client()
+    imported = bcrypt.hashpw(b"its real password", bcrypt.gensalt(10)).decode()
+    app.extensions["auth_service"].storage.db["Users"].insert_one(
+        {"first": "Old", "last": "User", "email": "old@example.com", "password": imported}
+    )
+
+    def work_of_a_wrong_password(email: str) -> int:
+        work = record_bcrypt_work(monkeypatch)
+        response = client.post("/api/auth/login", json={"email": email, "password": "a wrong guess"})
+        monkeypatch.undo()
+        assert response.status_code == 400
+        return sum(work)
+
+    work_of_a_wrong_password("old@example.com")  # the first one also makes the hasher's spare hashes
+    assert (
+        work_of_a_wrong_password("old@example.com") == work_of_a_wrong_password("nobody@example.com") == 2**12
+    )
+
+
+def test_a_right_password_on_a_cheaper_hash_is_not_padded(monkeypatch):
+    hasher = PasswordHasher(rounds=6)
+    cheap = bcrypt.hashpw(b"password123", bcrypt.gensalt(4)).decode()
+    work = record_bcrypt_work(monkeypatch)
+    assert hasher.check("password123", cheap)
+    assert work == [2**4]

@@ -111,35 +111,86 @@ def test_x_forwarded_for_is_ignored_without_trusted_proxies(client):
     )
 
 
-def test_with_a_trusted_proxy_the_forwarded_address_is_the_client(make_app, auth):
-    app = make_app(trusted_proxies=1)
+def proxied(kind: str, *addresses: str) -> dict:
+    """The header a chain of proxies would send, as `kind` spells it, naming `addresses` in order."""
+    if kind == "forwarded":
+        return {"Forwarded": ", ".join(f"for={address}" for address in addresses)}
+    return {"X-Forwarded-For": ", ".join(addresses)}
+
+
+PROXY_HEADERS = ["forwarded", "x-forwarded-for"]
+
+
+@pytest.mark.parametrize("kind", PROXY_HEADERS)
+def test_with_a_trusted_proxy_the_forwarded_address_is_the_client(make_app, kind):
+    app = make_app(trusted_proxies=1, trusted_proxy_header=kind)
     client = app.test_client()
-    spend(client, "/api/auth/login", 20, headers={"X-Forwarded-For": "198.51.100.1"})
-    assert (
-        client.post("/api/auth/login", json={}, headers={"X-Forwarded-For": "198.51.100.1"}).status_code
-        == 429
-    )
+    spend(client, "/api/auth/login", 20, headers=proxied(kind, "198.51.100.1"))
+    assert client.post("/api/auth/login", json={}, headers=proxied(kind, "198.51.100.1")).status_code == 429
     # Only the entry the one trusted proxy added counts: a client cannot prepend its way out.
-    spoofed = {"X-Forwarded-For": "203.0.113.9, 198.51.100.1"}
+    spoofed = proxied(kind, "203.0.113.9", "198.51.100.1")
     assert client.post("/api/auth/login", json={}, headers=spoofed).status_code == 429
-    assert (
-        client.post("/api/auth/login", json={}, headers={"X-Forwarded-For": "198.51.100.2"}).status_code
-        == 400
-    )
+    assert client.post("/api/auth/login", json={}, headers=proxied(kind, "198.51.100.2")).status_code == 400
 
 
-def test_the_forwarded_address_is_what_sessions_record_behind_a_trusted_proxy(make_app):
-    app = make_app(trusted_proxies=1)
+@pytest.mark.parametrize("kind", PROXY_HEADERS)
+def test_the_forwarded_address_is_what_sessions_record_behind_a_trusted_proxy(make_app, kind):
+    app = make_app(trusted_proxies=1, trusted_proxy_header=kind)
     client = app.test_client()
     body = {"first": "A", "last": "B", "email": "a@example.com", "password": PASSWORD}
     client.post("/api/auth/signup", json=body)
     client.post(
         "/api/auth/login",
         json={"email": "a@example.com", "password": PASSWORD},
-        headers={"X-Forwarded-For": "198.51.100.1"},
+        headers=proxied(kind, "198.51.100.1"),
     )
     session = app.extensions["auth_service"].storage.db["Sessions"].find_one({})
     assert session["ip"] == "198.51.100.1"
+
+
+def test_by_default_a_trusted_proxy_reports_the_client_in_forwarded_and_x_forwarded_for_is_ignored(make_app):
+    client = make_app(trusted_proxies=1).test_client()
+    for n in range(20):
+        headers = {"X-Forwarded-For": f"198.51.100.{n}", "Forwarded": "for=203.0.113.7"}
+        assert client.post("/api/auth/login", json={}, headers=headers).status_code == 400
+    assert (
+        client.post("/api/auth/login", json={}, headers={"Forwarded": "for=203.0.113.7"}).status_code == 429
+    )
+
+
+@pytest.mark.parametrize(
+    ("element", "address"),
+    [
+        ('for="203.0.113.7:4711";proto=https', "203.0.113.7"),
+        ('For="[2001:db8:cafe::17]:4711"', "2001:db8:cafe::17"),
+        ('for="2001:db8:cafe::17"', "2001:db8:cafe::17"),
+        ("for=unknown", "127.0.0.1"),
+        ("for=_hidden", "127.0.0.1"),
+        ("proto=https", "127.0.0.1"),
+    ],
+)
+def test_the_forwarded_element_of_the_proxy_is_read_and_anything_unusable_keeps_the_peer(
+    make_app, element, address
+):
+    app = make_app(trusted_proxies=1)
+    client = app.test_client()
+    client.post(
+        "/api/auth/signup", json={"first": "A", "last": "B", "email": "a@example.com", "password": PASSWORD}
+    )
+    headers = {"Forwarded": f'for="198.51.100.66", {element}'}
+    client.post("/api/auth/login", json={"email": "a@example.com", "password": PASSWORD}, headers=headers)
+    session = app.extensions["auth_service"].storage.db["Sessions"].find_one({})
+    assert session["ip"] == address
+
+
+def test_ipv6_clients_are_limited_per_64_network(client):
+    for n in range(20):
+        network_neighbour = {"REMOTE_ADDR": f"2001:db8:1:2::{n + 1:x}"}
+        assert client.post("/api/auth/login", json={}, environ_base=network_neighbour).status_code == 400
+    same_network = {"REMOTE_ADDR": "2001:db8:1:2:ffff:ffff:ffff:ffff"}
+    assert client.post("/api/auth/login", json={}, environ_base=same_network).status_code == 429
+    next_network = {"REMOTE_ADDR": "2001:db8:1:3::1"}
+    assert client.post("/api/auth/login", json={}, environ_base=next_network).status_code == 400
 
 
 def test_limits_are_settings(make_app):

@@ -58,3 +58,26 @@ def test_a_hash_at_the_configured_cost_or_higher_is_kept(auth, storage):
 )
 def test_the_cost_is_read_from_the_hash(stored, cost):
     assert cost_of(stored) == cost
+
+
+def test_two_logins_re_hashing_the_same_cheap_hash_at_once_both_succeed(make_app, monkeypatch):
+    """The second finds the hash replaced by the first one's re-hash of the same password: no refusal."""
+    app = make_app(bcrypt_rounds=5)
+    client = app.test_client()
+    AuthActions(client).signup()
+    storage = app.extensions["auth_service"].storage
+    cheap = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()
+    storage.db[USERS].update_one({"email": "ada@example.com"}, {"$set": {"password": cheap}})
+    hasher = app.extensions["auth_service"].hasher
+    real_hash = hasher.hash
+    inner = []
+
+    def another_login_re_hashes_first(password):
+        if not inner:  # the first login's re-hash: the second login runs to its end meanwhile
+            monkeypatch.setattr(hasher, "hash", real_hash)
+            inner.append(AuthActions(app.test_client()).login())
+        return real_hash(password)
+
+    monkeypatch.setattr(hasher, "hash", another_login_re_hashes_first)
+    outer = AuthActions(client).login()
+    assert (outer.status_code, inner[0].status_code) == (200, 200)

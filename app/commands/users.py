@@ -88,8 +88,11 @@ def show(who: str, activity_limit: int, as_json: bool) -> None:
     for name, value in user_record(user).items():
         click.echo(f"{name + ':':<15}{value}")
     if failed is not None:
-        next_attempt = failed["nextAttemptAt"]
-        click.echo(f"{'failedLogins:':<15}{failed['count']} in a row, next attempt from {next_attempt}")
+        click.echo(f"{'failedLogins:':<15}{failed['today']} today")
+        for run in failed["sources"]:
+            click.echo(
+                f"{'':<15}{run['count']} in a row {run['source']}, next attempt from {run['nextAttemptAt']}"
+            )
     click.echo(f"\nOpen sessions ({len(open_sessions)}):")
     echo_table(
         ("ID", "CREATED", "LAST USED", "IP", "USER AGENT"),

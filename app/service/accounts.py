@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import ApiError, InvalidToken
+from ..lockout import from_session
 from ..storage import ADMIN, USER, created_at
 from .base import Client, ServiceBase, page
 
@@ -55,11 +56,13 @@ class Accounts(ServiceBase):
         if not user["password"]:
             raise ApiError(NO_PASSWORD, code=NO_PASSWORD_CODE, errors={"currentPassword": [NO_PASSWORD]})
         now = self.clock()
-        # A stolen access token must not become a way to guess the password: same delays as login.
-        self.throttle.claim(user["email"], now)
+        # A stolen access token must not become a way to guess the password: this session's
+        # guesses wait like a stranger's, but strangers' guesses never delay the session.
+        source = from_session(session_id)
+        self.throttle.claim(user["email"], source, now, holds_session=True)
         if not self.hasher.check(current_password, user["password"]):
             raise ApiError(WRONG_CURRENT_PASSWORD, errors={"currentPassword": [WRONG_CURRENT_PASSWORD]})
-        self.throttle.succeeded(user["email"])
+        self.throttle.succeeded(user["email"], source, now)
         self.storage.update_password(user_id, self.hasher.hash(new_password))
         ended = self.storage.end_user_sessions(user_id, now, except_id=session_id)
         self._log(user_id, "passwordChanged", client, now)

@@ -32,13 +32,30 @@ def page(items: list[dict], limit: int) -> tuple[list[dict], str | None]:
     return items, None
 
 
+# Client strings are stored with every session and activity entry: capped here, where every
+# one of them passes, so no client can make either grow (real user agents are under 300).
+MAX_USER_AGENT = 512
+MAX_ADDRESS = 64  # an IPv6 address with a zone fits in 64
+
+
+def _capped(text: str | None, limit: int) -> str | None:
+    return text[:limit] if text is not None else None
+
+
 @dataclass(frozen=True)
 class Client:
-    """Where a request came from, for sessions and the activity log; `by` names an operator acting."""
+    """Where a request came from, for sessions and the activity log (each string capped).
+
+    `by` names an operator acting, when a command rather than the user did it.
+    """
 
     ip: str | None
     user_agent: str | None
     by: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ip", _capped(self.ip, MAX_ADDRESS))
+        object.__setattr__(self, "user_agent", _capped(self.user_agent, MAX_USER_AGENT))
 
 
 # Who acts when a command of `flask users ...` / `flask sessions ...` does something to an account.

@@ -45,19 +45,26 @@ class Operators(ServiceBase):
         return self.storage.list_open_sessions(user_id, self.clock())
 
     def failed_logins(self, user: dict) -> dict | None:
-        """Return the user's run of failed logins and when the next attempt may start, if there is one."""
-        record = self.storage.login_failures(user["email"], self.clock())
-        if record is None:
+        """Return the account's failed logins today and each source's run of them, or None if none."""
+        now = self.clock()
+        account = self.storage.login_failures(user["email"], now)
+        sources = self.storage.source_login_failures(user["email"], now)
+        if account is None and not sources:
             return None
-        count, allowed_at = record
-        return {"count": count, "nextAttemptAt": allowed_at}
+        return {
+            "today": account.count if account else 0,
+            "sources": [
+                {"source": source, "count": run.count, "nextAttemptAt": run.allowed_at}
+                for source, run in sorted(sources.items())
+            ],
+        }
 
     def set_password(self, user: dict, password: str) -> int:
         """Set a new password, end every session, forget failed logins; return how many sessions ended."""
         self.storage.update_password(user["id"], self.hasher.hash(password))
         now = self.clock()
         ended = self.storage.end_user_sessions(user["id"], now)
-        self.throttle.succeeded(user["email"])
+        self.throttle.forget(user["email"])
         self._log(user["id"], "passwordChanged", OPERATOR, now)
         return ended
 

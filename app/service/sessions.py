@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..errors import ApiError
+from ..lockout import from_address, from_session
 from ..tokens import REFRESH, TokenError
 from .base import Client, ServiceBase, ensure_enabled, token_hash
 
@@ -26,25 +27,35 @@ class LoginResult:
 class Sessions(ServiceBase):
     """Opens a session per login, and lists and ends the user's sessions."""
 
-    def login(self, email: str, password: str, client: Client) -> LoginResult:
-        """Check the credentials and open a new session with its own refresh token."""
+    def login(
+        self, email: str, password: str, client: Client, refresh_token: str | None = None
+    ) -> LoginResult:
+        """Check the credentials and open a new session with its own refresh token.
+
+        `refresh_token`, if it is the current token of an open session of this account, shows
+        the client already holds the account: strangers' failed guesses do not delay it.
+        """
         now = self.clock()
-        self.throttle.claim(email, now)
         user = self.storage.find_user_by_email(email)
+        held = self._held_session(user, refresh_token, now)
+        source = from_session(held) if held else from_address(client.ip)
+        self.throttle.claim(email, source, now, holds_session=held is not None)
         stored_hash = user["password"] if user else None
         if not self.hasher.check(password, stored_hash) or user is None:
             raise ApiError(BAD_CREDENTIALS)
-        self.throttle.succeeded(email)
+        self.throttle.succeeded(email, source, now)
         ensure_enabled(user)  # only now: saying so before the password check would tell anyone
-        if self.hasher.needs_rehash(user["password"]):
-            self.storage.update_password(user["id"], self.hasher.hash(password))
-        return self._start_session(user, client, now, PASSWORD_METHOD)
+        checked_hash = self._rehash_if_cheaper(user, password)
+        return self._start_session(user, client, now, PASSWORD_METHOD, checked_hash=checked_hash)
 
-    def _start_session(self, user: dict, client: Client, now: datetime, method: str) -> LoginResult:
+    def _start_session(
+        self, user: dict, client: Client, now: datetime, method: str, checked_hash: str | None = None
+    ) -> LoginResult:
         """Open a new session for a user who has just proved who they are, and issue its tokens.
 
         Every way of logging in ends here, so their answers and sessions are the same;
-        `method` (password, google, apple) goes into the activity log.
+        `method` (password, google, apple) goes into the activity log. A password login
+        passes the hash it checked, which must still be the account's once the session is open.
         """
         session_id = secrets.token_urlsafe(16)
         refresh_token = self.signer.refresh_token(user["id"], session_id, now)
@@ -52,12 +63,68 @@ class Sessions(ServiceBase):
         self.storage.open_session(
             session_id, user["id"], token_hash(refresh_token), now, expires_at, client.ip, client.user_agent
         )
+        if checked_hash is not None:
+            self.confirm_new_session(user["id"], session_id, now, checked_hash=checked_hash)
         self._log(user["id"], "login", client, now, method)
         keep = self.rules.max_per_user - 1
         if self.storage.end_oldest_sessions(user["id"], keep, now, except_id=session_id):
             self._log(user["id"], "sessionLimit", client, now)
         auth_token = self.signer.access_token(user, session_id, now)
         return LoginResult(user, session_id, auth_token, refresh_token)
+
+    def confirm_new_session(
+        self, user_id: str, session_id: str, now: datetime, checked_hash: str | None = None
+    ) -> dict:
+        """Return the account a session was just opened for, or end that session and refuse the login.
+
+        Call it right after opening a session: a password change (or a removal) that landed
+        while the login was checking credentials has already ended the account's sessions but
+        could not end this one. Reading the account after the session exists closes that gap:
+        either the change comes later and ends this session too, or it is seen here. The
+        login is refused when the account is gone, disabled meanwhile, or its password hash is
+        no longer `checked_hash` (None: a login that checked no password).
+        """
+        current = self.storage.find_user_by_id(user_id)
+        stale = current is None or (checked_hash is not None and current["password"] != checked_hash)
+        if stale or current["disabled"]:
+            self.storage.end_session(session_id, user_id, now)
+            if stale:
+                raise ApiError(BAD_CREDENTIALS)
+            ensure_enabled(current)
+        return current
+
+    def _rehash_if_cheaper(self, user: dict, password: str) -> str:
+        """Re-hash a password stored at a lower cost than configured; return the hash the account now has.
+
+        Only while the stored hash is still the one just checked: a password change racing
+        this login must not be overwritten by the old password.
+        """
+        checked = user["password"]
+        if not self.hasher.needs_rehash(checked):
+            return checked
+        rehashed = self.hasher.hash(password)
+        if self.storage.update_password(user["id"], rehashed, replacing=checked):
+            return rehashed
+        # Something else replaced it: another login re-hashing the same password (then it
+        # matches), or a password change (then it does not, and the login will be refused).
+        current = self.storage.find_user_by_id(user["id"])
+        if current is not None and self.hasher.check(password, current["password"]):
+            return current["password"]
+        return checked
+
+    def _held_session(self, user: dict | None, refresh_token: str | None, now: datetime) -> str | None:
+        """Return the id of the open session of `user` whose current refresh token this is, if any."""
+        if not refresh_token:
+            return None
+        try:  # verified whether or not the email is an account's, so its time tells nothing
+            claims = self.signer.verify(refresh_token, REFRESH, now)
+        except TokenError:
+            return None
+        if user is None or claims["sub"] != user["id"]:
+            return None
+        if not self.storage.use_session(claims["sid"], user["id"], token_hash(refresh_token), now):
+            return None
+        return claims["sid"]
 
     def list_sessions(self, user_id: str, current_session_id: str) -> list[dict]:
         """Return the user's open sessions, newest first, marking the one the caller uses."""

@@ -6,10 +6,13 @@ login attempts, activity, identities), each in the module named after it, on one
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import mongomock
 import pymongo
 from flask import Flask
 from flask_pymongo import PyMongo
+from pymongo.database import Database
 from pymongo.errors import ConnectionFailure, PyMongoError
 
 from .activity import ActivityStore
@@ -42,6 +45,7 @@ __all__ = [
 DEFAULT_DB_NAME = "auth"
 TIMEOUT_MS = 5000
 PING_TIMEOUT_S = 2  # a readiness probe must answer before the prober gives up
+KEEP_ACTIVITY_FOR = timedelta(days=365)  # ACTIVITY_TTL_DAYS
 
 # The key of every index `ensure_indexes` creates, per collection: what `db check` looks for.
 # tests/test_commands_db.py fails when this list and `ensure_indexes` disagree.
@@ -49,7 +53,8 @@ REQUIRED_INDEXES: dict[str, tuple[tuple[tuple[str, int], ...], ...]] = {
     USERS: ((("email", 1),),),
     SESSIONS: ((("tokenHash", 1),), (("userId", 1), ("createdAt", 1)), (("expiresAt", 1),)),
     LOGIN_FAILURES: ((("expiresAt", 1),),),
-    ACTIVITY: ((("userId", 1), ("_id", -1)),),
+    ACTIVITY: ((("userId", 1), ("_id", -1)), (("time", 1),)),
+    IDENTITIES: ((("provider", 1), ("subject", 1)), (("userId", 1), ("provider", 1))),
 }
 
 # The database is down or unreachable: the client gets 503 and pymongo reconnects by itself.
@@ -59,12 +64,18 @@ UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (ConnectionFailure,)
 class Storage(UserStore, SessionStore, AttemptStore, ActivityStore, IdentityStore):
     """Users, sessions, login attempts, activity and identities, on MongoDB or the embedded store."""
 
+    def __init__(
+        self, db: Database, *, embedded: bool, keep_activity_for: timedelta = KEEP_ACTIVITY_FOR
+    ) -> None:
+        super().__init__(db, embedded=embedded)
+        self.keep_activity_for = keep_activity_for  # the activity log's TTL (ACTIVITY_TTL_DAYS)
+
     def ensure_indexes(self) -> None:
         """Create the indexes the rules rely on, and run the one-time migrations (idempotent)."""
         self._ensure_user_indexes()
         self._ensure_session_indexes()
         self._ensure_attempt_indexes()
-        self._ensure_activity_indexes()
+        self._ensure_activity_indexes(self.keep_activity_for)
         self._ensure_identity_indexes()
 
     def missing_indexes(self) -> list[str]:
@@ -88,7 +99,7 @@ class Storage(UserStore, SessionStore, AttemptStore, ActivityStore, IdentityStor
         self.delete_user_sessions(user_id)
         self.delete_user_identities(user_id)
         self.delete_user_activity(user_id)
-        self.clear_login_failures(email)
+        self.clear_account_login_failures(email)
         return self.delete_user(user_id)
 
     def ping(self) -> bool:
@@ -105,10 +116,11 @@ def _index_name(key: tuple[tuple[str, int], ...]) -> str:
     return ", ".join(f"{field} {direction}" for field, direction in key)
 
 
-def connect(app: Flask, mongo_uri: str | None) -> Storage:
+def connect(app: Flask, mongo_uri: str | None, keep_activity_for: timedelta = KEEP_ACTIVITY_FOR) -> Storage:
     """Open MongoDB at `mongo_uri` through flask-pymongo, or the embedded store when None."""
     if mongo_uri is None:
-        return Storage(mongomock.MongoClient()[DEFAULT_DB_NAME], embedded=True)
+        db = mongomock.MongoClient()[DEFAULT_DB_NAME]
+        return Storage(db, embedded=True, keep_activity_for=keep_activity_for)
     mongo = PyMongo(
         app,
         uri=mongo_uri,
@@ -117,4 +129,4 @@ def connect(app: Flask, mongo_uri: str | None) -> Storage:
         socketTimeoutMS=TIMEOUT_MS,
     )
     db = mongo.db if mongo.db is not None else mongo.cx[DEFAULT_DB_NAME]
-    return Storage(db, embedded=False)
+    return Storage(db, embedded=False, keep_activity_for=keep_activity_for)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pymongo import ASCENDING, DESCENDING
+from pymongo.errors import OperationFailure
 
 from .base import ACTIVITY, StoreBase, object_id_of
 
@@ -23,9 +24,19 @@ def _activity(document: dict) -> dict:
 class ActivityStore(StoreBase):
     """The `LoginActivity` collection."""
 
-    def _ensure_activity_indexes(self) -> None:
+    def _ensure_activity_indexes(self, keep_for: timedelta) -> None:
         with self._lock:
             self.db[ACTIVITY].create_index([("userId", ASCENDING), ("_id", DESCENDING)])
+            self._expire_activity_after(keep_for)
+
+    def _expire_activity_after(self, keep_for: timedelta) -> None:
+        """Let MongoDB delete entries older than `keep_for` (a TTL index on `time`)."""
+        by_time, seconds = [("time", ASCENDING)], int(keep_for.total_seconds())
+        try:
+            self.db[ACTIVITY].create_index(by_time, expireAfterSeconds=seconds)
+        except OperationFailure:  # made with another ACTIVITY_TTL_DAYS: replace it
+            self.db[ACTIVITY].drop_index(by_time)
+            self.db[ACTIVITY].create_index(by_time, expireAfterSeconds=seconds)
 
     def log_activity(
         self,

@@ -9,10 +9,13 @@ from bson import ObjectId
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
+from ..schemas import normalise_email
 from .base import MIGRATIONS, USERS, StoreBase, id_time, object_id_of
 
 _USER_FIELDS = dict.fromkeys(("first", "last", "email", "password", "role", "disabled", "emailVerified"), 1)
-NORMALISED_EMAILS = "normalised-emails"  # the one-time migration of emails the original stored as typed
+# Its marker in `Migrations`. The first version lower-cased ASCII letters only, so databases it
+# ran on get this one too.
+EMAILS_NORMALISED = "normalised-emails-unicode"
 USER = "user"
 ADMIN = "admin"
 ROLES = (USER, ADMIN)
@@ -71,19 +74,30 @@ class UserStore(StoreBase):
                 raise DuplicateEmails() from error
 
     def _normalise_stored_emails(self) -> None:
-        """Trim and lower-case the emails the original server stored as typed, once per database."""
-        done = {"_id": NORMALISED_EMAILS}
+        """Trim and lower-case the emails the original server stored as typed, once per database.
+
+        By the rules signup uses (Unicode's, which no database regex matches the same way), so
+        every user is read once. Processes starting together may both run it: each write is
+        the same, and the second marker is no error.
+        """
+        done = {"_id": EMAILS_NORMALISED}
         with self._lock:
             if self.db[MIGRATIONS].find_one(done):
                 return
-            as_typed = self.db[USERS].find({"email": {"$regex": r"[A-Z]|^\s|\s$"}}, {"email": 1})
-            for document in list(as_typed):
+            for document in list(self.db[USERS].find({}, {"email": 1})):
+                email = document.get("email")
+                if not isinstance(email, str) or normalise_email(email) == email:
+                    continue
                 try:
-                    normalised = {"email": document["email"].strip().lower()}
-                    self.db[USERS].update_one({"_id": document["_id"]}, {"$set": normalised})
+                    self.db[USERS].update_one(
+                        {"_id": document["_id"]}, {"$set": {"email": normalise_email(email)}}
+                    )
                 except DuplicateKeyError as error:
                     raise DuplicateEmails() from error
-            self.db[MIGRATIONS].insert_one(done)
+            try:
+                self.db[MIGRATIONS].insert_one(done)
+            except DuplicateKeyError:  # another process finished it first
+                pass
 
     def insert_user(
         self,
@@ -131,8 +145,8 @@ class UserStore(StoreBase):
 
     def _pending_user_migrations(self) -> list[str]:
         with self._lock:
-            done = self.db[MIGRATIONS].find_one({"_id": NORMALISED_EMAILS}) is not None
-        return [] if done else [NORMALISED_EMAILS]
+            done = self.db[MIGRATIONS].find_one({"_id": EMAILS_NORMALISED}) is not None
+        return [] if done else [EMAILS_NORMALISED]
 
     def list_users(self, after: str | None, limit: int, email_prefix: str | None = None) -> list[dict]:
         """Return up to `limit` users in id order after the id `after`, their email starting with a prefix."""
@@ -154,13 +168,16 @@ class UserStore(StoreBase):
         with self._lock:
             return self.db[USERS].delete_one({"_id": object_id}).deleted_count == 1
 
-    def update_password(self, user_id: str, password_hash: str) -> bool:
-        """Replace the user's password hash; say whether the user exists."""
+    def update_password(self, user_id: str, password_hash: str, replacing: str | None = None) -> bool:
+        """Replace the user's password hash (only while it is `replacing`, if given); say whether it did."""
         object_id = object_id_of(user_id)
         if object_id is None:
             return False
+        match: dict = {"_id": object_id}
+        if replacing is not None:
+            match["password"] = replacing
         with self._lock:
-            result = self.db[USERS].update_one({"_id": object_id}, {"$set": {"password": password_hash}})
+            result = self.db[USERS].update_one(match, {"$set": {"password": password_hash}})
         return result.matched_count == 1
 
     def _set_user_fields(self, user_id: str, fields: dict) -> bool:
