@@ -42,8 +42,9 @@ function utf8(bytes: number[]): string | null {
 
 /** Read a JWT's claims without verifying it (the server verifies); null when it is not a JWT. */
 export function readTokenClaims(token: string): TokenClaims | null {
-  const [, payload, signature] = token.split(".");
-  if (payload === undefined || signature === undefined) return null;
+  const parts = token.split(".");
+  const payload = parts.length === 3 ? parts[1] : undefined;
+  if (!payload) return null;
   const bytes = base64UrlBytes(payload);
   const text = bytes && utf8(bytes);
   if (!text) return null;

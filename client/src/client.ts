@@ -59,6 +59,7 @@ interface Outgoing {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_REFRESH_MARGIN_S = 30;
+const CLOCK_SKEW_TOLERANCE_S = 5;
 
 export interface AuthClient extends RouteMethods {}
 
@@ -178,6 +179,7 @@ export class AuthClient {
   async call<K extends RouteName>(name: K, ...args: unknown[]): Promise<AnswerOf<K>> {
     const route: Route = routes[name];
     const request = requestOf(route, args);
+    await this.loadTokens(); // so that the state is known whatever the first call is
     const answer = route.bearer
       ? await this.authorized((token) => this.send(route, { ...request, token }))
       : await this.send(route, request);
@@ -313,9 +315,13 @@ export class AuthClient {
 
   // Time
 
+  /** Learn how wrong the device's clock is, so that a clock set ahead does not refresh at every call. */
   private learnClock(authToken: string): void {
     const issuedAt = readTokenClaims(authToken)?.iat;
-    if (typeof issuedAt === "number") this.clockOffset = issuedAt - Date.now() / 1000;
+    if (typeof issuedAt !== "number") return;
+    // `iat` is in whole seconds and a little old on arrival: differences that small are not skew.
+    const offset = issuedAt - Date.now() / 1000;
+    this.clockOffset = Math.abs(offset) > CLOCK_SKEW_TOLERANCE_S ? offset : 0;
   }
 
   private serverNow(): number {
