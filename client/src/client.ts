@@ -145,6 +145,7 @@ export class AuthClient {
 
   /** End this device's session at the server and forget the tokens (forgotten even when the call fails). */
   async logout(options?: CallOptions): Promise<void> {
+    this.generation += 1; // from here on, a refresh in flight stores nothing
     const { refreshToken } = await this.loadTokens();
     try {
       if (refreshToken) await this.send(sessionRoutes.logout, { body: { refreshToken }, signal: options?.signal });

@@ -162,10 +162,10 @@ describe("the session ends only when the server says so", () => {
 
   test("a sign-out during a refresh is not undone by the refresh's answer", async () => {
     const { client, storage, expired } = await signedIn();
-    const refreshing = client.refresh();
+    const refreshing = rejection(client.refresh());
     await client.logout();
     // Whichever the server took first, the refresh stores nothing and reports no expiry.
-    const error = await rejection(refreshing);
+    const error = await refreshing;
     assert.ok(["notSignedIn", "refreshExpired"].includes(error.code), error.code);
     assert.equal(storage.entries.size, 0);
     assert.equal(expired.length, 0);
