@@ -28,13 +28,19 @@ json.dump(app.extensions["openapi"], sys.stdout)
 
 function serverDocument() {
   const python = process.env.PYTHON || "python3";
-  const output = execFileSync(python, ["-c", DUMP], {
-    cwd: repository,
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "ignore"],
-    env: { ...process.env, PYTHONPATH: repository },
-  });
-  return JSON.parse(output);
+  try {
+    const output = execFileSync(python, ["-c", DUMP], {
+      cwd: repository,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, PYTHONPATH: repository },
+    });
+    return JSON.parse(output);
+  } catch (error) {
+    console.error(`Could not build the server's OpenAPI document with ${python} (set PYTHON to the project's virtualenv python).`);
+    console.error(error.stderr || error.message);
+    process.exit(1);
+  }
 }
 
 async function generate() {
