@@ -76,6 +76,7 @@ export class AuthClient {
   private tokens: Tokens | null = null;
   private loading: Promise<Tokens> | null = null;
   private refreshing: Promise<string> | null = null;
+  private writes: Promise<void> = Promise.resolve();
   /** Bumped at every sign-in and sign-out, so that a refresh that outlived its session stores nothing. */
   private generation = 0;
   /** Server clock minus device clock, in seconds, learnt from the `iat` of the latest token. */
@@ -91,7 +92,8 @@ export class AuthClient {
     this.keys = { authToken: `${prefix}authToken`, refreshToken: `${prefix}refreshToken` };
     const fetchImpl = options.fetch ?? globalThis.fetch;
     if (typeof fetchImpl !== "function") throw new TypeError("No fetch: pass options.fetch.");
-    this.fetchImpl = (input, init) => fetchImpl(input, init); // unbound global fetch throws in browsers
+    // Not stored as is: called as a method of the client, a browser's fetch throws "Illegal invocation".
+    this.fetchImpl = (input, init) => fetchImpl(input, init);
     this.refreshMargin = options.refreshMargin ?? DEFAULT_REFRESH_MARGIN_S;
     this.timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
     this.headers = options.headers ?? {};
@@ -245,6 +247,7 @@ export class AuthClient {
   private async runRefresh(): Promise<string> {
     const generation = this.generation;
     // Read from storage, not memory: another instance (a background task) may have rotated it.
+    await this.writes;
     const refreshToken = (await this.storage.get(this.keys.refreshToken)) ?? this.tokens?.refreshToken;
     if (!refreshToken) throw notSignedIn();
     let answer: Record<string, unknown>;
@@ -259,12 +262,14 @@ export class AuthClient {
     if (generation !== this.generation) throw notSignedIn("Signed out while the session was being refreshed.");
     const authToken = String(answer["authToken"]);
     const rotated = typeof answer["refreshToken"] === "string" ? answer["refreshToken"] : null;
-    // With rotation the new refresh token is stored before any waiting call goes on. An answer
-    // without one (rotation off, or a retired token within its grace period) keeps the stored one.
-    if (rotated) await this.storage.set(this.keys.refreshToken, rotated);
-    await this.storage.set(this.keys.authToken, authToken);
     this.tokens = { authToken, refreshToken: rotated ?? refreshToken };
     this.learnClock(authToken);
+    // With rotation the new refresh token is stored before any waiting call goes on. An answer
+    // without one (rotation off, or a retired token within its grace period) keeps the stored one.
+    await this.persist(async () => {
+      if (rotated) await this.storage.set(this.keys.refreshToken, rotated);
+      await this.storage.set(this.keys.authToken, authToken);
+    });
     return authToken;
   }
 
@@ -272,11 +277,13 @@ export class AuthClient {
     const authToken = String(answer["authToken"]);
     const refreshToken = String(answer["refreshToken"]);
     this.generation += 1;
-    await this.storage.set(this.keys.refreshToken, refreshToken);
-    await this.storage.set(this.keys.authToken, authToken);
     this.tokens = { authToken, refreshToken };
     this.learnClock(authToken);
     this.expiryReported = false;
+    await this.persist(async () => {
+      await this.storage.set(this.keys.refreshToken, refreshToken);
+      await this.storage.set(this.keys.authToken, authToken);
+    });
     this.setState({ status: "signedIn", user: isObject(answer["user"]) ? (answer["user"] as User) : null });
   }
 
@@ -284,15 +291,31 @@ export class AuthClient {
     this.generation += 1;
     this.tokens = { authToken: null, refreshToken: null };
     this.setState({ status: "signedOut", user: null });
-    await this.storage.remove(this.keys.authToken);
-    await this.storage.remove(this.keys.refreshToken);
+    await this.persist(async () => {
+      await this.storage.remove(this.keys.authToken);
+      await this.storage.remove(this.keys.refreshToken);
+    });
+  }
+
+  /** Run storage writes in the order they were decided: a refresh's write never lands after a sign-out's removal. */
+  private persist(write: () => Promise<void>): Promise<void> {
+    const done = this.writes.then(write);
+    this.writes = done.catch(() => undefined);
+    return done;
   }
 
   private async endExpiredSession(error: AuthError): Promise<void> {
     await this.forgetSession();
     if (this.expiryReported) return;
     this.expiryReported = true;
-    this.onSessionExpired?.(error);
+    try {
+      this.onSessionExpired?.(error);
+    } catch (thrown) {
+      // The app's callback failing must not change what the waiting calls are told.
+      setTimeout(() => {
+        throw thrown;
+      });
+    }
   }
 
   private loadTokens(): Promise<Tokens> {
