@@ -9,7 +9,8 @@ import { startServer } from "./support/server.mjs";
 
 let server;
 before(async () => {
-  server = await startServer();
+  // Tokens that stay fresh for the whole run: these tests count every request.
+  server = await startServer({ ACCESS_TOKEN_TTL: "600" });
 });
 after(() => server?.stop());
 
