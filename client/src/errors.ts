@@ -1,0 +1,52 @@
+/** Codes the client gives to failures that have no answer from the server behind them. */
+export type ClientErrorCode = "networkError" | "timeout" | "aborted" | "badResponse" | "notSignedIn";
+
+/** What the server said was wrong with one field: field name to its messages. */
+export type FieldErrors = Record<string, string[]>;
+
+export interface AuthErrorInit {
+  status: number;
+  message: string;
+  code?: string;
+  errors?: FieldErrors;
+  retryAfter?: number;
+  cause?: unknown;
+}
+
+/**
+ * Every failure of a client call: the server's envelope (`status`, `code`, `message`, `errors`),
+ * or one of the client's own codes with `status` 0 when no answer came back.
+ */
+export class AuthError extends Error {
+  /** The HTTP status, or 0 when the server did not answer. */
+  readonly status: number;
+  /** The server's `code` (`invalidToken`, `refreshExpired`, `rateLimited`, ...) or a `ClientErrorCode`. */
+  readonly code: string | undefined;
+  /** Validation failures: field name to its messages. */
+  readonly errors: FieldErrors | undefined;
+  /** Seconds to wait, from `Retry-After`, on a `429`. */
+  readonly retryAfter: number | undefined;
+
+  constructor(init: AuthErrorInit) {
+    super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
+    this.name = "AuthError";
+    this.status = init.status;
+    this.code = init.code;
+    this.errors = init.errors;
+    this.retryAfter = init.retryAfter;
+  }
+
+  /** True when the session is over and the user must sign in again. */
+  get sessionEnded(): boolean {
+    return this.code === "refreshExpired" || this.code === "accountDisabled" || this.code === "notSignedIn";
+  }
+
+  /** True when no answer came back (offline, server down, timeout): worth trying again later. */
+  get offline(): boolean {
+    return this.code === "networkError" || this.code === "timeout";
+  }
+}
+
+export function notSignedIn(message = "Not signed in."): AuthError {
+  return new AuthError({ status: 0, code: "notSignedIn", message });
+}

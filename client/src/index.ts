@@ -1,0 +1,11 @@
+export { AuthClient, createAuthClient } from "./client.js";
+export type { AuthClientOptions, AuthState, AuthStatus } from "./client.js";
+export { AuthError } from "./errors.js";
+export type { ClientErrorCode, FieldErrors } from "./errors.js";
+export { readTokenClaims } from "./claims.js";
+export type { TokenClaims } from "./claims.js";
+export { memoryStorage } from "./storage.js";
+export type { TokenStorage } from "./storage.js";
+export { routes } from "./routes.js";
+export type { Activity, AnswerOf, BodyOf, CallOptions, Provider, QueryOf, RouteName, Session, User } from "./routes.js";
+export type { components, paths } from "./openapi.js";

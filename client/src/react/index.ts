@@ -1,0 +1,62 @@
+/** The React binding: `<AuthProvider client={...}>` once at the root, `useAuth()` wherever needed. */
+import { type ReactNode, createContext, createElement, useContext, useEffect, useMemo, useSyncExternalStore } from "react";
+
+import type { AuthClient, AuthState } from "../client.js";
+import type { AnswerOf, BodyOf } from "../routes.js";
+
+const AuthContext = createContext<AuthClient | null>(null);
+
+export interface AuthProviderProps {
+  client: AuthClient;
+  children?: ReactNode;
+}
+
+/** Restores the stored session on mount (and asks the server who is signed in), then provides the client. */
+export function AuthProvider({ client, children }: AuthProviderProps) {
+  useEffect(() => {
+    client
+      .restore()
+      .then((state) => (state.status === "signedIn" && !state.user ? client.me() : undefined))
+      .catch(() => undefined); // offline at start: still signed in, `user` stays null until refreshUser()
+  }, [client]);
+  return createElement(AuthContext.Provider, { value: client }, children);
+}
+
+export interface UseAuth extends AuthState {
+  /** True once the stored session is known to exist (the user may still be null while offline). */
+  signedIn: boolean;
+  client: AuthClient;
+  /** Log in with email and password. */
+  signIn(body: BodyOf<"login">): Promise<AnswerOf<"login">>;
+  /** Create the account, then log in with it. */
+  signUp(body: BodyOf<"signup">): Promise<AnswerOf<"login">>;
+  /** Sign in with a native Google or Apple ID token. */
+  signInWithIdToken(body: BodyOf<"loginWithIdToken">): Promise<AnswerOf<"loginWithIdToken">>;
+  /** End this device's session; the tokens are forgotten even when the server cannot be reached. */
+  signOut(): Promise<void>;
+  /** Ask the server for the user again (refreshing the access token if needed). */
+  refreshUser(): Promise<AnswerOf<"me">>;
+}
+
+/** The signed-in state, the user and the actions; re-renders when any of them changes. */
+export function useAuth(): UseAuth {
+  const client = useContext(AuthContext);
+  if (!client) throw new Error("useAuth() must be called inside <AuthProvider>.");
+  const state = useSyncExternalStore(client.subscribe, client.getState, client.getState);
+  return useMemo(
+    () => ({
+      ...state,
+      signedIn: state.status === "signedIn",
+      client,
+      signIn: (body) => client.login(body),
+      signUp: async (body) => {
+        await client.signup(body);
+        return client.login({ email: body.email, password: body.password });
+      },
+      signInWithIdToken: (body) => client.loginWithIdToken(body),
+      signOut: () => client.logout(),
+      refreshUser: () => client.me(),
+    }),
+    [state, client],
+  );
+}

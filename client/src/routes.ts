@@ -1,0 +1,133 @@
+/**
+ * Every route of the server, one declarative entry each, and the types of their bodies and
+ * answers. Types come from the server's OpenAPI document (src/openapi.ts, generated) for every
+ * route it documents; a route the document does not have yet falls back to the contract's shape
+ * written below, and switches to the generated one by itself once `npm run types` sees it.
+ */
+import type { components, paths } from "./openapi.js";
+
+type Schemas = components["schemas"];
+export type User = Schemas["User"] & { emailVerified?: boolean; role?: "user" | "admin" };
+export type Session = Schemas["Session"];
+export type Activity = Schemas["Activity"];
+export type Provider = "google" | "apple";
+
+/** What a route does to the client's own state once it succeeds. */
+export type Effect = "signIn" | "signOut" | "user";
+
+export interface Route {
+  readonly method: "GET" | "POST" | "PATCH" | "DELETE";
+  /** The path as the OpenAPI document spells it; `{name}` is the route's one positional argument. */
+  readonly path: string;
+  /** Whether the call carries the access token (and is refreshed and retried). */
+  readonly bearer: boolean;
+  readonly body?: true;
+  readonly query?: true;
+  readonly then?: Effect;
+}
+
+export const routes = {
+  signup: { method: "POST", path: "/api/auth/signup", bearer: false, body: true },
+  login: { method: "POST", path: "/api/auth/login", bearer: false, body: true, then: "signIn" },
+  getAll: { method: "GET", path: "/api/auth/getAll", bearer: true, query: true },
+  me: { method: "GET", path: "/api/auth/me", bearer: true, then: "user" },
+  updateMe: { method: "PATCH", path: "/api/auth/me", bearer: true, body: true, then: "user" },
+  logoutAll: { method: "POST", path: "/api/auth/logoutAll", bearer: true, then: "signOut" },
+  sessions: { method: "GET", path: "/api/auth/sessions", bearer: true },
+  endSession: { method: "DELETE", path: "/api/auth/sessions/{session_id}", bearer: true },
+  changePassword: { method: "POST", path: "/api/auth/changePassword", bearer: true, body: true },
+  activity: { method: "GET", path: "/api/auth/activity", bearer: true, query: true },
+  forgotPassword: { method: "POST", path: "/api/auth/forgotPassword", bearer: false, body: true },
+  resetPassword: { method: "POST", path: "/api/auth/resetPassword", bearer: false, body: true },
+  verifyEmail: { method: "POST", path: "/api/auth/verifyEmail", bearer: false, body: true },
+  resendVerification: { method: "POST", path: "/api/auth/resendVerification", bearer: false, body: true },
+  changeEmail: { method: "POST", path: "/api/auth/changeEmail", bearer: true, body: true },
+  confirmEmailChange: { method: "POST", path: "/api/auth/confirmEmailChange", bearer: true, body: true, then: "user" },
+  deleteAccount: { method: "POST", path: "/api/auth/deleteAccount", bearer: true, body: true, then: "signOut" },
+  loginWithIdToken: { method: "POST", path: "/api/auth/loginWithIdToken", bearer: false, body: true, then: "signIn" },
+  linkIdToken: { method: "POST", path: "/api/auth/linkIdToken", bearer: true, body: true },
+  identities: { method: "GET", path: "/api/auth/identities", bearer: true },
+  unlinkIdentity: { method: "DELETE", path: "/api/auth/identities/{provider}", bearer: true },
+  health: { method: "GET", path: "/health", bearer: false },
+  ready: { method: "GET", path: "/ready", bearer: false },
+  jwks: { method: "GET", path: "/.well-known/jwks.json", bearer: false },
+} as const satisfies Record<string, Route>;
+
+/** Used by the client itself, not methods of their own: `refresh()` and `logout()` wrap them. */
+export const sessionRoutes = {
+  refreshToken: { method: "POST", path: "/api/auth/refreshToken", bearer: false, body: true },
+  logout: { method: "POST", path: "/api/auth/logout", bearer: false, body: true, then: "signOut" },
+} as const satisfies Record<string, Route>;
+
+export type RouteName = keyof typeof routes;
+
+interface Ok {
+  success: true;
+}
+
+/** The contract's shapes of the routes the OpenAPI document does not describe yet. */
+export interface ContractRoutes {
+  updateMe: { body: { first?: string; last?: string }; answer: Ok & { user: User } };
+  forgotPassword: { body: { email: string }; answer: Ok };
+  resetPassword: { body: { email: string; code: string; newPassword: string }; answer: Ok };
+  verifyEmail: { body: { email: string; code: string }; answer: Ok };
+  resendVerification: { body: { email: string }; answer: Ok };
+  changeEmail: { body: { password: string; newEmail: string }; answer: Ok };
+  confirmEmailChange: { body: { code: string }; answer: Ok & { user: User } };
+  deleteAccount: { body: { password: string } | { idToken: string }; answer: Ok };
+  loginWithIdToken: {
+    body: { provider: Provider; idToken: string; nonce?: string; first?: string; last?: string };
+    answer: Ok & { authToken: string; refreshToken: string; user: User; created: boolean };
+  };
+  linkIdToken: { body: { provider: Provider; idToken: string; nonce?: string }; answer: Ok };
+  identities: { answer: Ok & { identities: { provider: Provider; email: string | null; createdAt: string }[] } };
+  unlinkIdentity: { answer: Ok };
+}
+
+type Lower<M extends string> = Lowercase<M> & keyof paths[keyof paths];
+type Operation<R extends Route> = R["path"] extends keyof paths
+  ? NonNullable<paths[R["path"]][Lower<R["method"]>]>
+  : never;
+type FallbackBody<K> = K extends keyof ContractRoutes ? (ContractRoutes[K] extends { body: infer B } ? B : never) : never;
+type FallbackAnswer<K> = K extends keyof ContractRoutes ? ContractRoutes[K]["answer"] : never;
+type Documented<R extends Route> = [Operation<R>] extends [never] ? false : true;
+
+type JsonOf<T> = T extends { content: { "application/json": infer J } } ? J : never;
+type DocumentedBody<O> = O extends { requestBody: infer B } ? JsonOf<NonNullable<B>> : never;
+type DocumentedAnswer<O> = O extends { responses: infer R }
+  ? 200 extends keyof R
+    ? JsonOf<R[200]>
+    : 201 extends keyof R
+      ? JsonOf<R[201]>
+      : never
+  : never;
+type DocumentedQuery<O> = O extends { parameters: { query?: infer Q } } ? NonNullable<Q> : never;
+
+type Spec<K extends RouteName> = (typeof routes)[K];
+
+/** The JSON body a route takes. */
+export type BodyOf<K extends RouteName> =
+  Documented<Spec<K>> extends true ? DocumentedBody<Operation<Spec<K>>> : FallbackBody<K>;
+/** The JSON a route answers with on success. */
+export type AnswerOf<K extends RouteName> =
+  Documented<Spec<K>> extends true ? DocumentedAnswer<Operation<Spec<K>>> : FallbackAnswer<K>;
+/** The query parameters a route takes. */
+export type QueryOf<K extends RouteName> = DocumentedQuery<Operation<Spec<K>>>;
+
+/** Per call: abort it with your own signal. */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+type ArgumentsOf<K extends RouteName> = Spec<K>["path"] extends `${string}{${string}}`
+  ? [argument: string, options?: CallOptions]
+  : Spec<K> extends { body: true }
+    ? [body: BodyOf<K>, options?: CallOptions]
+    : Spec<K> extends { query: true }
+      ? [query?: QueryOf<K>, options?: CallOptions]
+      : [options?: CallOptions];
+
+/** One method per entry of `routes`, typed from the document or the contract. */
+export type RouteMethods = {
+  [K in RouteName]: (...args: ArgumentsOf<K>) => Promise<AnswerOf<K>>;
+};
