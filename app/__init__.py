@@ -10,13 +10,14 @@ from config import Settings
 
 from . import docs, health, jwks, routes
 from .errors import register_error_handlers
-from .keys import load_key_set
+from .keys import code_key, load_key_set
 from .limits import init_rate_limits
 from .lockout import LoginThrottle
 from .logs import init_request_logging
+from .mail import Mailer
 from .passwords import PasswordHasher
 from .security import init_security
-from .service import AuthService, SessionRules
+from .service import AccountRules, AuthService, SessionRules
 from .storage import UNAVAILABLE_ERRORS, connect
 from .tokens import TokenSigner
 
@@ -40,7 +41,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_rate_limits(app, settings)  # after the blueprints: it wraps their views
     register_error_handlers(app, unavailable=UNAVAILABLE_ERRORS)
     app.extensions["openapi"] = docs.build_spec(app, routes.PUBLIC_ENDPOINTS)
-    warn_about_development_defaults(settings)
+    warn_about_development_defaults(settings, app.extensions["mailer"])
     return app
 
 
@@ -48,8 +49,9 @@ def register_services(app: Flask, settings: Settings) -> None:
     """Connect storage and build the auth service the views use."""
     storage = connect(app, settings.mongo_uri)
     storage.ensure_indexes()
+    keys = load_key_set(settings)
     signer = TokenSigner(
-        keys=load_key_set(settings),
+        keys=keys,
         access_ttl=settings.access_token_ttl,
         refresh_ttl=settings.refresh_token_ttl,
         issuer=settings.jwt_issuer,
@@ -69,11 +71,26 @@ def register_services(app: Flask, settings: Settings) -> None:
         max_delay=settings.login_delay_max,
     )
     hasher = PasswordHasher(settings.bcrypt_rounds, settings.bcrypt_concurrency, settings.bcrypt_nice)
-    app.extensions["auth_service"] = AuthService(storage, signer, hasher, throttle, rules=rules)
+    account_rules = AccountRules(
+        code_key=code_key(keys),
+        code_ttl=settings.one_time_code_ttl,
+        mail_limit_per_hour=settings.mail_limit_per_hour,
+        password_reset_url=settings.password_reset_url,
+        email_verification_url=settings.email_verification_url,
+        require_email_verification=settings.require_email_verification,
+    )
+    mailer = app.extensions["mailer"] = Mailer(app, settings)
+    app.extensions["auth_service"] = AuthService(
+        storage, signer, hasher, throttle, rules=rules, mailer=mailer, account_rules=account_rules
+    )
 
 
-def warn_about_development_defaults(settings: Settings) -> None:
-    """Say loudly when the server runs on settings that are fine only for development."""
+def warn_about_development_defaults(settings: Settings, mailer: Mailer) -> None:
+    """Say where mail goes, and say loudly when the server runs on settings fit only for development."""
+    if settings.production and settings.mail_backend == "console":
+        log.warning("*** MAIL_BACKEND=console in production: no mail leaves this server. ***")
+    else:
+        log.info(mailer.describe())
     if settings.embedded_store:
         log.warning(
             "*** NO MONGO_URI: using the embedded in-memory store. "

@@ -37,6 +37,14 @@ class RequiredText(fields.String):
         return text
 
 
+class OptionalText(RequiredText):
+    """Like RequiredText, but it may be left out; when sent, it must not be empty."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.required = False
+
+
 class Email(RequiredText):
     """An email address, trimmed and lower-cased so that comparisons ignore case."""
 
@@ -112,6 +120,53 @@ class ChangePasswordSchema(RequestSchema):
     newPassword = NewPassword()  # noqa: N815
 
 
+class Code(RequiredText):
+    """A one-time code as typed: six digits (spaces and dashes are dropped when it is checked)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=20, metadata={"example": "123456", "pattern": "^[0-9]{6}$"}, **kwargs)
+
+
+class EmailSchema(RequestSchema):
+    missing_message = "You must send your email address."
+    email = Email()
+
+
+class ResetPasswordSchema(RequestSchema):
+    missing_message = "You must send the email, the code and the new password."
+    email = Email()
+    code = Code()
+    newPassword = NewPassword()  # noqa: N815
+
+
+class VerifyEmailSchema(RequestSchema):
+    missing_message = "You must send the email and the code."
+    email = Email()
+    code = Code()
+
+
+class UpdateProfileSchema(RequestSchema):
+    missing_message = "Names cannot be empty."
+    first = OptionalText(max_length=100, metadata={"example": "Ada"})
+    last = OptionalText(max_length=100, metadata={"example": "Lovelace"})
+
+
+class ChangeEmailSchema(RequestSchema):
+    missing_message = "You must send your password and the new email address."
+    password = GivenPassword()
+    newEmail = Email()  # noqa: N815
+
+
+class CodeSchema(RequestSchema):
+    missing_message = "You must send the code."
+    code = Code()
+
+
+class DeleteAccountSchema(RequestSchema):
+    missing_message = "You must send your password."
+    password = GivenPassword()
+
+
 class PageSchema(RequestSchema):
     missing_message = "Some paging parameters are missing."
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000), strict=False)
@@ -137,6 +192,9 @@ class UserSchema(Schema):
     first = fields.String()
     last = fields.String()
     email = fields.String()
+    emailVerified = fields.Boolean(  # noqa: N815
+        metadata={"description": "the address was confirmed with a code (false for the original's users)"}
+    )
     createdAt = UtcDateTime()  # noqa: N815
 
 
@@ -192,6 +250,13 @@ login_schema = LoginSchema()
 refresh_schema = RefreshSchema()
 change_password_schema = ChangePasswordSchema()
 page_schema = PageSchema()
+email_schema = EmailSchema()
+reset_password_schema = ResetPasswordSchema()
+verify_email_schema = VerifyEmailSchema()
+update_profile_schema = UpdateProfileSchema()
+change_email_schema = ChangeEmailSchema()
+code_schema = CodeSchema()
+delete_account_schema = DeleteAccountSchema()
 user_schema = UserSchema()
 session_schema = SessionSchema()
 activity_schema = ActivitySchema()
@@ -267,7 +332,8 @@ class ErrorSchema(Schema):
     code = fields.String(
         metadata={
             "description": "`invalidToken`: refresh and retry; `refreshExpired`: log out; "
-            "`rateLimited`: wait `Retry-After` seconds",
+            "`rateLimited`: wait `Retry-After` seconds; `invalidCode`: the one-time code is wrong, "
+            "used or expired; `emailNotVerified`: verify the email address first",
             "example": "invalidToken",
         }
     )

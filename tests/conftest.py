@@ -12,6 +12,7 @@ import pytest
 from app import create_app
 from config import Settings
 from helpers import TEST_SECRET, AuthActions, Clock
+from smtp_server import Mailbox
 
 
 def _test_database_uri() -> str | None:
@@ -77,3 +78,52 @@ def storage(app):
 @pytest.fixture
 def auth(client) -> AuthActions:
     return AuthActions(client)
+
+
+@pytest.fixture
+def mailbox():
+    """A real SMTP server on 127.0.0.1 and a free port."""
+    box = Mailbox().start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture
+def make_mail_app(make_app, mailbox):
+    """Build apps that send mail over SMTP to the test mailbox, retrying without waiting."""
+
+    def build(**overrides):
+        mail = {
+            "mail_backend": "smtp",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": mailbox.port,
+            "smtp_security": "none",
+            "smtp_timeout": 5,
+            "app_name": "Acme",
+            "mail_from": "Acme <no-reply@acme.test>",
+        }
+        app = make_app(**(mail | overrides))
+        app.extensions["mailer"].retry_delays = (0, 0)
+        return app
+
+    return build
+
+
+@pytest.fixture
+def mail_app(make_mail_app):
+    return make_mail_app()
+
+
+@pytest.fixture
+def mail_client(mail_app):
+    return mail_app.test_client()
+
+
+@pytest.fixture
+def delivered(mail_app):
+    """Wait until the app's queued mail has been sent (or given up)."""
+
+    def wait() -> None:
+        assert mail_app.extensions["mailer"].flush(10), "mail still queued after 10 s"
+
+    return wait

@@ -16,7 +16,7 @@ def test_login_returns_both_tokens_and_the_public_user(auth):
     body = response.json
     assert body["success"] is True
     assert body["authToken"] and body["refreshToken"]
-    assert set(body["user"]) == {"id", "first", "last", "email", "createdAt"}
+    assert set(body["user"]) == {"id", "first", "last", "email", "emailVerified", "createdAt"}
     assert body["user"]["email"] == "ada@example.com"
 
 

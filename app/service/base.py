@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
-from ..errors import InvalidToken
+from ..errors import ApiError, InvalidToken
 from ..lockout import LoginThrottle
 from ..passwords import PasswordHasher
 from ..storage import Storage
@@ -49,6 +51,34 @@ class SessionRules:
     max_per_user: int = 10
 
 
+@dataclass(frozen=True)
+class AccountRules:
+    """How accounts behave: one-time codes, the mail quota, links in messages, verification at login."""
+
+    # The HMAC key of one-time codes; the factory derives it from the signing key (keys.code_key).
+    code_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    code_ttl: int = 900
+    max_code_failures: int = 5
+    mail_limit_per_hour: int = 3
+    password_reset_url: str | None = None
+    email_verification_url: str | None = None
+    require_email_verification: bool = False
+
+
+class MailSender(Protocol):
+    def send(self, template: str, to: str, **context: object) -> None: ...
+
+
+class NoMail:
+    """A mail sender that sends nothing, for a service built without one."""
+
+    def send(self, template: str, to: str, **context: object) -> None:
+        return None
+
+
+EMAIL_NOT_VERIFIED = "Please verify your email address first."
+
+
 class ServiceBase:
     """The collaborators every part of the service works with."""
 
@@ -60,6 +90,8 @@ class ServiceBase:
         throttle: LoginThrottle,
         clock: Callable[[], datetime] = utc_now,
         rules: SessionRules | None = None,
+        mailer: MailSender | None = None,
+        account_rules: AccountRules | None = None,
     ) -> None:
         self.storage = storage
         self.signer = signer
@@ -67,6 +99,8 @@ class ServiceBase:
         self.throttle = throttle
         self.clock = clock
         self.rules = rules or SessionRules()
+        self.mailer = mailer or NoMail()
+        self.account_rules = account_rules or AccountRules()
 
     def _log(self, user_id: str, activity: str, client: Client, now: datetime) -> None:
         self.storage.log_activity(user_id, activity, now, client.ip, client.user_agent)
@@ -77,3 +111,8 @@ class ServiceBase:
         if user is None:
             raise InvalidToken()
         return user
+
+    def _check_email_verified(self, user: dict) -> None:
+        """With REQUIRE_EMAIL_VERIFICATION, refuse an unverified account (once its password was checked)."""
+        if self.account_rules.require_email_verification and not user["emailVerified"]:
+            raise ApiError(EMAIL_NOT_VERIFIED, code="emailNotVerified")

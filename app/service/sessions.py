@@ -34,6 +34,7 @@ class Sessions(ServiceBase):
         if not self.hasher.check(password, stored_hash) or user is None:
             raise ApiError(BAD_CREDENTIALS)
         self.throttle.succeeded(email)
+        self._check_email_verified(user)
         if self.hasher.needs_rehash(user["password"]):
             self.storage.update_password(user["id"], self.hasher.hash(password))
         session_id = secrets.token_urlsafe(16)

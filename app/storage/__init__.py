@@ -1,7 +1,8 @@
 """The one package that talks to the database, in the auth service's words.
 
 `Storage` is the single way in: it gathers one store per collection (users, sessions,
-login attempts, activity), each in the module named after it, on one database handle.
+login attempts, activity, one-time codes, mail quota), each in the module named after it,
+and the deletion of everything a user owns, on one database handle.
 """
 
 from __future__ import annotations
@@ -14,20 +15,35 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 
 from .activity import ActivityStore
 from .attempts import AttemptStore
-from .base import ACTIVITY, LOGIN_FAILURES, MIGRATIONS, SESSIONS, USERS, created_at
+from .base import (
+    ACTIVITY,
+    LOGIN_FAILURES,
+    MAIL_QUOTA,
+    MIGRATIONS,
+    ONE_TIME_CODES,
+    SESSIONS,
+    USERS,
+    created_at,
+)
+from .codes import CodeStore
+from .deletion import DeletionStore
+from .mail_quota import MailQuotaStore
 from .sessions import SessionStore
-from .users import DuplicateEmails, UserStore
+from .users import DuplicateEmails, EmailTaken, UserStore
 
 __all__ = [
     "ACTIVITY",
     "DEFAULT_DB_NAME",
     "LOGIN_FAILURES",
+    "MAIL_QUOTA",
     "MIGRATIONS",
+    "ONE_TIME_CODES",
     "SESSIONS",
     "TIMEOUT_MS",
     "UNAVAILABLE_ERRORS",
     "USERS",
     "DuplicateEmails",
+    "EmailTaken",
     "Storage",
     "connect",
     "created_at",
@@ -41,8 +57,8 @@ PING_TIMEOUT_S = 2  # a readiness probe must answer before the prober gives up
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (ConnectionFailure,)
 
 
-class Storage(UserStore, SessionStore, AttemptStore, ActivityStore):
-    """Users, sessions, login attempts and the activity log, on MongoDB or the embedded store."""
+class Storage(UserStore, SessionStore, AttemptStore, ActivityStore, CodeStore, MailQuotaStore, DeletionStore):
+    """Users, sessions, login attempts, the activity log, one-time codes and the mail quota."""
 
     def ensure_indexes(self) -> None:
         """Create the indexes the rules rely on, and run the one-time migrations (idempotent)."""
@@ -50,6 +66,8 @@ class Storage(UserStore, SessionStore, AttemptStore, ActivityStore):
         self._ensure_session_indexes()
         self._ensure_attempt_indexes()
         self._ensure_activity_indexes()
+        self._ensure_code_indexes()
+        self._ensure_mail_quota_indexes()
 
     def ping(self) -> bool:
         """Say whether the database answers, within a couple of seconds."""

@@ -16,6 +16,8 @@ ACTIVITY = "LoginActivity"
 SESSIONS = "Sessions"
 LOGIN_FAILURES = "LoginFailures"
 MIGRATIONS = "Migrations"
+ONE_TIME_CODES = "OneTimeCodes"
+MAIL_QUOTA = "MailQuota"
 
 
 def created_at(user_id: str) -> datetime | None:

@@ -5,12 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from bson import ObjectId
-from pymongo import ASCENDING
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from .base import MIGRATIONS, USERS, StoreBase, id_time, object_id_of
 
-_USER_FIELDS = {"first": 1, "last": 1, "email": 1, "password": 1}
+_USER_FIELDS = {"first": 1, "last": 1, "email": 1, "password": 1, "emailVerified": 1}
+# What a client may see of a user: everything but the password hash.
+_PUBLIC_FIELDS = {"first": 1, "last": 1, "email": 1, "emailVerified": 1}
+
+
+class EmailTaken(Exception):
+    """Another account has the email address this change would give the user."""
 
 
 class DuplicateEmails(RuntimeError):
@@ -43,7 +49,11 @@ def _user(document: dict | None) -> dict | None:
         "first": document.get("first", ""),
         "last": document.get("last", ""),
         "email": document.get("email", ""),
-        "password": document.get("password", ""),
+        # None for an account without a password (made by signing in with Apple or Google):
+        # PasswordHasher.check spends a whole bcrypt run on it and fails.
+        "password": document.get("password") or None,
+        # Users stored by the original server have no such field: not verified.
+        "emailVerified": document.get("emailVerified") is True,
         # Every answer reads it from the id, as /me does with no document at hand: users made
         # by the original server have no createdAt, and ours store the id's time in it.
         "createdAt": id_time(object_id),
@@ -76,8 +86,20 @@ class UserStore(StoreBase):
                     raise DuplicateEmails() from error
             self.db[MIGRATIONS].insert_one(done)
 
-    def insert_user(self, first: str, last: str, email: str, password_hash: str, now: datetime) -> str | None:
-        """Store a new user and return its id, or None when the email is taken."""
+    def insert_user(
+        self,
+        first: str,
+        last: str,
+        email: str,
+        password_hash: str | None,
+        now: datetime,
+        *,
+        email_verified: bool = False,
+    ) -> str | None:
+        """Store a new user and return its id, or None when the email is taken.
+
+        `password_hash` is None for an account without a password.
+        """
         user_id = _new_user_id(now)
         document = {
             "_id": user_id,
@@ -85,6 +107,7 @@ class UserStore(StoreBase):
             "last": last,
             "email": email,
             "password": password_hash,
+            "emailVerified": email_verified,
             "createdAt": id_time(user_id),
         }
         try:
@@ -123,3 +146,46 @@ class UserStore(StoreBase):
         with self._lock:
             result = self.db[USERS].update_one({"_id": object_id}, {"$set": {"password": password_hash}})
         return result.matched_count == 1
+
+    def find_public_user(self, user_id: str) -> dict | None:
+        """Return the user with this id without the password hash, if any: one lookup by `_id`."""
+        object_id = object_id_of(user_id)
+        if object_id is None:
+            return None
+        with self._lock:
+            return _user(self.db[USERS].find_one({"_id": object_id}, _PUBLIC_FIELDS))
+
+    def set_email_verified(self, user_id: str, email: str) -> bool:
+        """Mark the user's email verified if it still is `email`; say whether it is."""
+        object_id = object_id_of(user_id)
+        if object_id is None:
+            return False
+        with self._lock:
+            result = self.db[USERS].update_one(
+                {"_id": object_id, "email": email}, {"$set": {"emailVerified": True}}
+            )
+        return result.matched_count == 1
+
+    def update_names(self, user_id: str, names: dict[str, str]) -> dict | None:
+        """Set the user's `first` and/or `last` and return the user as it is now (None if gone)."""
+        return self._update_user(user_id, {"$set": names})
+
+    def change_email(self, user_id: str, new_email: str) -> dict | None:
+        """Give the user a new, verified email and return the user as it is now (None if gone).
+
+        The unique index decides: raises EmailTaken when another account has the address.
+        """
+        try:
+            return self._update_user(user_id, {"$set": {"email": new_email, "emailVerified": True}})
+        except DuplicateKeyError:
+            raise EmailTaken() from None
+
+    def _update_user(self, user_id: str, update: dict) -> dict | None:
+        object_id = object_id_of(user_id)
+        if object_id is None:
+            return None
+        with self._lock:
+            document = self.db[USERS].find_one_and_update(
+                {"_id": object_id}, update, projection=_PUBLIC_FIELDS, return_document=ReturnDocument.AFTER
+            )
+        return _user(document)
