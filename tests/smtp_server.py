@@ -41,9 +41,13 @@ class Mailbox:
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.close()
+            asyncio.run_coroutine_threadsafe(self._close(), self._loop).result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+
+    async def _close(self) -> None:
+        self._server.close()
+        await self._server.wait_closed()
 
     def to(self, address: str) -> list[EmailMessage]:
         """Return the messages that arrived for `address`, oldest first."""
