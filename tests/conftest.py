@@ -91,6 +91,7 @@ def mailbox():
 @pytest.fixture
 def make_mail_app(make_app, mailbox):
     """Build apps that send mail over SMTP to the test mailbox, retrying without waiting."""
+    built = []
 
     def build(**overrides):
         mail = {
@@ -104,9 +105,12 @@ def make_mail_app(make_app, mailbox):
         }
         app = make_app(**(mail | overrides))
         app.extensions["mailer"].retry_delays = (0, 0)
+        built.append(app)
         return app
 
-    return build
+    yield build
+    for app in built:  # before the mailbox closes: nothing is left to fail on its way out
+        app.extensions["mailer"].flush(10)
 
 
 @pytest.fixture

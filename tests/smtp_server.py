@@ -47,6 +47,10 @@ class Mailbox:
 
     async def _close(self) -> None:
         self._server.close()
+        sessions = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in sessions:  # clients still connected: end their sessions with the server
+            task.cancel()
+        await asyncio.gather(*sessions, return_exceptions=True)
         await self._server.wait_closed()
 
     def to(self, address: str) -> list[EmailMessage]:
