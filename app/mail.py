@@ -39,7 +39,7 @@ class LogBackend(ConsoleBackend):
 
     def write_message(self, message: EmailMultiAlternatives) -> None:
         text = message.message().as_bytes().decode("utf-8", errors="replace")
-        log.info("mail not sent (MAIL_BACKEND=console), written here instead:\n%s", text)
+        log.info("mail to the log (MAIL_BACKEND=console), not sent:\n%s", text)
 
 
 @dataclass(frozen=True)
