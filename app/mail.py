@@ -1,7 +1,8 @@
 """Mail: messages rendered from replaceable templates, sent by Flask-Mailman off the request thread.
 
-A view only queues a message (`Mailer.send`); one worker thread renders it, sends it, and
-retries a failed send with backoff. Nothing about delivery ever reaches the HTTP answer, and
+A view only queues a message (`Mailer.send`), or the work that ends in one (`Mailer.run`);
+one worker thread does that work, renders each message, sends it, and retries a failed send
+with backoff. Nothing about delivery ever reaches the HTTP answer, and
 no log line written here holds a message's body (the console backend excepted: its whole
 point is to put each message in the log for a developer to read).
 """
@@ -12,6 +13,7 @@ import atexit
 import logging
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty, Full, Queue
@@ -86,7 +88,7 @@ class Mailer:
         self.retry_delays = retry_delays
         self._mail = Mail(app)
         self._templates = template_environment(settings.mail_templates_dir)
-        self._queue: Queue[Outgoing] = Queue(maxsize=MAX_QUEUED_MESSAGES)
+        self._queue: Queue[Outgoing | Callable[[], None]] = Queue(maxsize=MAX_QUEUED_MESSAGES)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -101,12 +103,19 @@ class Mailer:
 
     def send(self, template: str, to: str, **context: object) -> None:
         """Queue a message for `to`; returns at once, whatever happens to it later."""
-        message = Outgoing(template, to, {"app_name": self.settings.app_name, "email": to, **context})
+        self._put(Outgoing(template, to, {"app_name": self.settings.app_name, "email": to, **context}))
+
+    def run(self, job: Callable[[], None]) -> None:
+        """Queue work that ends in a message (e.g. storing the code it carries); returns at once."""
+        self._put(job)
+
+    def _put(self, item: Outgoing | Callable[[], None]) -> None:
         with self._lock:
             try:
-                self._queue.put_nowait(message)
+                self._queue.put_nowait(item)
             except Full:
-                log.error("mail queue full: a %s message was dropped", template, extra=_fields(template))
+                name = item.template if isinstance(item, Outgoing) else "queued"
+                log.error("mail queue full: a %s message was dropped", name, extra=_fields(name))
                 return
             if self._thread is None:
                 self._thread = threading.Thread(target=self._work, name="mail", daemon=True)
@@ -121,7 +130,7 @@ class Mailer:
     def _work(self) -> None:
         while True:
             try:
-                message = self._queue.get(timeout=IDLE_SECONDS)
+                item = self._queue.get(timeout=IDLE_SECONDS)
             except Empty:
                 with self._lock:  # send() queues under this lock: nothing can slip in unseen
                     if self._queue.empty():
@@ -129,9 +138,12 @@ class Mailer:
                         return
                 continue
             try:
-                self._deliver(message)
+                if isinstance(item, Outgoing):
+                    self._deliver(item)
+                else:
+                    item()  # it queues its message before this item is done: flush() sees both
             except Exception:  # the worker must outlive any one message
-                log.exception("mail worker error on a %s message", message.template)
+                log.exception("mail worker error")
             finally:
                 self._queue.task_done()
 

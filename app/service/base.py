@@ -68,12 +68,17 @@ class AccountRules:
 class MailSender(Protocol):
     def send(self, template: str, to: str, **context: object) -> None: ...
 
+    def run(self, job: Callable[[], None]) -> None: ...
+
 
 class NoMail:
-    """A mail sender that sends nothing, for a service built without one."""
+    """A mail sender that sends nothing, for a service built without one (its jobs run at once)."""
 
     def send(self, template: str, to: str, **context: object) -> None:
         return None
+
+    def run(self, job: Callable[[], None]) -> None:
+        job()
 
 
 EMAIL_NOT_VERIFIED = "Please verify your email address first."

@@ -36,5 +36,15 @@ class Verification(Codes):
         """Mail a new code when an unverified account has this email; the caller learns nothing either way."""
         now = self.clock()
         user = self.storage.find_user_by_email(email)
-        if user is not None and not user["emailVerified"]:
-            self._mail_verification_code(user, now)
+        # Counted for every address, as forgotPassword does: the same work whoever owns it.
+        allowed = self._mail_allowed(VERIFY_EMAIL, email, now)
+        if user is None or user["emailVerified"] or not allowed:
+            return
+        self._send_new_code(
+            "verify_email",
+            VERIFY_EMAIL,
+            user,
+            email,
+            now,
+            link_template=self.account_rules.email_verification_url,
+        )
