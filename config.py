@@ -17,6 +17,7 @@ ASYMMETRIC_ALGORITHMS = ("RS256", "ES256", "EdDSA")
 MAX_LEEWAY = 300
 MAIL_BACKENDS = ("console", "smtp")
 SMTP_SECURITY_MODES = ("starttls", "ssl", "none")
+DEFAULT_MAIL_FROM = "no-reply@localhost"
 EMBEDDED_STORE_ONE_PROCESS = (
     "The embedded in-memory store (no MONGO_URI) lives inside one process: with {workers} workers "
     "each would keep its own users and sessions. Set MONGO_URI, or run one worker."
@@ -111,7 +112,7 @@ class Settings:
     trusted_proxies: int = 0
     # Accounts: mail, one-time codes, verification (README "Accounts")
     mail_backend: str = "console"
-    mail_from: str = "no-reply@localhost"
+    mail_from: str = DEFAULT_MAIL_FROM
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_username: str | None = None
@@ -197,7 +198,7 @@ class Settings:
             trusted_proxies=_int(env, "TRUSTED_PROXIES", 0),
             # With an SMTP host named, mail goes there unless MAIL_BACKEND says otherwise.
             mail_backend=(_text(env, "MAIL_BACKEND") or ("smtp" if smtp_host else "console")).lower(),
-            mail_from=_text(env, "MAIL_FROM", "no-reply@localhost"),
+            mail_from=_text(env, "MAIL_FROM", DEFAULT_MAIL_FROM),
             smtp_host=smtp_host,
             smtp_port=_int(env, "SMTP_PORT", 587, minimum=1),
             smtp_username=_text(env, "SMTP_USERNAME"),
@@ -286,6 +287,10 @@ class Settings:
             )
         if self.mail_backend == "smtp" and not self.smtp_host:
             raise ConfigError("MAIL_BACKEND=smtp needs SMTP_HOST.")
+        if self.production and self.mail_backend == "smtp" and self.mail_from == DEFAULT_MAIL_FROM:
+            raise ConfigError(
+                "APP_ENV=production with SMTP needs MAIL_FROM, e.g. 'Acme <no-reply@acme.example>'."
+            )
         if self.mail_templates_dir and not os.path.isdir(self.mail_templates_dir):
             raise ConfigError(f"MAIL_TEMPLATES_DIR {self.mail_templates_dir!r} is not a folder.")
         for name, template in (

@@ -198,6 +198,15 @@ def test_html_bodies_escape_what_users_typed(mail_client, mailbox, delivered):
         ({"ONE_TIME_CODE_TTL": "10"}, "ONE_TIME_CODE_TTL"),
         ({"RATE_LIMIT_FORGOT_PASSWORD": "often"}, "RATE_LIMIT_FORGOT_PASSWORD"),
         ({"REQUIRE_EMAIL_VERIFICATION": "maybe"}, "REQUIRE_EMAIL_VERIFICATION"),
+        (
+            {
+                "APP_ENV": "production",
+                "SECRET_KEY": "s" * 32,
+                "MONGO_URI": "mongodb://db/a",
+                "SMTP_HOST": "mail",
+            },
+            "MAIL_FROM",
+        ),
     ],
 )
 def test_bad_mail_settings_stop_the_server_with_a_message_naming_the_setting(env, message):
