@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import atexit
 import logging
+import smtplib
+import ssl
 import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from queue import Empty, Full, Queue
 
 from flask import Flask
 from flask_mailman import EmailMultiAlternatives, Mail
 from flask_mailman.backends.console import EmailBackend as ConsoleBackend
+from flask_mailman.backends.smtp import EmailBackend as SmtpBackend
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, TemplateError, select_autoescape
 
 from config import Settings
@@ -44,6 +48,25 @@ class LogBackend(ConsoleBackend):
         log.info("mail to the log (MAIL_BACKEND=console), not sent:\n%s", text)
 
 
+class VerifyingSMTP(smtplib.SMTP):
+    """An SMTP connection whose STARTTLS checks the server's certificate and name.
+
+    Without a context, smtplib's STARTTLS accepts any certificate, so whoever sits on the
+    path could read every code; Flask-Mailman passes none.
+    """
+
+    def starttls(self, *args: object, context: ssl.SSLContext | None = None, **kwargs: object) -> tuple:
+        return super().starttls(*args, context=context or ssl.create_default_context(), **kwargs)
+
+
+class VerifyingSmtpBackend(SmtpBackend):
+    """Flask-Mailman's SMTP backend, with certificates checked on STARTTLS as on SSL."""
+
+    @property
+    def connection_class(self) -> type[smtplib.SMTP]:
+        return smtplib.SMTP_SSL if self.use_ssl else VerifyingSMTP
+
+
 @dataclass(frozen=True)
 class Outgoing:
     """One message waiting to be rendered and sent."""
@@ -57,7 +80,7 @@ def mailman_config(settings: Settings) -> dict:
     """Return Flask-Mailman's configuration for the server's mail settings."""
     smtp = settings.mail_backend == "smtp"
     return {
-        "MAIL_BACKEND": "smtp" if smtp else LogBackend,
+        "MAIL_BACKEND": VerifyingSmtpBackend if smtp else LogBackend,
         "MAIL_SERVER": settings.smtp_host or "localhost",
         "MAIL_PORT": settings.smtp_port,
         "MAIL_USERNAME": settings.smtp_username,
@@ -69,8 +92,12 @@ def mailman_config(settings: Settings) -> dict:
     }
 
 
+@lru_cache(maxsize=8)
 def template_environment(custom_dir: str | None) -> Environment:
-    """Return the Jinja environment of the mail templates: files in `custom_dir` replace the defaults."""
+    """Return the Jinja environment of the mail templates: files in `custom_dir` replace the defaults.
+
+    One per folder, shared by every app of the process, so each template is compiled once.
+    """
     folders = [custom_dir] if custom_dir else []
     loader = ChoiceLoader([FileSystemLoader(folder) for folder in [*folders, str(DEFAULT_TEMPLATES)]])
     return Environment(loader=loader, autoescape=select_autoescape(["html"]), keep_trailing_newline=True)

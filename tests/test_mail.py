@@ -1,12 +1,15 @@
 """Mail delivery: SMTP and console backends, off the request thread, retries, templates, no code in logs."""
 
 import logging
+import smtplib
 import socket
+import ssl
 import threading
 
 import pytest
 
 from app.logs import JsonFormatter
+from app.mail import VerifyingSMTP, VerifyingSmtpBackend
 from config import ConfigError, Settings
 from helpers import AuthActions
 from smtp_server import Mailbox, bodies, code_in
@@ -224,3 +227,19 @@ def test_mail_settings_defaults_and_smtp_when_a_host_is_named():
     )
     assert Settings.from_env({"SMTP_HOST": "mail.example.com"}).mail_backend == "smtp"
     assert "hunter2" not in repr(Settings.from_env({"SMTP_PASSWORD": "hunter2"}))
+
+
+def test_starttls_checks_the_servers_certificate_and_name(monkeypatch):
+    contexts = []
+    monkeypatch.setattr(
+        smtplib.SMTP, "starttls", lambda self, *args, context=None, **kwargs: contexts.append(context)
+    )
+    VerifyingSMTP().starttls()
+    assert contexts[0].verify_mode == ssl.CERT_REQUIRED and contexts[0].check_hostname
+
+
+def test_the_smtp_backend_in_use_is_the_verifying_one(mail_app):
+    with mail_app.app_context():
+        connection = mail_app.extensions["mailman"].get_connection()
+    assert isinstance(connection, VerifyingSmtpBackend)
+    assert connection.connection_class is VerifyingSMTP
