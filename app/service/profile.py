@@ -27,6 +27,7 @@ class Profile(Codes):
 
     def update_profile(self, user_id: str, names: dict[str, str], client: Client) -> dict:
         """Change the user's `first` and/or `last` and return the user as it is now."""
+        names = {name: names[name] for name in ("first", "last") if name in names}
         if not names:
             raise ApiError(NOTHING_TO_CHANGE)
         user = self.storage.update_names(user_id, names)
