@@ -243,3 +243,19 @@ def test_the_smtp_backend_in_use_is_the_verifying_one(mail_app):
         connection = mail_app.extensions["mailman"].get_connection()
     assert isinstance(connection, VerifyingSmtpBackend)
     assert connection.connection_class is VerifyingSMTP
+
+
+def test_the_mail_thread_ends_when_idle_and_starts_again_with_the_next_message(
+    mail_app, mailbox, monkeypatch
+):
+    monkeypatch.setattr("app.mail.IDLE_SECONDS", 0.01)
+    mailer = mail_app.extensions["mailer"]
+    mailer.send("account_deleted", "first@example.com", first="A")
+    assert mailer.flush(10)
+    thread = mailer._thread
+    if thread is not None:
+        thread.join(10)
+    assert mailer._thread is None, "no thread left waiting once the queue stayed empty"
+    mailer.send("account_deleted", "second@example.com", first="B")
+    assert mailer.flush(10)
+    assert [message["To"] for message in mailbox.messages] == ["first@example.com", "second@example.com"]
