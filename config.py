@@ -23,6 +23,9 @@ APPLE_JWKS_URL = "https://appleid.apple.com/auth/keys"
 GETALL_ACCESS_MODES = ("all", "admin", "off")
 APP_ENVS = ("production", "development", "testing")
 PROXY_HEADERS = ("forwarded", "x-forwarded-for")
+MAIL_BACKENDS = ("console", "smtp")
+SMTP_SECURITY_MODES = ("starttls", "ssl", "none")
+DEFAULT_MAIL_FROM = "no-reply@localhost"
 EMBEDDED_STORE_ONE_PROCESS = (
     "The embedded in-memory store (no MONGO_URI) lives inside one process: with {workers} workers "
     "each would keep its own users and sessions. Set MONGO_URI, or run one worker."
@@ -141,6 +144,26 @@ class Settings:
     apple_jwks_url: str = APPLE_JWKS_URL
     trusted_proxy_header: str = "forwarded"
     activity_ttl_days: int = 365
+    # Accounts: mail, one-time codes, verification (README "Accounts")
+    mail_backend: str = "console"
+    mail_from: str = DEFAULT_MAIL_FROM
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_security: str = "starttls"
+    smtp_timeout: int = 10
+    app_name: str = "Auth server"
+    mail_templates_dir: str | None = None
+    one_time_code_ttl: int = 900
+    password_reset_url: str | None = None
+    email_verification_url: str | None = None
+    require_email_verification: bool = False
+    mail_limit_per_hour: int = 3
+    rate_limit_forgot_password: str = "5/minute"
+    rate_limit_reset_password: str = "10/minute"
+    rate_limit_verify_email: str = "10/minute"
+    rate_limit_resend_verification: str = "5/minute"
     # Responses and logs
     cors_origins: tuple[str, ...] = ("*",)
     log_level: str = "INFO"
@@ -177,6 +200,7 @@ class Settings:
         production_image = _bool(env, "PRODUCTION_IMAGE", False)
         app_env = (_text(env, "APP_ENV") or ("production" if production_image else "development")).lower()
         secret = _text(env, "SECRET_KEY")
+        smtp_host = _text(env, "SMTP_HOST")
         settings = cls(
             app_env=app_env,
             production_image=production_image,
@@ -219,6 +243,26 @@ class Settings:
             apple_jwks_url=_text(env, "APPLE_JWKS_URL", APPLE_JWKS_URL),
             trusted_proxy_header=(_text(env, "TRUSTED_PROXY_HEADER") or "forwarded").lower(),
             activity_ttl_days=_int(env, "ACTIVITY_TTL_DAYS", 365, minimum=1),
+            # With an SMTP host named, mail goes there unless MAIL_BACKEND says otherwise.
+            mail_backend=(_text(env, "MAIL_BACKEND") or ("smtp" if smtp_host else "console")).lower(),
+            mail_from=_text(env, "MAIL_FROM", DEFAULT_MAIL_FROM),
+            smtp_host=smtp_host,
+            smtp_port=_int(env, "SMTP_PORT", 587, minimum=1),
+            smtp_username=_text(env, "SMTP_USERNAME"),
+            smtp_password=_text(env, "SMTP_PASSWORD"),
+            smtp_security=(_text(env, "SMTP_SECURITY") or "starttls").lower(),
+            smtp_timeout=_int(env, "SMTP_TIMEOUT", 10, minimum=1),
+            app_name=_text(env, "APP_NAME", "Auth server"),
+            mail_templates_dir=_text(env, "MAIL_TEMPLATES_DIR"),
+            one_time_code_ttl=_int(env, "ONE_TIME_CODE_TTL", 900, minimum=60),
+            password_reset_url=_text(env, "PASSWORD_RESET_URL"),
+            email_verification_url=_text(env, "EMAIL_VERIFICATION_URL"),
+            require_email_verification=_bool(env, "REQUIRE_EMAIL_VERIFICATION", False),
+            mail_limit_per_hour=_int(env, "MAIL_LIMIT_PER_HOUR", 3, minimum=1),
+            rate_limit_forgot_password=_text(env, "RATE_LIMIT_FORGOT_PASSWORD", "5/minute"),
+            rate_limit_reset_password=_text(env, "RATE_LIMIT_RESET_PASSWORD", "10/minute"),
+            rate_limit_verify_email=_text(env, "RATE_LIMIT_VERIFY_EMAIL", "10/minute"),
+            rate_limit_resend_verification=_text(env, "RATE_LIMIT_RESEND_VERIFICATION", "5/minute"),
             # Production answers no browser origin until told which; development answers all.
             cors_origins=_list(env, "CORS_ORIGINS", () if app_env == "production" else ("*",)),
             log_level=(_text(env, "LOG_LEVEL") or "INFO").upper(),
@@ -249,6 +293,8 @@ class Settings:
                 "GETALL_ACCESS=all: every signed-in user can list every account (names and emails). "
                 "Set GETALL_ACCESS=admin or off unless the app needs it."
             )
+        if self.production and self.mail_backend == "console":
+            warnings.append("*** MAIL_BACKEND=console in production: no mail leaves this server. ***")
         return warnings
 
     def check(self) -> None:
@@ -259,6 +305,7 @@ class Settings:
         self._check_keys()
         self._check_limits()
         self._check_key_set_urls()
+        self._check_mail()
         if not isinstance(logging.getLevelName(self.log_level), int):
             raise ConfigError("LOG_LEVEL is not a logging level (DEBUG, INFO, WARNING, ERROR).")
         if self.log_format not in LOG_FORMATS:
@@ -307,6 +354,10 @@ class Settings:
             ("RATE_LIMIT_LOGIN", self.rate_limit_login),
             ("RATE_LIMIT_SIGNUP", self.rate_limit_signup),
             ("RATE_LIMIT_REFRESH", self.rate_limit_refresh),
+            ("RATE_LIMIT_FORGOT_PASSWORD", self.rate_limit_forgot_password),
+            ("RATE_LIMIT_RESET_PASSWORD", self.rate_limit_reset_password),
+            ("RATE_LIMIT_VERIFY_EMAIL", self.rate_limit_verify_email),
+            ("RATE_LIMIT_RESEND_VERIFICATION", self.rate_limit_resend_verification),
         ):
             try:
                 parse_many(value)
@@ -319,6 +370,30 @@ class Settings:
         for name, url in (("GOOGLE_JWKS_URL", self.google_jwks_url), ("APPLE_JWKS_URL", self.apple_jwks_url)):
             if not is_safe_key_set_url(url):
                 raise ConfigError(f"{name} must be an https:// URL (plain http only on a loopback address).")
+
+    def _check_mail(self) -> None:
+        if self.mail_backend not in MAIL_BACKENDS:
+            raise ConfigError(
+                f"MAIL_BACKEND must be one of {', '.join(MAIL_BACKENDS)}, got {self.mail_backend!r}."
+            )
+        if self.smtp_security not in SMTP_SECURITY_MODES:
+            raise ConfigError(
+                f"SMTP_SECURITY must be one of {', '.join(SMTP_SECURITY_MODES)}, got {self.smtp_security!r}."
+            )
+        if self.mail_backend == "smtp" and not self.smtp_host:
+            raise ConfigError("MAIL_BACKEND=smtp needs SMTP_HOST.")
+        if self.production and self.mail_backend == "smtp" and self.mail_from == DEFAULT_MAIL_FROM:
+            raise ConfigError(
+                "APP_ENV=production with SMTP needs MAIL_FROM, e.g. 'Acme <no-reply@acme.example>'."
+            )
+        if self.mail_templates_dir and not os.path.isdir(self.mail_templates_dir):
+            raise ConfigError(f"MAIL_TEMPLATES_DIR {self.mail_templates_dir!r} is not a folder.")
+        for name, template in (
+            ("PASSWORD_RESET_URL", self.password_reset_url),
+            ("EMAIL_VERIFICATION_URL", self.email_verification_url),
+        ):
+            if template and "{code}" not in template:
+                raise ConfigError(f"{name} must contain {{code}} (and may contain {{email}}).")
 
     def check_workers(self, workers: int) -> None:
         """Refuse several worker processes on the embedded store, which lives inside one."""

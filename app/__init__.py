@@ -15,13 +15,14 @@ from . import docs, health, jwks, routes
 from .commands import register_commands
 from .errors import register_error_handlers
 from .id_tokens import IdTokenVerifier
-from .keys import load_key_set
+from .keys import code_key, load_key_set
 from .limits import init_rate_limits
 from .lockout import LoginThrottle
 from .logs import init_request_logging
+from .mail import Mailer
 from .passwords import PasswordHasher
 from .security import init_security
-from .service import AuthService, SessionRules
+from .service import AccountRules, AuthService, SessionRules
 from .storage import UNAVAILABLE_ERRORS, Storage, connect
 from .tokens import TokenSigner
 
@@ -57,6 +58,7 @@ def create_app(
     app.extensions["openapi"] = docs.build_spec(app, routes.PUBLIC_ENDPOINTS)
     register_commands(app)
     if warn:
+        log.info(app.extensions["mailer"].describe())
         for warning in settings.warnings():
             log.warning(warning)
     return app
@@ -69,8 +71,9 @@ def register_services(app: Flask, settings: Settings, prepare_database: bool = T
         storage.ensure_indexes()
     else:
         app.before_request(prepare_before_first_request(storage))
+    keys = load_key_set(settings)
     signer = TokenSigner(
-        keys=load_key_set(settings),
+        keys=keys,
         access_ttl=settings.access_token_ttl,
         refresh_ttl=settings.refresh_token_ttl,
         issuer=settings.jwt_issuer,
@@ -91,8 +94,24 @@ def register_services(app: Flask, settings: Settings, prepare_database: bool = T
         account_failures_per_day=settings.login_account_failures_per_day,
     )
     hasher = PasswordHasher(settings.bcrypt_rounds, settings.bcrypt_concurrency, settings.bcrypt_nice)
+    account_rules = AccountRules(
+        code_key=code_key(keys),
+        code_ttl=settings.one_time_code_ttl,
+        mail_limit_per_hour=settings.mail_limit_per_hour,
+        password_reset_url=settings.password_reset_url,
+        email_verification_url=settings.email_verification_url,
+        require_email_verification=settings.require_email_verification,
+    )
+    mailer = app.extensions["mailer"] = Mailer(app, settings)
     app.extensions["auth_service"] = AuthService(
-        storage, signer, hasher, throttle, rules=rules, id_tokens=IdTokenVerifier.from_settings(settings)
+        storage,
+        signer,
+        hasher,
+        throttle,
+        rules=rules,
+        id_tokens=IdTokenVerifier.from_settings(settings),
+        mailer=mailer,
+        account_rules=account_rules,
     )
 
 

@@ -30,7 +30,11 @@ def serve(app: Flask, host: str, port: int) -> None:
     server = make_server(host, port, app, threaded=True, request_handler=QuietRequestHandler)
     log.info(
         "development server listening (Ctrl+C stops it)",
-        extra={"fields": banner(app.extensions["settings"], host, server.port), "block": True},
+        extra={
+            "fields": banner(app.extensions["settings"], host, server.port)
+            | {"mail": app.extensions["mailer"].describe()},
+            "block": True,
+        },
     )
     server.serve_forever()  # returns on Ctrl+C, after closing the socket
 

@@ -34,6 +34,7 @@ ERROR_DESCRIPTIONS = {
 TAGS = {
     "accounts": "Sign up, and the signed-in user's own account: who am I, password, activity log",
     "tokens": "Log in for an access and a refresh token; trade the refresh token for a new access token",
+    "email": "One-time codes by mail: reset a forgotten password, verify the address, move to a new one",
     "identities": "Sign in with Apple or Google (native ID tokens), and the providers linked to the account",
     "sessions": "One session per login (per device): list them, end one, end all, log out",
     "users": "The user list of the original server (getAll)",

@@ -42,6 +42,17 @@ STALE_KEYS_GRACE = timedelta(hours=24)  # how long a stale key set still serves 
 FRESH_TOKEN_AGE = timedelta(minutes=10)  # for confirming an identity before deleting an account
 
 
+def provider_named_by(token: str) -> str | None:
+    """Name the provider whose issuer an ID token claims, read unverified (verifying it comes next)."""
+    if len(token) > MAX_TOKEN_CHARS:
+        return None
+    try:
+        issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+    except PyJWTError:
+        return None
+    return next((name for name, issuers in ISSUERS.items() if issuer in issuers), None)
+
+
 class InvalidIdToken(Exception):
     """The token was not issued by the provider for this app, or is not valid now."""
 

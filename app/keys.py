@@ -151,3 +151,20 @@ def load_key_set(settings: Settings) -> KeySet:
     verifying = {key.kid: key for key in retired}
     verifying[signing.kid] = signing
     return KeySet(signing, verifying)
+
+
+def code_key(keys: KeySet) -> bytes:
+    """Return the HMAC key of one-time codes, derived from the signing key (secret or private key).
+
+    Derived rather than configured: every process that can sign tokens agrees on it with no new
+    setting, and it is never stored with the codes it protects. Rotating the signing key voids
+    the codes in flight (at most ONE_TIME_CODE_TTL old).
+    """
+    signer = keys.signing.signer
+    if isinstance(signer, bytes):
+        material = signer
+    else:
+        material = signer.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    return hmac.new(material, b"one-time codes", hashlib.sha256).digest()

@@ -66,6 +66,13 @@ def limited_endpoints(settings: Settings) -> dict[str, str]:
         # Signing in with Google or Apple: as many as password logins, so forged tokens cannot flood.
         "auth.login_with_id_token": settings.rate_limit_login,
         "auth.link_id_token": settings.rate_limit_login,
+        "auth.forgot_password": settings.rate_limit_forgot_password,
+        "auth.resend_verification": settings.rate_limit_resend_verification,
+        "auth.reset_password": settings.rate_limit_reset_password,
+        "auth.verify_email": settings.rate_limit_verify_email,
+        "auth.confirm_email_change": settings.rate_limit_verify_email,  # a code check too
+        "auth.change_email": settings.rate_limit_login,  # password checks, behind a token
+        "auth.delete_account": settings.rate_limit_login,
     }
 
 

@@ -20,6 +20,10 @@ PUBLIC_ENDPOINTS = {
     "auth.login",
     "auth.refresh_token",
     "auth.logout",
+    "auth.forgot_password",
+    "auth.reset_password",
+    "auth.verify_email",
+    "auth.resend_verification",
     "auth.login_with_id_token",
 }
 ADMINS_ONLY = "Only admins can list users."
@@ -135,8 +139,99 @@ def get_all(data: dict) -> tuple[dict, int]:
 @bp.get("/me")
 @responds(200, schemas.MeResponseSchema, tag="accounts")
 def me() -> dict:
-    """Show the user the access token belongs to."""
-    return {"success": True, "user": schemas.user_with_role_schema.dump(auth_service().me(g.claims))}
+    """Show the user the access token belongs to, as stored now."""
+    return {"success": True, "user": schemas.user_with_role_schema.dump(auth_service().me(current_user_id()))}
+
+
+@bp.patch("/me")
+@accepts(schemas.update_profile_schema)
+@responds(200, schemas.MeResponseSchema, tag="accounts")
+def update_me(data: dict) -> dict:
+    """Change the user's first and/or last name."""
+    user = auth_service().update_profile(current_user_id(), data, client())
+    return {"success": True, "user": schemas.user_with_role_schema.dump(user)}
+
+
+@bp.post("/forgotPassword")
+@accepts(schemas.email_schema)
+@responds(200, schemas.SuccessSchema, tag="email", errors=(429,))
+def forgot_password(data: dict) -> dict:
+    """Mail a password-reset code, if an account has this email.
+
+    The answer is the same for an unknown address.
+    """
+    auth_service().forgot_password(data["email"], client())
+    return {"success": True}
+
+
+@bp.post("/resetPassword")
+@accepts(schemas.reset_password_schema)
+@responds(200, schemas.SuccessSchema, tag="email", errors=(429,))
+def reset_password(data: dict) -> dict:
+    """Set a new password with the mailed code; every session ends."""
+    auth_service().reset_password(data["email"], data["code"], data["newPassword"], client())
+    return {"success": True}
+
+
+@bp.post("/verifyEmail")
+@accepts(schemas.verify_email_schema)
+@responds(200, schemas.SuccessSchema, tag="email", errors=(429,))
+def verify_email(data: dict) -> dict:
+    """Confirm the email address with the mailed code."""
+    auth_service().verify_email(data["email"], data["code"], client())
+    return {"success": True}
+
+
+@bp.post("/resendVerification")
+@accepts(schemas.email_schema)
+@responds(200, schemas.SuccessSchema, tag="email", errors=(429,))
+def resend_verification(data: dict) -> dict:
+    """Mail a new verification code, if an unverified account has this email.
+
+    The answer is the same for an unknown or already verified address.
+    """
+    auth_service().resend_verification(data["email"], client())
+    return {"success": True}
+
+
+@bp.post("/changeEmail")
+@accepts(schemas.change_email_schema)
+@responds(200, schemas.SuccessSchema, tag="email", errors=(429,))
+def change_email(data: dict) -> dict:
+    """Mail a code to the new address; the email changes once the code is confirmed."""
+    auth_service().change_email(
+        current_user_id(), current_session_id(), data["password"], data["newEmail"], client()
+    )
+    return {"success": True}
+
+
+@bp.post("/confirmEmailChange")
+@accepts(schemas.code_schema)
+@responds(200, schemas.MeResponseSchema, tag="email", errors=(429,))
+def confirm_email_change(data: dict) -> dict:
+    """Move to the new address with the code mailed to it; the old address gets a notice."""
+    user = auth_service().confirm_email_change(current_user_id(), data["code"], client())
+    return {"success": True, "user": schemas.user_with_role_schema.dump(user)}
+
+
+@bp.post("/deleteAccount")
+@accepts(schemas.delete_account_schema)
+@responds(200, schemas.SuccessSchema, tag="accounts", errors=(429,))
+def delete_account(data: dict) -> dict:
+    """Delete the account and everything it owns; every session ends.
+
+    Send the password, or for an account without one (made with Google or Apple) a fresh
+    ID token of a linked provider (issued in the last ten minutes).
+    """
+    if "password" in data:
+        auth_service().delete_account_with_password(
+            current_user_id(), current_session_id(), data["password"], client()
+        )
+    else:
+        auth_service().delete_account_with_id_token(
+            current_user_id(), data["provider"], data["idToken"], data["nonce"], client()
+        )
+    return {"success": True}
 
 
 @bp.post("/logout")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from .errors import ApiError
 from .id_tokens import PROVIDERS
@@ -41,6 +41,14 @@ class RequiredText(fields.String):
 def normalise_email(email: str) -> str:
     """Return an email as every account holds it: trimmed and lower-cased by Unicode's rules."""
     return email.strip().lower()
+
+
+class OptionalName(RequiredText):
+    """Like RequiredText, but it may be left out; when sent, it must not be empty."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.required = False
 
 
 class Email(RequiredText):
@@ -184,11 +192,80 @@ class LinkIdTokenSchema(RequestSchema):
     nonce = OptionalText(
         max_length=512, trim=False, metadata={"description": "the raw nonce the app gave the SDK"}
     )
+
+
 class NewPasswordSchema(RequestSchema):
     """A password an operator sets for a user, under the signup rules."""
 
     missing_message = "You must send the new password."
     password = NewPassword()
+
+
+class Code(RequiredText):
+    """A one-time code as typed: six digits (spaces and dashes are dropped when it is checked)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=20, metadata={"example": "123456", "pattern": "^[0-9]{6}$"}, **kwargs)
+
+
+class EmailSchema(RequestSchema):
+    missing_message = "You must send your email address."
+    email = Email()
+
+
+class ResetPasswordSchema(RequestSchema):
+    missing_message = "You must send the email, the code and the new password."
+    email = Email()
+    code = Code()
+    newPassword = NewPassword()  # noqa: N815
+
+
+class VerifyEmailSchema(RequestSchema):
+    missing_message = "You must send the email and the code."
+    email = Email()
+    code = Code()
+
+
+class UpdateProfileSchema(RequestSchema):
+    missing_message = "Names cannot be empty."
+    first = OptionalName(max_length=100, metadata={"example": "Ada"})
+    last = OptionalName(max_length=100, metadata={"example": "Lovelace"})
+
+
+class ChangeEmailSchema(RequestSchema):
+    missing_message = "You must send your password and the new email address."
+    password = GivenPassword()
+    newEmail = Email()  # noqa: N815
+
+
+class CodeSchema(RequestSchema):
+    missing_message = "You must send the code."
+    code = Code()
+
+
+class DeleteAccountSchema(RequestSchema):
+    missing_message = "You must send your password (or a fresh idToken, for an account without one)."
+    password = GivenPassword()
+    idToken = IdToken()  # noqa: N815
+    provider = fields.String(
+        load_default=None,
+        validate=validate.OneOf(PROVIDERS),
+        metadata={
+            "enum": list(PROVIDERS),
+            "description": "with idToken; read from the token's issuer when left out",
+        },
+    )
+    nonce = OptionalText(max_length=512, trim=False, metadata={"description": "with idToken, as at sign-in"})
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        for name in ("password", "idToken"):  # one of the two, checked below
+            self.fields[name].required = False
+
+    @validates_schema
+    def _password_or_id_token(self, data: dict, **kwargs: Any) -> None:
+        if data.get("password") is None and data.get("idToken") is None:
+            raise ValidationError(MISSING, "password")
 
 
 class PageSchema(RequestSchema):
@@ -216,6 +293,9 @@ class UserSchema(Schema):
     first = fields.String()
     last = fields.String()
     email = fields.String()
+    emailVerified = fields.Boolean(  # noqa: N815
+        metadata={"description": "the address was confirmed with a code (false for the original's users)"}
+    )
     createdAt = UtcDateTime()  # noqa: N815
 
 
@@ -231,7 +311,6 @@ class UserRecordSchema(UserWithRoleSchema):
     """A user as an operator sees it on the command line: everything but the password hash."""
 
     disabled = fields.Boolean()
-    emailVerified = fields.Boolean()  # noqa: N815
 
 
 class FailedSourceSchema(Schema):
@@ -319,6 +398,13 @@ id_token_login_schema = IdTokenLoginSchema()
 link_id_token_schema = LinkIdTokenSchema()
 identity_schema = IdentitySchema()
 new_password_schema = NewPasswordSchema()
+email_schema = EmailSchema()
+reset_password_schema = ResetPasswordSchema()
+verify_email_schema = VerifyEmailSchema()
+update_profile_schema = UpdateProfileSchema()
+change_email_schema = ChangeEmailSchema()
+code_schema = CodeSchema()
+delete_account_schema = DeleteAccountSchema()
 user_schema = UserSchema()
 user_with_role_schema = UserWithRoleSchema()
 user_record_schema = UserRecordSchema()
@@ -408,7 +494,8 @@ class ErrorSchema(Schema):
         metadata={
             "description": "`invalidToken`: refresh and retry; `refreshExpired`: log out; "
             "`rateLimited`: wait `Retry-After` seconds; `accountDisabled`: an operator disabled "
-            "the account; `forbidden`: signed in, but not allowed",
+            "the account; `forbidden`: signed in, but not allowed; `invalidCode`: the one-time code "
+            "is wrong, used or expired; `emailNotVerified`: verify the email address first",
             "example": "invalidToken",
         }
     )

@@ -29,6 +29,7 @@ FLOW = [
     ("POST", "/api/auth/signup", "Sign up", {"first": "Ada", "last": "Lovelace", **CREDENTIALS}, 200, []),
     ("POST", "/api/auth/login", "Log in (saves both tokens)", CREDENTIALS, 200, SAVE_BOTH_TOKENS),
     ("GET", "/api/auth/me", "Who am I", None, 200, []),
+    ("PATCH", "/api/auth/me", "Fix my name", {"first": "Augusta"}, 200, []),
     ("POST", "/api/auth/getAll", "List users", None, 201, []),
     (
         "POST",
@@ -55,6 +56,23 @@ FLOW = [
         {"refreshToken": "{{refreshToken}}"},
         403,
         ['pm.test("code is refreshExpired", () => pm.expect(body.code).to.eql("refreshExpired"));'],
+    ),
+    (
+        "POST",
+        "/api/auth/forgotPassword",
+        "Forgot password (mails a code; the same answer for any address)",
+        {"email": "{{email}}"},
+        200,
+        [],
+    ),
+    ("POST", "/api/auth/deleteAccount", "Delete the account", {"password": "{{password}}"}, 200, []),
+    (
+        "GET",
+        "/api/auth/me",
+        "Who am I, after deletion, is refused",
+        None,
+        403,
+        ['pm.test("code is invalidToken", () => pm.expect(body.code).to.eql("invalidToken"));'],
     ),
 ]
 

@@ -21,6 +21,7 @@ from providers import (
     KeyServer,
     rsa_key,
 )
+from smtp_server import Mailbox
 
 
 def _test_database_uri() -> str | None:
@@ -126,3 +127,56 @@ def id_app(make_app, key_server, google, apple):
 @pytest.fixture
 def id_client(id_app):
     return id_app.test_client()
+
+
+@pytest.fixture
+def mailbox():
+    """A real SMTP server on 127.0.0.1 and a free port."""
+    box = Mailbox().start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture
+def make_mail_app(make_app, mailbox):
+    """Build apps that send mail over SMTP to the test mailbox, retrying without waiting."""
+    built = []
+
+    def build(**overrides):
+        mail = {
+            "mail_backend": "smtp",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": mailbox.port,
+            "smtp_security": "none",
+            "smtp_timeout": 5,
+            "app_name": "Acme",
+            "mail_from": "Acme <no-reply@acme.test>",
+        }
+        app = make_app(**(mail | overrides))
+        app.extensions["mailer"].retry_delays = (0, 0)
+        built.append(app)
+        return app
+
+    yield build
+    for app in built:  # before the mailbox closes: nothing is left to fail on its way out
+        app.extensions["mailer"].flush(10)
+
+
+@pytest.fixture
+def mail_app(make_mail_app):
+    return make_mail_app()
+
+
+@pytest.fixture
+def mail_client(mail_app):
+    return mail_app.test_client()
+
+
+@pytest.fixture
+def delivered(mail_app):
+    """Wait until the app's queued mail has been sent (or given up)."""
+
+    def wait() -> None:
+        assert mail_app.extensions["mailer"].flush(10), "mail still queued after 10 s"
+
+    return wait

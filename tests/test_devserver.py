@@ -40,14 +40,22 @@ def test_on_every_address_the_banner_also_gives_the_address_a_phone_can_reach():
 
 
 def test_the_banner_never_shows_the_databases_password():
-    settings = Settings.from_env({"MONGO_URI": "mongodb://auth:s3cret@db1:27017,db2:27017/auth?replicaSet=rs"})
+    settings = Settings.from_env(
+        {"MONGO_URI": "mongodb://auth:s3cret@db1:27017,db2:27017/auth?replicaSet=rs"}
+    )
     assert store_description(settings) == "MongoDB at db1:27017,db2:27017/auth"
 
 
 def test_the_development_server_in_production_says_what_to_run_instead():
     production = Settings.from_env(
-        {"APP_ENV": "production", "MONGO_URI": "mongodb://db/auth", "SECRET_KEY": TEST_SECRET,
-         "GETALL_ACCESS": "admin"}
+        {
+            "APP_ENV": "production",
+            "MONGO_URI": "mongodb://db/auth",
+            "SECRET_KEY": TEST_SECRET,
+            "GETALL_ACCESS": "admin",
+            "SMTP_HOST": "smtp.example.com",
+            "MAIL_FROM": "Acme <no-reply@acme.example>",
+        }
     )
     assert banner(production, "127.0.0.1", 1140)["warnings"] == [NOT_FOR_PRODUCTION]
 
@@ -146,8 +154,9 @@ class OriginalClient:
         self.seen: list[str] = []
 
     def log_in(self, email: str) -> None:
-        self.server.call("POST", "/api/auth/signup", {"first": "A", "last": "B", "email": email,
-                                                      "password": PASSWORD})
+        self.server.call(
+            "POST", "/api/auth/signup", {"first": "A", "last": "B", "email": email, "password": PASSWORD}
+        )
         body = self.server.call("POST", "/api/auth/login", {"email": email, "password": PASSWORD})
         self.auth_token, self.refresh_token = body["authToken"], body["refreshToken"]
 
@@ -179,7 +188,10 @@ def test_the_original_clients_refresh_flow_runs_end_to_end_with_short_lifetimes(
     wait_past(claims_of(client.auth_token)["exp"])  # the first request after exp is refused
     assert client.get_all()["success"]
     assert client.seen == [
-        "getAll: success", "getAll: invalidToken", "refreshToken: success", "getAll: success"
+        "getAll: success",
+        "getAll: invalidToken",
+        "refreshToken: success",
+        "getAll: success",
     ]
 
     wait_past(claims_of(client.refresh_token)["exp"])

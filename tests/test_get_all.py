@@ -31,7 +31,7 @@ def test_users_show_only_their_public_fields(auth, client, token):
     auth.login()  # a second session, so there is session data that must not leak
     response = client.post("/api/auth/getAll", headers=bearer(token))
     body = response.get_data(as_text=True)
-    assert set(response.json["message"][0]) == {"id", "first", "last", "email", "createdAt"}
+    assert set(response.json["message"][0]) == {"id", "first", "last", "email", "emailVerified", "createdAt"}
     assert "$2b$" not in body
     assert PASSWORD not in body
     assert "tokenHash" not in body and "refreshToken" not in body

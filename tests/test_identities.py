@@ -365,3 +365,38 @@ def test_an_operators_delete_removes_the_users_identities(id_app, id_client, goo
     assert result.exit_code == 0, result.output
     assert id_app.extensions["auth_service"].storage.db["Identities"].count_documents({}) == 0
     assert sign_in(id_client, "google", google.token()).json["created"] is True
+
+
+# deleteAccount for an account without a password: a fresh ID token of a linked provider.
+
+
+def delete_account(client, tokens: dict, **body):
+    return client.post("/api/auth/deleteAccount", json=body, headers=bearer(tokens["authToken"]))
+
+
+def test_an_account_without_a_password_deletes_itself_with_a_fresh_id_token(id_app, id_client, google, users):
+    tokens = sign_in(id_client, "google", google.token()).json
+    response = delete_account(id_client, tokens, idToken=google.token())  # provider read from `iss`
+    assert response.status_code == 200, response.json
+    assert users.count_documents({}) == 0
+    assert id_app.extensions["auth_service"].storage.db["Identities"].count_documents({}) == 0
+    assert (
+        id_client.post("/api/auth/refreshToken", json={"refreshToken": tokens["refreshToken"]}).status_code
+        == 403
+    )
+
+
+def test_a_stale_or_foreign_id_token_does_not_delete_the_account(id_client, google, apple, clock, users):
+    tokens = sign_in(id_client, "google", google.token()).json
+    stale = google.token()
+    clock.advance(11 * 60)  # older than ten minutes, though not expired
+    tokens = sign_in(id_client, "google", google.token()).json
+    for body in (
+        {"idToken": stale},
+        {"idToken": google.token("someone-else")},  # a valid token of another Google account
+        {"idToken": apple.token(APPLE_SUB), "provider": "apple"},  # a provider not linked here
+        {"idToken": "not a token"},
+    ):
+        response = delete_account(id_client, tokens, **body)
+        assert response.status_code == 400 and response.json["code"] == "invalidIdToken", body
+    assert users.count_documents({}) == 1

@@ -16,7 +16,7 @@ def test_login_returns_both_tokens_and_the_public_user(auth):
     body = response.json
     assert body["success"] is True
     assert body["authToken"] and body["refreshToken"]
-    assert set(body["user"]) == {"id", "first", "last", "email", "createdAt", "role"}
+    assert set(body["user"]) == {"id", "first", "last", "email", "emailVerified", "createdAt", "role"}
     assert body["user"]["email"] == "ada@example.com"
     assert body["user"]["role"] == "user"  # the user's own role; getAll shows it to admins only
 

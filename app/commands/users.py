@@ -149,7 +149,7 @@ def verify_email(who: str, as_json: bool) -> None:
     """Mark the user's email address as verified."""
     auth = service()
     user = auth.find_user(who)
-    changed = auth.verify_email(user)
+    changed = auth.mark_email_verified(user)
     text = f"Marked {user['email']} as verified." if changed else f"{user['email']} was already verified."
     report(as_json, text, user=user_record(auth.find_user(user["id"])), changed=changed)
 

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
-from ..errors import AccountDisabled, InvalidToken
+from ..errors import AccountDisabled, ApiError, InvalidToken
 from ..id_tokens import IdTokenVerifier
-from ..lockout import LoginThrottle
+from ..lockout import LoginThrottle, from_session
 from ..passwords import PasswordHasher
 from ..storage import Storage
 from ..tokens import TokenSigner
+
+WRONG_CURRENT_PASSWORD = "The current password is incorrect."
 
 
 def utc_now() -> datetime:
@@ -78,6 +82,39 @@ class SessionRules:
     max_per_user: int = 10
 
 
+@dataclass(frozen=True)
+class AccountRules:
+    """How accounts behave: one-time codes, the mail quota, links in messages, verification at login."""
+
+    # The HMAC key of one-time codes; the factory derives it from the signing key (keys.code_key).
+    code_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    code_ttl: int = 900
+    max_code_failures: int = 5
+    mail_limit_per_hour: int = 3
+    password_reset_url: str | None = None
+    email_verification_url: str | None = None
+    require_email_verification: bool = False
+
+
+class MailSender(Protocol):
+    def send(self, template: str, to: str, **context: object) -> None: ...
+
+    def run(self, job: Callable[[], None]) -> None: ...
+
+
+class NoMail:
+    """A mail sender that sends nothing, for a service built without one (its jobs run at once)."""
+
+    def send(self, template: str, to: str, **context: object) -> None:
+        return None
+
+    def run(self, job: Callable[[], None]) -> None:
+        job()
+
+
+EMAIL_NOT_VERIFIED = "Please verify your email address first."
+
+
 class ServiceBase:
     """The collaborators every part of the service works with."""
 
@@ -90,6 +127,8 @@ class ServiceBase:
         clock: Callable[[], datetime] = utc_now,
         rules: SessionRules | None = None,
         id_tokens: IdTokenVerifier | None = None,
+        mailer: MailSender | None = None,
+        account_rules: AccountRules | None = None,
     ) -> None:
         self.storage = storage
         self.signer = signer
@@ -98,11 +137,27 @@ class ServiceBase:
         self.clock = clock
         self.rules = rules or SessionRules()
         self.id_tokens = id_tokens or IdTokenVerifier({})  # no provider configured: each is disabled
+        self.mailer = mailer or NoMail()
+        self.account_rules = account_rules or AccountRules()
 
     def _log(
         self, user_id: str, activity: str, client: Client, now: datetime, method: str | None = None
     ) -> None:
         self.storage.log_activity(user_id, activity, now, client.ip, client.user_agent, method, by=client.by)
+
+    def _check_signed_in_password(self, user: dict, session_id: str, password: str, field: str) -> datetime:
+        """Check a signed-in user's password before a sensitive change; return the time of the check.
+
+        A stolen access token must not become a way to guess the password: this session's
+        guesses wait like a stranger's at login, but strangers' guesses never delay the session.
+        """
+        now = self.clock()
+        source = from_session(session_id)
+        self.throttle.claim(user["email"], source, now, holds_session=True)
+        if not self.hasher.check(password, user["password"]):
+            raise ApiError(WRONG_CURRENT_PASSWORD, errors={field: [WRONG_CURRENT_PASSWORD]})
+        self.throttle.succeeded(user["email"], source, now)
+        return now
 
     def _existing_user(self, user_id: str) -> dict:
         """Return the stored user a token names; a deleted user's token is invalid."""
@@ -110,3 +165,8 @@ class ServiceBase:
         if user is None:
             raise InvalidToken()
         return user
+
+    def _check_email_verified(self, user: dict) -> None:
+        """With REQUIRE_EMAIL_VERIFICATION, refuse an unverified account (once its password was checked)."""
+        if self.account_rules.require_email_verification and not user["emailVerified"]:
+            raise ApiError(EMAIL_NOT_VERIFIED, code="emailNotVerified")

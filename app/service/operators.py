@@ -95,11 +95,11 @@ class Operators(ServiceBase):
         self._log(user["id"], "promoted" if role == ADMIN else "demoted", OPERATOR, self.clock())
         return True
 
-    def verify_email(self, user: dict) -> bool:
-        """Mark the user's email address verified; return whether it changed."""
+    def mark_email_verified(self, user: dict) -> bool:
+        """Mark the user's email address verified without a code; return whether it changed."""
         if user["emailVerified"]:
             return False
-        self.storage.mark_email_verified(user["id"])
+        self.storage.set_email_verified(user["id"], user["email"])
         self._log(user["id"], "emailVerified", OPERATOR, self.clock())
         return True
 

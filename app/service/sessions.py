@@ -45,6 +45,7 @@ class Sessions(ServiceBase):
             raise ApiError(BAD_CREDENTIALS)
         self.throttle.succeeded(email, source, now)
         ensure_enabled(user)  # only now: saying so before the password check would tell anyone
+        self._check_email_verified(user)
         checked_hash = self._rehash_if_cheaper(user, password)
         return self._start_session(user, client, now, PASSWORD_METHOD, checked_hash=checked_hash)
 

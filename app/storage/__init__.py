@@ -1,7 +1,8 @@
 """The one package that talks to the database, in the auth service's words.
 
 `Storage` is the single way in: it gathers one store per collection (users, sessions,
-login attempts, activity, identities), each in the module named after it, on one database handle.
+login attempts, activity, identities, one-time codes, mail quota), each in the module named
+after it, and the deletion of everything a user owns, on one database handle.
 """
 
 from __future__ import annotations
@@ -17,10 +18,23 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 
 from .activity import ActivityStore
 from .attempts import AttemptStore
-from .base import ACTIVITY, IDENTITIES, LOGIN_FAILURES, MIGRATIONS, SESSIONS, USERS, created_at
+from .base import (
+    ACTIVITY,
+    IDENTITIES,
+    LOGIN_FAILURES,
+    MAIL_QUOTA,
+    MIGRATIONS,
+    ONE_TIME_CODES,
+    SESSIONS,
+    USERS,
+    created_at,
+)
+from .codes import CodeStore
+from .deletion import DeletionStore
 from .identities import IdentityStore
+from .mail_quota import MailQuotaStore
 from .sessions import SessionStore
-from .users import ADMIN, ROLES, USER, DuplicateEmails, UserStore
+from .users import ADMIN, ROLES, USER, DuplicateEmails, EmailTaken, UserStore
 
 __all__ = [
     "ACTIVITY",
@@ -28,15 +42,18 @@ __all__ = [
     "DEFAULT_DB_NAME",
     "IDENTITIES",
     "LOGIN_FAILURES",
+    "MAIL_QUOTA",
     "MIGRATIONS",
     "REQUIRED_INDEXES",
     "ROLES",
+    "ONE_TIME_CODES",
     "SESSIONS",
     "TIMEOUT_MS",
     "UNAVAILABLE_ERRORS",
     "USER",
     "USERS",
     "DuplicateEmails",
+    "EmailTaken",
     "Storage",
     "connect",
     "created_at",
@@ -55,14 +72,25 @@ REQUIRED_INDEXES: dict[str, tuple[tuple[tuple[str, int], ...], ...]] = {
     LOGIN_FAILURES: ((("expiresAt", 1),),),
     ACTIVITY: ((("userId", 1), ("_id", -1)), (("time", 1),)),
     IDENTITIES: ((("provider", 1), ("subject", 1)), (("userId", 1), ("provider", 1))),
+    ONE_TIME_CODES: ((("expiresAt", 1),), (("userId", 1),)),
+    MAIL_QUOTA: ((("expiresAt", 1),), (("email", 1),)),
 }
 
 # The database is down or unreachable: the client gets 503 and pymongo reconnects by itself.
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (ConnectionFailure,)
 
 
-class Storage(UserStore, SessionStore, AttemptStore, ActivityStore, IdentityStore):
-    """Users, sessions, login attempts, activity and identities, on MongoDB or the embedded store."""
+class Storage(
+    UserStore,
+    SessionStore,
+    AttemptStore,
+    ActivityStore,
+    IdentityStore,
+    CodeStore,
+    MailQuotaStore,
+    DeletionStore,
+):
+    """Users, sessions, login attempts, activity, identities, one-time codes and the mail quota."""
 
     def __init__(
         self, db: Database, *, embedded: bool, keep_activity_for: timedelta = KEEP_ACTIVITY_FOR
@@ -77,6 +105,8 @@ class Storage(UserStore, SessionStore, AttemptStore, ActivityStore, IdentityStor
         self._ensure_attempt_indexes()
         self._ensure_activity_indexes(self.keep_activity_for)
         self._ensure_identity_indexes()
+        self._ensure_code_indexes()
+        self._ensure_mail_quota_indexes()
 
     def missing_indexes(self) -> list[str]:
         """Name each index `ensure_indexes` would create that the database lacks, as `Collection(key)`."""
@@ -90,17 +120,6 @@ class Storage(UserStore, SessionStore, AttemptStore, ActivityStore, IdentityStor
     def pending_migrations(self) -> list[str]:
         """Name each one-time migration `ensure_indexes` has not run on this database yet."""
         return self._pending_user_migrations()
-
-    def delete_user_everything(self, user_id: str, email: str) -> bool:
-        """Remove the user and everything kept about them, in every collection; say whether the user existed.
-
-        The user goes last, so an interrupted deletion can be run again.
-        """
-        self.delete_user_sessions(user_id)
-        self.delete_user_identities(user_id)
-        self.delete_user_activity(user_id)
-        self.clear_account_login_failures(email)
-        return self.delete_user(user_id)
 
     def ping(self) -> bool:
         """Say whether the database answers, within a couple of seconds."""

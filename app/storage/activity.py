@@ -74,8 +74,3 @@ class ActivityStore(StoreBase):
         with self._lock:
             cursor = self.db[ACTIVITY].find(query).sort("_id", DESCENDING).limit(limit)
             return [_activity(document) for document in cursor]
-
-    def delete_user_activity(self, user_id: str) -> int:
-        """Remove the user's whole activity log; return how many entries there were."""
-        with self._lock:
-            return self.db[ACTIVITY].delete_many({"userId": object_id_of(user_id)}).deleted_count

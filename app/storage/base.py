@@ -17,6 +17,8 @@ SESSIONS = "Sessions"
 LOGIN_FAILURES = "LoginFailures"
 MIGRATIONS = "Migrations"
 IDENTITIES = "Identities"
+ONE_TIME_CODES = "OneTimeCodes"
+MAIL_QUOTA = "MailQuota"
 
 
 def created_at(user_id: str) -> datetime | None:

@@ -159,8 +159,3 @@ class SessionStore(StoreBase):
                 .update_many({"_id": {"$in": surplus}, "endedAt": None}, _ended(now))
                 .modified_count
             )
-
-    def delete_user_sessions(self, user_id: str) -> int:
-        """Remove every session of the user, open or ended; return how many there were."""
-        with self._lock:
-            return self.db[SESSIONS].delete_many({"userId": user_id}).deleted_count

@@ -6,19 +6,25 @@ import re
 from datetime import datetime
 
 from bson import ObjectId
-from pymongo import ASCENDING
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from ..schemas import normalise_email
 from .base import MIGRATIONS, USERS, StoreBase, id_time, object_id_of
 
 _USER_FIELDS = dict.fromkeys(("first", "last", "email", "password", "role", "disabled", "emailVerified"), 1)
+# What a client may see of a user: everything but the password hash.
+_PUBLIC_FIELDS = dict.fromkeys(("first", "last", "email", "role", "disabled", "emailVerified"), 1)
 # Its marker in `Migrations`. The first version lower-cased ASCII letters only, so databases it
 # ran on get this one too.
 EMAILS_NORMALISED = "normalised-emails-unicode"
 USER = "user"
 ADMIN = "admin"
 ROLES = (USER, ADMIN)
+
+
+class EmailTaken(Exception):
+    """Another account has the email address this change would give the user."""
 
 
 class DuplicateEmails(RuntimeError):
@@ -51,11 +57,13 @@ def _user(document: dict | None) -> dict | None:
         "first": document.get("first", ""),
         "last": document.get("last", ""),
         "email": document.get("email", ""),
-        # None for an account made by signing in with Google or Apple: it has no password.
-        "password": document.get("password", ""),
+        # None for an account without a password (made by signing in with Apple or Google):
+        # PasswordHasher.check spends a whole bcrypt run on it and fails.
+        "password": document.get("password") or None,
+        # Users stored by the original server have no such field: not verified.
+        "emailVerified": document.get("emailVerified") is True,
         "role": document.get("role") or USER,
         "disabled": bool(document.get("disabled", False)),
-        "emailVerified": bool(document.get("emailVerified", False)),
         # Every answer reads it from the id, as /me does with no document at hand: users made
         # by the original server have no createdAt, and ours store the id's time in it.
         "createdAt": id_time(object_id),
@@ -107,11 +115,11 @@ class UserStore(StoreBase):
         password_hash: str | None,
         now: datetime,
         *,
-        email_verified: bool | None = None,
+        email_verified: bool = False,
     ) -> str | None:
         """Store a new user and return its id, or None when the email is taken.
 
-        `password_hash` None makes an account without a password (signed up with Google or Apple).
+        `password_hash` is None for an account without a password.
         """
         user_id = _new_user_id(now)
         document = {
@@ -120,10 +128,9 @@ class UserStore(StoreBase):
             "last": last,
             "email": email,
             "password": password_hash,
+            "emailVerified": email_verified,
             "createdAt": id_time(user_id),
         }
-        if email_verified is not None:
-            document["emailVerified"] = email_verified
         try:
             with self._lock:
                 return str(self.db[USERS].insert_one(document).inserted_id)
@@ -160,14 +167,6 @@ class UserStore(StoreBase):
             cursor = self.db[USERS].find(query, _USER_FIELDS).sort("_id", ASCENDING).limit(limit)
             return [_user(document) for document in cursor]
 
-    def delete_user(self, user_id: str) -> bool:
-        """Remove the user's own document; say whether it existed."""
-        object_id = object_id_of(user_id)
-        if object_id is None:
-            return False
-        with self._lock:
-            return self.db[USERS].delete_one({"_id": object_id}).deleted_count == 1
-
     def update_password(self, user_id: str, password_hash: str, replacing: str | None = None) -> bool:
         """Replace the user's password hash (only while it is `replacing`, if given); say whether it did."""
         object_id = object_id_of(user_id)
@@ -179,6 +178,49 @@ class UserStore(StoreBase):
         with self._lock:
             result = self.db[USERS].update_one(match, {"$set": {"password": password_hash}})
         return result.matched_count == 1
+
+    def find_public_user(self, user_id: str) -> dict | None:
+        """Return the user with this id without the password hash, if any: one lookup by `_id`."""
+        object_id = object_id_of(user_id)
+        if object_id is None:
+            return None
+        with self._lock:
+            return _user(self.db[USERS].find_one({"_id": object_id}, _PUBLIC_FIELDS))
+
+    def set_email_verified(self, user_id: str, email: str) -> bool:
+        """Mark the user's email verified if it still is `email`; say whether it is."""
+        object_id = object_id_of(user_id)
+        if object_id is None:
+            return False
+        with self._lock:
+            result = self.db[USERS].update_one(
+                {"_id": object_id, "email": email}, {"$set": {"emailVerified": True}}
+            )
+        return result.matched_count == 1
+
+    def update_names(self, user_id: str, names: dict[str, str]) -> dict | None:
+        """Set the user's `first` and/or `last` and return the user as it is now (None if gone)."""
+        return self._update_user(user_id, {"$set": names})
+
+    def change_email(self, user_id: str, new_email: str) -> dict | None:
+        """Give the user a new, verified email and return the user as it is now (None if gone).
+
+        The unique index decides: raises EmailTaken when another account has the address.
+        """
+        try:
+            return self._update_user(user_id, {"$set": {"email": new_email, "emailVerified": True}})
+        except DuplicateKeyError:
+            raise EmailTaken() from None
+
+    def _update_user(self, user_id: str, update: dict) -> dict | None:
+        object_id = object_id_of(user_id)
+        if object_id is None:
+            return None
+        with self._lock:
+            document = self.db[USERS].find_one_and_update(
+                {"_id": object_id}, update, projection=_PUBLIC_FIELDS, return_document=ReturnDocument.AFTER
+            )
+        return _user(document)
 
     def _set_user_fields(self, user_id: str, fields: dict) -> bool:
         object_id = object_id_of(user_id)
@@ -196,7 +238,3 @@ class UserStore(StoreBase):
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}")
         return self._set_user_fields(user_id, {"role": role})
-
-    def mark_email_verified(self, user_id: str) -> bool:
-        """Record that the user's email address is verified; say whether the user exists."""
-        return self._set_user_fields(user_id, {"emailVerified": True})

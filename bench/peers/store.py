@@ -43,6 +43,20 @@ def check_login(data: dict) -> dict | None:
     return public(user)
 
 
+def find_public(user_id: str) -> dict | None:
+    """Return the stored user with this id as a client may see it (one lookup by _id), else None."""
+    try:
+        object_id = ObjectId(user_id)
+    except (TypeError, ValueError):
+        return None
+    user = users.find_one({"_id": object_id}, {"password": 0})
+    return None if user is None else public(user)
+
+
+def invalid_token() -> tuple[Response, int]:
+    return jsonify(success=False, message="Your access token is invalid.", code="invalidToken"), 403
+
+
 def page(after: str | None, limit: int) -> list[dict]:
     """Return up to `limit` users after the id `after`, in id order."""
     query = {"_id": {"$gt": ObjectId(after)}} if after else {}

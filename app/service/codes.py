@@ -1,0 +1,138 @@
+"""One-time codes: six digits mailed to an address, stored only as a keyed hash, used once."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import datetime, timedelta
+from functools import partial
+from urllib.parse import quote
+
+from ..errors import ApiError
+from .base import ServiceBase
+
+# Purposes: a code of one purpose is never accepted for another, and each has its own mail quota.
+VERIFY_EMAIL = "verifyEmail"
+PASSWORD_RESET = "passwordReset"
+EMAIL_CHANGE = "emailChange"
+
+CODE_DIGITS = 6
+_CODE_SHAPE = re.compile(r"[0-9]{6}")  # ASCII digits only: str.isdigit() would take "١٢٣٤٥٦"
+
+
+class InvalidCode(ApiError):
+    """The code is wrong, used, expired, voided by too many tries, or for another purpose or email."""
+
+    code = "invalidCode"
+
+    def __init__(self) -> None:
+        super().__init__("The code is invalid or has expired.")
+
+
+def new_code() -> str:
+    """Return six random digits, each as likely as any other."""
+    return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+
+
+def link_with_code(template: str | None, email: str, code: str) -> str | None:
+    """Fill a deep-link template's `{email}` and `{code}`, URL-encoded; None without a template."""
+    if not template:
+        return None
+    return template.replace("{email}", quote(email, safe="")).replace("{code}", quote(code, safe=""))
+
+
+class Codes(ServiceBase):
+    """Issues, mails and uses one-time codes, within the per-address mail quota."""
+
+    def _code_hash(self, user_id: str, purpose: str, code: str) -> str:
+        # Keyed: with a million possible codes, a bare hash in a leaked database is reversed at once.
+        message = f"{purpose}:{user_id}:{code}".encode()
+        return hmac.new(self.account_rules.code_key, message, hashlib.sha256).hexdigest()
+
+    def _mail_allowed(self, purpose: str, email: str, now: datetime) -> bool:
+        """Count a message of `purpose` to `email` against the hourly quota; say whether it may go."""
+        return self.storage.count_mail(purpose, email, self.account_rules.mail_limit_per_hour, now)
+
+    def _mail_code(
+        self,
+        template: str,
+        purpose: str,
+        user: dict,
+        to: str,
+        now: datetime,
+        *,
+        link_template: str | None = None,
+        new_email: str | None = None,
+    ) -> bool:
+        """Issue a new code of `purpose` for the user and mail it to `to`; say whether it was sent.
+
+        Over the quota nothing is issued, so the code mailed last stays the valid one.
+        """
+        if not self._mail_allowed(purpose, to, now):
+            return False
+        self._send_new_code(
+            template, purpose, user, to, now, link_template=link_template, new_email=new_email
+        )
+        return True
+
+    def _send_new_code(
+        self,
+        template: str,
+        purpose: str,
+        user: dict,
+        to: str,
+        now: datetime,
+        *,
+        link_template: str | None = None,
+        new_email: str | None = None,
+    ) -> None:
+        """Have the mail worker issue a new code of `purpose` for the user (replacing the last) and mail it.
+
+        Off the request thread, so that a request that mails a code costs what one for an unknown
+        address costs: the same lookups, and a queued job instead of nothing.
+        """
+        self.mailer.run(
+            partial(self._issue_and_mail, template, purpose, user, to, now, link_template, new_email)
+        )
+
+    def _issue_and_mail(
+        self,
+        template: str,
+        purpose: str,
+        user: dict,
+        to: str,
+        now: datetime,
+        link_template: str | None,
+        new_email: str | None,
+    ) -> None:
+        code = new_code()
+        expires_at = now + timedelta(seconds=self.account_rules.code_ttl)
+        code_hash = self._code_hash(user["id"], purpose, code)
+        self.storage.store_code(user["id"], purpose, to, code_hash, now, expires_at, new_email=new_email)
+        self.mailer.send(
+            template,
+            to,
+            first=user["first"],
+            code=code,
+            link=link_with_code(link_template, to, code),
+            ttl_minutes=self.account_rules.code_ttl // 60,
+        )
+
+    def _use_code(self, user_id: str, purpose: str, email: str | None, code: str, now: datetime) -> dict:
+        """Use the code of `purpose` (sent to `email`, if given), or raise InvalidCode and count a try."""
+        code = code.replace(" ", "").replace("-", "")  # as a phone may paste "123 456"
+        if not _CODE_SHAPE.fullmatch(code):
+            code = ""  # cannot match, but still counts as a try
+        document = self.storage.use_code(
+            user_id,
+            purpose,
+            email,
+            self._code_hash(user_id, purpose, code),
+            now,
+            self.account_rules.max_code_failures,
+        )
+        if document is None:
+            raise InvalidCode()
+        return document

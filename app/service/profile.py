@@ -1,0 +1,65 @@
+"""The user's own profile: reading it, fixing the names, moving to a new email address."""
+
+from __future__ import annotations
+
+from ..errors import ApiError, InvalidToken
+from ..storage import EmailTaken
+from .accounts import EMAIL_TAKEN
+from .base import Client
+from .codes import EMAIL_CHANGE, Codes
+
+NOTHING_TO_CHANGE = "Send first or last to change."
+SAME_EMAIL = "That is already your email address."
+
+
+class Profile(Codes):
+    """GET and PATCH /me, changeEmail and confirmEmailChange."""
+
+    def me(self, user_id: str) -> dict:
+        """Return the stored user an access token names; a deleted account's token is invalid.
+
+        One lookup by `_id`, so an edit shows at once; the guard itself stays stateless.
+        """
+        user = self.storage.find_public_user(user_id)
+        if user is None:
+            raise InvalidToken()
+        return user
+
+    def update_profile(self, user_id: str, names: dict[str, str], client: Client) -> dict:
+        """Change the user's `first` and/or `last` and return the user as it is now."""
+        names = {name: names[name] for name in ("first", "last") if name in names}
+        if not names:
+            raise ApiError(NOTHING_TO_CHANGE)
+        user = self.storage.update_names(user_id, names)
+        if user is None:
+            raise InvalidToken()
+        self._log(user_id, "profileUpdated", client, self.clock())
+        return user
+
+    def change_email(
+        self, user_id: str, session_id: str, password: str, new_email: str, client: Client
+    ) -> None:
+        """Check the password and mail a code to the new address; the email changes once it is confirmed."""
+        user = self._existing_user(user_id)
+        now = self._check_signed_in_password(user, session_id, password, "password")
+        if new_email == user["email"]:
+            raise ApiError(SAME_EMAIL, errors={"newEmail": [SAME_EMAIL]})
+        if self.storage.find_user_by_email(new_email) is not None:
+            raise ApiError(EMAIL_TAKEN, errors={"newEmail": [EMAIL_TAKEN]})
+        self._mail_code("change_email", EMAIL_CHANGE, user, new_email, now, new_email=new_email)
+
+    def confirm_email_change(self, user_id: str, code: str, client: Client) -> dict:
+        """Move the user to the address the code was mailed to, tell the old address, return the user."""
+        user = self._existing_user(user_id)
+        now = self.clock()
+        document = self._use_code(user_id, EMAIL_CHANGE, None, code, now)
+        try:
+            # The unique index decides again now: the address may have been taken since the code went out.
+            changed = self.storage.change_email(user_id, document["newEmail"])
+        except EmailTaken:
+            raise ApiError(EMAIL_TAKEN, errors={"newEmail": [EMAIL_TAKEN]}) from None
+        if changed is None:
+            raise InvalidToken()
+        self._log(user_id, "emailChanged", client, now)
+        self.mailer.send("email_changed", user["email"], first=user["first"], new_email=changed["email"])
+        return changed

@@ -1,0 +1,48 @@
+"""Password recovery: a code mailed on request, then a new password set with it."""
+
+from __future__ import annotations
+
+from .base import Client
+from .codes import PASSWORD_RESET, Codes, InvalidCode
+
+
+class Recovery(Codes):
+    """forgotPassword and resetPassword."""
+
+    def forgot_password(self, email: str, client: Client) -> None:
+        """Mail a reset code when an account has this email; the caller learns nothing either way.
+
+        The quota is counted for unknown addresses too: the same work in both cases, and no
+        address gets more than its quota of requests whatever it belongs to.
+        """
+        now = self.clock()
+        user = self.storage.find_user_by_email(email)
+        allowed = self._mail_allowed(PASSWORD_RESET, email, now)
+        if user is None or not allowed:
+            return
+        self._send_new_code(
+            "reset_password",
+            PASSWORD_RESET,
+            user,
+            email,
+            now,
+            link_template=self.account_rules.password_reset_url,
+        )
+
+    def reset_password(self, email: str, code: str, new_password: str, client: Client) -> None:
+        """Set a new password with a reset code, end every session, and mail a notice.
+
+        Resetting proves the mailbox is the user's, so the email becomes verified and the
+        login delays of the account are forgotten.
+        """
+        now = self.clock()
+        user = self.storage.find_user_by_email(email)
+        if user is None:
+            raise InvalidCode()
+        self._use_code(user["id"], PASSWORD_RESET, email, code, now)
+        self.storage.update_password(user["id"], self.hasher.hash(new_password))
+        self.storage.set_email_verified(user["id"], email)
+        self.storage.end_user_sessions(user["id"], now)
+        self.throttle.forget(email)
+        self._log(user["id"], "passwordReset", client, now)
+        self.mailer.send("password_changed", email, first=user["first"])

@@ -1,0 +1,78 @@
+"""One-time codes: at most one live code per user and purpose, stored only as a keyed hash."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
+
+from .base import ONE_TIME_CODES, StoreBase
+
+
+def _code_id(user_id: str, purpose: str) -> str:
+    """Return the id of the user's code for `purpose`: a new one replaces the last by this id."""
+    return f"{user_id}:{purpose}"
+
+
+class CodeStore(StoreBase):
+    """The `OneTimeCodes` collection."""
+
+    def _ensure_code_indexes(self) -> None:
+        with self._lock:
+            codes = self.db[ONE_TIME_CODES]
+            codes.create_index([("expiresAt", ASCENDING)], expireAfterSeconds=0)
+            codes.create_index([("userId", ASCENDING)])
+
+    def store_code(
+        self,
+        user_id: str,
+        purpose: str,
+        email: str,
+        code_hash: str,
+        now: datetime,
+        expires_at: datetime,
+        new_email: str | None = None,
+    ) -> None:
+        """Store the user's code for `purpose`, sent to `email`, replacing any earlier one."""
+        document = {
+            "_id": _code_id(user_id, purpose),
+            "userId": user_id,
+            "purpose": purpose,
+            "email": email,
+            "newEmail": new_email,
+            "codeHash": code_hash,
+            "failures": 0,
+            "createdAt": now,
+            "expiresAt": expires_at,
+        }
+        for _ in range(2):  # two first codes at once: one insert loses the race, then replaces
+            try:
+                with self._lock:
+                    self.db[ONE_TIME_CODES].replace_one({"_id": document["_id"]}, document, upsert=True)
+                return
+            except DuplicateKeyError:
+                continue
+
+    def use_code(
+        self, user_id: str, purpose: str, email: str | None, code_hash: str, now: datetime, max_failures: int
+    ) -> dict | None:
+        """Delete and return the live code if `code_hash` is its hash; otherwise count one failure.
+
+        With `email`, only a code that was sent to that address matches.
+
+        Deleting is what uses the code: of concurrent requests with the right code, exactly one
+        gets the document back. A code with `max_failures` failures matches nothing any more.
+        """
+        live: dict = {
+            "_id": _code_id(user_id, purpose),
+            "expiresAt": {"$gt": now},
+            "failures": {"$lt": max_failures},
+        }
+        if email is not None:
+            live["email"] = email
+        with self._lock:
+            document = self.db[ONE_TIME_CODES].find_one_and_delete(live | {"codeHash": code_hash})
+            if document is None:
+                self.db[ONE_TIME_CODES].update_one(live, {"$inc": {"failures": 1}})
+        return document

@@ -1,0 +1,44 @@
+"""Mail quota: how many messages of one purpose went to one address in the current hour."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
+
+from .base import MAIL_QUOTA, StoreBase
+
+MAIL_QUOTA_WINDOW = timedelta(hours=1)
+
+
+class MailQuotaStore(StoreBase):
+    """The `MailQuota` collection: one counter per (purpose, address), removed by a TTL index."""
+
+    def _ensure_mail_quota_indexes(self) -> None:
+        with self._lock:
+            quota = self.db[MAIL_QUOTA]
+            quota.create_index([("expiresAt", ASCENDING)], expireAfterSeconds=0)
+            quota.create_index([("email", ASCENDING)])
+
+    def count_mail(self, purpose: str, email: str, limit: int, now: datetime) -> bool:
+        """Count one more message of `purpose` to `email` if the hour's quota allows it; say whether it did.
+
+        Each step is one atomic update, so concurrent requests cannot together pass the limit.
+        """
+        key = f"{purpose}:{email}"
+        with self._lock:
+            counted = self.db[MAIL_QUOTA].update_one(
+                {"_id": key, "expiresAt": {"$gt": now}, "count": {"$lt": limit}}, {"$inc": {"count": 1}}
+            )
+        if counted.matched_count == 1:
+            return True
+        window = {"$set": {"email": email, "count": 1, "expiresAt": now + MAIL_QUOTA_WINDOW}}
+        try:  # no counter, or one from an hour that has passed: start a new hour
+            with self._lock:
+                started = self.db[MAIL_QUOTA].update_one(
+                    {"_id": key, "expiresAt": {"$lte": now}}, window, upsert=True
+                )
+        except DuplicateKeyError:  # a live counter at its limit (or one created just now)
+            return False
+        return started.matched_count == 1 or started.upserted_id is not None

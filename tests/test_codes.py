@@ -1,0 +1,128 @@
+"""One-time codes and the mail quota as stored: keyed hashes, TTL indexes, the key, the per-address limits."""
+
+import hashlib
+
+import bcrypt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from app.keys import code_key, load_key_set
+from app.passwords import PasswordHasher
+from app.service.codes import new_code
+from app.storage import MAIL_QUOTA, ONE_TIME_CODES
+from config import Settings
+from helpers import TEST_SECRET, AuthActions
+from smtp_server import code_in
+
+
+def forgot(client, email="ada@example.com", **kwargs):
+    return client.post("/api/auth/forgotPassword", json={"email": email}, **kwargs)
+
+
+def test_only_a_keyed_hash_of_the_code_is_stored(mail_client, mail_app, mailbox, delivered):
+    storage = mail_app.extensions["auth_service"].storage
+    AuthActions(mail_client).signup()
+    forgot(mail_client)
+    delivered()
+    code = code_in(mailbox.last("ada@example.com", "Reset"))
+    document = storage.db[ONE_TIME_CODES].find_one({"purpose": "passwordReset"})
+    stored = str(document)
+    assert code not in stored
+    assert hashlib.sha256(code.encode()).hexdigest() not in stored, (
+        "not a bare hash, which is reversed at once"
+    )
+    assert set(document) >= {"userId", "purpose", "email", "codeHash", "failures", "expiresAt"}
+
+
+def test_expired_codes_and_spent_quotas_are_removed_by_ttl_indexes(storage):
+    for collection in (ONE_TIME_CODES, MAIL_QUOTA):
+        indexes = storage.db[collection].index_information().values()
+        assert any(
+            index["key"] == [("expiresAt", 1)] and index.get("expireAfterSeconds") == 0 for index in indexes
+        ), collection
+
+
+def test_the_mail_quota_is_kept_in_the_database_so_every_process_shares_it(mail_app, mail_client, make_app):
+    storage = mail_app.extensions["auth_service"].storage
+    AuthActions(mail_client).signup()
+    forgot(mail_client)
+    assert storage.db[MAIL_QUOTA].find_one({"_id": "passwordReset:ada@example.com"})["count"] == 1
+    forgot(mail_client, "nobody@example.com")
+    assert storage.db[MAIL_QUOTA].find_one({"_id": "passwordReset:nobody@example.com"})["count"] == 1
+
+
+def test_codes_are_six_digits_spread_over_every_digit():
+    codes = [new_code() for _ in range(2000)]
+    assert all(len(code) == 6 and code.isascii() and code.isdigit() for code in codes)
+    assert {code[0] for code in codes} == set("0123456789"), "leading zeros are kept"
+
+
+def test_the_code_key_comes_from_the_signing_key_and_differs_from_it():
+    secret_keys = load_key_set(Settings.from_env({"SECRET_KEY": TEST_SECRET}))
+    assert code_key(secret_keys) == code_key(load_key_set(Settings.from_env({"SECRET_KEY": TEST_SECRET})))
+    assert code_key(secret_keys) != TEST_SECRET.encode()
+    other = load_key_set(Settings.from_env({"SECRET_KEY": TEST_SECRET + "x"}))
+    assert code_key(secret_keys) != code_key(other)
+    pem = (
+        ed25519.Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        .decode()
+    )
+    pair = load_key_set(Settings.from_env({"JWT_ALGORITHM": "EdDSA", "JWT_PRIVATE_KEY": pem}))
+    assert len(code_key(pair)) == 32 and code_key(pair) != code_key(secret_keys)
+
+
+def test_reset_works_with_an_asymmetric_signing_key(make_mail_app, mailbox):
+    pem = (
+        ed25519.Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        .decode()
+    )
+    app = make_mail_app(jwt_algorithm="EdDSA", jwt_private_key=pem)
+    client = app.test_client()
+    AuthActions(client).signup()
+    forgot(client)
+    app.extensions["mailer"].flush(10)
+    code = code_in(mailbox.last("ada@example.com", "Reset"))
+    body = {"email": "ada@example.com", "code": code, "newPassword": "a brand new passphrase"}
+    assert client.post("/api/auth/resetPassword", json=body).status_code == 200
+
+
+def test_checking_against_no_password_fails_at_the_full_cost_of_a_check(monkeypatch):
+    hasher = PasswordHasher(4)
+    calls = []
+    real = bcrypt.checkpw
+    monkeypatch.setattr(bcrypt, "checkpw", lambda *args: calls.append(args) or real(*args))
+    assert hasher.check("correct horse", None) is False
+    assert hasher.check("", None) is False
+    assert len(calls) == 2
+
+
+# Per-address rate limits of the new routes (their defaults per minute).
+LIMITED = [
+    ("/api/auth/forgotPassword", 5),
+    ("/api/auth/resendVerification", 5),
+    ("/api/auth/resetPassword", 10),
+    ("/api/auth/verifyEmail", 10),
+]
+
+
+@pytest.mark.parametrize(("path", "limit"), LIMITED)
+def test_each_account_route_is_limited_per_address(client, path, limit):
+    for _ in range(limit):
+        assert client.post(path, json={}).status_code == 400
+    response = client.post(path, json={})
+    assert response.status_code == 429
+    assert response.json["code"] == "rateLimited" and int(response.headers["Retry-After"]) > 0
+    assert client.post(path, json={}, environ_base={"REMOTE_ADDR": "192.0.2.7"}).status_code == 400
+
+
+def test_the_limits_are_settings(make_app):
+    client = make_app(rate_limit_forgot_password="1/minute").test_client()
+    assert forgot(client).status_code == 200
+    assert forgot(client).status_code == 429
