@@ -44,7 +44,8 @@ function serverDocument() {
 }
 
 async function generate() {
-  const ast = await openapiTS(serverDocument(), { alphabetize: true });
+  // A request field with a default (e.g. login's optional refreshToken) stays optional for the caller.
+  const ast = await openapiTS(serverDocument(), { alphabetize: true, defaultNonNullable: false });
   return HEADER + astToString(ast);
 }
 

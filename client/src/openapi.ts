@@ -85,7 +85,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `code` is `invalidToken` (refresh and retry) or `refreshExpired` (log out) */
+                /** @description `code` is `invalidToken` (refresh and retry), `refreshExpired` (log out) or `forbidden` */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -94,7 +94,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The database does not answer */
+                /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -107,6 +107,101 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/changeEmail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mail a code to the new address; the email changes once the code is confirmed. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ChangeEmail"];
+                    "application/x-www-form-urlencoded": components["schemas"]["ChangeEmail"];
+                };
+            };
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Success"];
+                    };
+                };
+                /** @description Invalid input; the message says what, `errors` says which fields */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `code` is `invalidToken` (refresh and retry), `refreshExpired` (log out) or `forbidden` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than MAX_BODY_BYTES */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is neither JSON nor a form */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited (`code: rateLimited`); wait `Retry-After` seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -155,7 +250,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `code` is `invalidToken` (refresh and retry) or `refreshExpired` (log out) */
+                /** @description `code` is `invalidToken` (refresh and retry), `refreshExpired` (log out) or `forbidden` */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -191,7 +286,290 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The database does not answer */
+                /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/confirmEmailChange": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Move to the new address with the code mailed to it; the old address gets a notice. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["Code"];
+                    "application/x-www-form-urlencoded": components["schemas"]["Code"];
+                };
+            };
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MeResponse"];
+                    };
+                };
+                /** @description Invalid input; the message says what, `errors` says which fields */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `code` is `invalidToken` (refresh and retry), `refreshExpired` (log out) or `forbidden` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than MAX_BODY_BYTES */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is neither JSON nor a form */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited (`code: rateLimited`); wait `Retry-After` seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/deleteAccount": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Delete the account and everything it owns; every session ends.
+         * @description Send the password, or for an account without one (made with Google or Apple) a fresh
+         *         ID token of a linked provider (issued in the last ten minutes).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["DeleteAccount"];
+                    "application/x-www-form-urlencoded": components["schemas"]["DeleteAccount"];
+                };
+            };
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Success"];
+                    };
+                };
+                /** @description Invalid input; the message says what, `errors` says which fields */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `code` is `invalidToken` (refresh and retry), `refreshExpired` (log out) or `forbidden` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than MAX_BODY_BYTES */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is neither JSON nor a form */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited (`code: rateLimited`); wait `Retry-After` seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/forgotPassword": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail a password-reset code, if an account has this email.
+         * @description The answer is the same for an unknown address.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["Email"];
+                    "application/x-www-form-urlencoded": components["schemas"]["Email"];
+                };
+            };
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Success"];
+                    };
+                };
+                /** @description Invalid input; the message says what, `errors` says which fields */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than MAX_BODY_BYTES */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is neither JSON nor a form */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited (`code: rateLimited`); wait `Retry-After` seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -215,7 +593,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List users, one page at a time (`next` is the cursor for `after`). */
+        /**
+         * List users, one page at a time (`next` is the cursor for `after`).
+         * @description Who may is set by GETALL_ACCESS: every signed-in user (`all`), admins only (`admin`:
+         *         others get 403 `forbidden`), or nobody (`off`: 404). Admins also see each user's role.
+         */
         get: {
             parameters: {
                 query?: {
@@ -246,7 +628,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `code` is `invalidToken` (refresh and retry) or `refreshExpired` (log out) */
+                /** @description `code` is `invalidToken` (refresh and retry), `refreshExpired` (log out) or `forbidden` */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -255,7 +637,16 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The database does not answer */
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -267,7 +658,11 @@ export interface paths {
             };
         };
         put?: never;
-        /** List users, one page at a time (`next` is the cursor for `after`). */
+        /**
+         * List users, one page at a time (`next` is the cursor for `after`).
+         * @description Who may is set by GETALL_ACCESS: every signed-in user (`all`), admins only (`admin`:
+         *         others get 403 `forbidden`), or nobody (`off`: 404). Admins also see each user's role.
+         */
         post: {
             parameters: {
                 query?: {
@@ -298,7 +693,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `code` is `invalidToken` (refresh and retry) or `refreshExpired` (log out) */
+                /** @description `code` is `invalidToken` (refresh and retry), `refreshExpired` (log out) or `forbidden` */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -307,7 +702,232 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The database does not answer */
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/identities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the Google and Apple accounts linked to the user. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["IdentitiesResponse"];
+                    };
+                };
+                /** @description `code` is `invalidToken` (refresh and retry), `refreshExpired` (log out) or `forbidden` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/identities/{provider}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                provider: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Unlink the user's Google or Apple account (refused if it is the last way to sign in). */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    provider: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Success"];
+                    };
+                };
+                /** @description `code` is `invalidToken` (refresh and retry), `refreshExpired` (log out) or `forbidden` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/linkIdToken": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Link a Google or Apple account to the signed-in user, to sign in with it from then on. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["LinkIdToken"];
+                    "application/x-www-form-urlencoded": components["schemas"]["LinkIdToken"];
+                };
+            };
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Success"];
+                    };
+                };
+                /** @description Invalid input; the message says what, `errors` says which fields */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `code` is `invalidToken` (refresh and retry), `refreshExpired` (log out) or `forbidden` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than MAX_BODY_BYTES */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is neither JSON nor a form */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited (`code: rateLimited`); wait `Retry-After` seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -335,7 +955,8 @@ export interface paths {
         put?: never;
         /**
          * Log in: open a new session and get its access and refresh tokens.
-         * @description An unknown email and a wrong password get the same answer.
+         * @description An unknown email and a wrong password get the same answer. A disabled account gets 400
+         *         `accountDisabled`, and only once the password is right.
          */
         post: {
             parameters: {
@@ -396,7 +1017,98 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The database does not answer */
+                /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/loginWithIdToken": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in with Google or Apple: verify the app's ID token and open a session.
+         * @description An identity seen before signs in to its account; a new one is linked to the account with
+         *         its email when both sides have verified that email (else `accountExists`), or gets a new
+         *         account without a password (`created: true`). The answer is a password login's.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["IdTokenLogin"];
+                    "application/x-www-form-urlencoded": components["schemas"]["IdTokenLogin"];
+                };
+            };
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["IdTokenLoginResponse"];
+                    };
+                };
+                /** @description Invalid input; the message says what, `errors` says which fields */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than MAX_BODY_BYTES */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is neither JSON nor a form */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited (`code: rateLimited`); wait `Retry-After` seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -473,7 +1185,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The database does not answer */
+                /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -518,7 +1230,7 @@ export interface paths {
                         "application/json": components["schemas"]["RevokedResponse"];
                     };
                 };
-                /** @description `code` is `invalidToken` (refresh and retry) or `refreshExpired` (log out) */
+                /** @description `code` is `invalidToken` (refresh and retry), `refreshExpired` (log out) or `forbidden` */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -527,7 +1239,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The database does not answer */
+                /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -551,7 +1263,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Show the user the access token belongs to. */
+        /** Show the user the access token belongs to, as stored now. */
         get: {
             parameters: {
                 query?: never;
@@ -570,7 +1282,7 @@ export interface paths {
                         "application/json": components["schemas"]["MeResponse"];
                     };
                 };
-                /** @description `code` is `invalidToken` (refresh and retry) or `refreshExpired` (log out) */
+                /** @description `code` is `invalidToken` (refresh and retry), `refreshExpired` (log out) or `forbidden` */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -579,7 +1291,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The database does not answer */
+                /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -595,7 +1307,77 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /** Change the user's first and/or last name. */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["UpdateProfile"];
+                    "application/x-www-form-urlencoded": components["schemas"]["UpdateProfile"];
+                };
+            };
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MeResponse"];
+                    };
+                };
+                /** @description Invalid input; the message says what, `errors` says which fields */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `code` is `invalidToken` (refresh and retry), `refreshExpired` (log out) or `forbidden` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than MAX_BODY_BYTES */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is neither JSON nor a form */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/api/auth/refreshToken": {
@@ -640,7 +1422,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `code` is `invalidToken` (refresh and retry) or `refreshExpired` (log out) */
+                /** @description `code` is `invalidToken` (refresh and retry), `refreshExpired` (log out) or `forbidden` */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -676,7 +1458,182 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The database does not answer */
+                /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/resendVerification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail a new verification code, if an unverified account has this email.
+         * @description The answer is the same for an unknown or already verified address.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["Email"];
+                    "application/x-www-form-urlencoded": components["schemas"]["Email"];
+                };
+            };
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Success"];
+                    };
+                };
+                /** @description Invalid input; the message says what, `errors` says which fields */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than MAX_BODY_BYTES */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is neither JSON nor a form */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited (`code: rateLimited`); wait `Retry-After` seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/resetPassword": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Set a new password with the mailed code; every session ends. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ResetPassword"];
+                    "application/x-www-form-urlencoded": components["schemas"]["ResetPassword"];
+                };
+            };
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Success"];
+                    };
+                };
+                /** @description Invalid input; the message says what, `errors` says which fields */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than MAX_BODY_BYTES */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is neither JSON nor a form */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited (`code: rateLimited`); wait `Retry-After` seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -719,7 +1676,7 @@ export interface paths {
                         "application/json": components["schemas"]["SessionsResponse"];
                     };
                 };
-                /** @description `code` is `invalidToken` (refresh and retry) or `refreshExpired` (log out) */
+                /** @description `code` is `invalidToken` (refresh and retry), `refreshExpired` (log out) or `forbidden` */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -728,7 +1685,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The database does not answer */
+                /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -780,7 +1737,7 @@ export interface paths {
                         "application/json": components["schemas"]["Success"];
                     };
                 };
-                /** @description `code` is `invalidToken` (refresh and retry) or `refreshExpired` (log out) */
+                /** @description `code` is `invalidToken` (refresh and retry), `refreshExpired` (log out) or `forbidden` */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -798,7 +1755,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The database does not answer */
+                /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -883,7 +1840,93 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The database does not answer */
+                /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/verifyEmail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Confirm the email address with the mailed code. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["VerifyEmail"];
+                    "application/x-www-form-urlencoded": components["schemas"]["VerifyEmail"];
+                };
+            };
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Success"];
+                    };
+                };
+                /** @description Invalid input; the message says what, `errors` says which fields */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than MAX_BODY_BYTES */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is neither JSON nor a form */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited (`code: rateLimited`); wait `Retry-After` seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -962,7 +2005,7 @@ export interface paths {
                         "application/json": components["schemas"]["StatusResponse"];
                     };
                 };
-                /** @description The database does not answer */
+                /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -987,7 +2030,11 @@ export interface components {
     schemas: {
         Activity: {
             activity?: string;
+            /** @description `operator` when done from the command line, else absent */
+            by?: string;
             ip?: string | null;
+            /** @description logins, signups and identity changes: `password`, `google` or `apple` */
+            method?: string;
             /** Format: date-time */
             time?: string;
             userAgent?: string | null;
@@ -1000,15 +2047,52 @@ export interface components {
             /** @example true */
             success: boolean;
         };
+        ChangeEmail: {
+            /**
+             * Format: email
+             * @example ada@example.com
+             */
+            newEmail: string;
+            /** @example correct horse */
+            password: string;
+        };
         ChangePassword: {
             /** @example correct horse */
             currentPassword: string;
             /** @example correct horse */
             newPassword: string;
         };
+        Code: {
+            /** @example 123456 */
+            code: string;
+        };
+        DeleteAccount: {
+            /** @description the OpenID Connect ID token the Google or Apple SDK returned */
+            idToken?: string;
+            /**
+             * @description with idToken, as at sign-in
+             * @default null
+             */
+            nonce?: string | null;
+            /** @example correct horse */
+            password?: string;
+            /**
+             * @description with idToken; read from the token's issuer when left out
+             * @default null
+             * @enum {string|null}
+             */
+            provider?: "google" | "apple" | null;
+        };
+        Email: {
+            /**
+             * Format: email
+             * @example ada@example.com
+             */
+            email: string;
+        };
         Error: {
             /**
-             * @description `invalidToken`: refresh and retry; `refreshExpired`: log out; `rateLimited`: wait `Retry-After` seconds
+             * @description `invalidToken`: refresh and retry; `refreshExpired`: log out; `rateLimited`: wait `Retry-After` seconds; `accountDisabled`: an operator disabled the account; `forbidden`: signed in, but not allowed; `invalidCode`: the one-time code is wrong, used or expired; `emailNotVerified`: verify the email address first
              * @example invalidToken
              */
             code?: string;
@@ -1021,6 +2105,51 @@ export interface components {
             /** @example false */
             success: boolean;
         };
+        IdentitiesResponse: {
+            identities: components["schemas"]["Identity"][];
+            /** @example true */
+            success: boolean;
+        };
+        Identity: {
+            /** Format: date-time */
+            createdAt?: string;
+            /** @description the email the provider gave when linked */
+            email?: string | null;
+            /** @enum {string} */
+            provider?: "google" | "apple";
+        };
+        IdTokenLogin: {
+            /**
+             * @description for a new account; Apple tells the app the name only once
+             * @default null
+             */
+            first?: string | null;
+            /** @description the OpenID Connect ID token the Google or Apple SDK returned */
+            idToken: string;
+            /**
+             * @description for a new account
+             * @default null
+             */
+            last?: string | null;
+            /**
+             * @description the raw nonce the app gave the SDK; the token holds it or its SHA-256 hex
+             * @default null
+             */
+            nonce?: string | null;
+            /** @enum {string} */
+            provider: "google" | "apple";
+        };
+        IdTokenLoginResponse: {
+            /** @description JWT access token */
+            authToken: string;
+            /** @description a new account was made */
+            created: boolean;
+            /** @description JWT refresh token */
+            refreshToken: string;
+            /** @example true */
+            success: boolean;
+            user: components["schemas"]["UserWithRole"];
+        };
         KeySetResponse: {
             /** @description RFC 7517 public keys, each with `kid`, `alg`, `use` and its key members */
             keys: {
@@ -1028,6 +2157,17 @@ export interface components {
             }[];
             /** @example true */
             success: boolean;
+        };
+        LinkIdToken: {
+            /** @description the OpenID Connect ID token the Google or Apple SDK returned */
+            idToken: string;
+            /**
+             * @description the raw nonce the app gave the SDK
+             * @default null
+             */
+            nonce?: string | null;
+            /** @enum {string} */
+            provider: "google" | "apple";
         };
         Login: {
             /**
@@ -1037,6 +2177,11 @@ export interface components {
             email: string;
             /** @example correct horse */
             password: string;
+            /**
+             * @description optional: the refresh token of a session of this account the client already holds; such a login is not kept waiting by other people's failed guesses
+             * @default null
+             */
+            refreshToken?: string | null;
         };
         LoginResponse: {
             /** @description JWT access token */
@@ -1045,12 +2190,12 @@ export interface components {
             refreshToken: string;
             /** @example true */
             success: boolean;
-            user: components["schemas"]["User"];
+            user: components["schemas"]["UserWithRole"];
         };
         MeResponse: {
             /** @example true */
             success: boolean;
-            user: components["schemas"]["User"];
+            user: components["schemas"]["UserWithRole"];
         };
         Refresh: {
             refreshToken: string;
@@ -1062,6 +2207,17 @@ export interface components {
             refreshToken?: string;
             /** @example true */
             success: boolean;
+        };
+        ResetPassword: {
+            /** @example 123456 */
+            code: string;
+            /**
+             * Format: email
+             * @example ada@example.com
+             */
+            email: string;
+            /** @example correct horse */
+            newPassword: string;
         };
         RevokedResponse: {
             /** @description how many sessions were ended */
@@ -1110,21 +2266,43 @@ export interface components {
             /** @example true */
             success: boolean;
         };
-        User: {
-            /** Format: date-time */
-            createdAt?: string;
-            email?: string;
+        UpdateProfile: {
+            /** @example Ada */
             first?: string;
-            id?: string;
+            /** @example Lovelace */
             last?: string;
         };
         UsersPage: {
-            /** @description one page of users */
-            message: components["schemas"]["User"][];
+            /** @description one page of users; `role` only when the caller is an admin */
+            message: components["schemas"]["UserWithRole"][];
             /** @description pass as `after` for the next page */
             next: string | null;
             /** @example true */
             success: boolean;
+        };
+        UserWithRole: {
+            /** Format: date-time */
+            createdAt?: string;
+            email?: string;
+            /** @description the address was confirmed with a code (false for the original's users) */
+            emailVerified?: boolean;
+            first?: string;
+            id?: string;
+            last?: string;
+            /**
+             * @description shown to the user and to admins only
+             * @enum {string}
+             */
+            role?: "user" | "admin";
+        };
+        VerifyEmail: {
+            /** @example 123456 */
+            code: string;
+            /**
+             * Format: email
+             * @example ada@example.com
+             */
+            email: string;
         };
     };
     responses: never;

@@ -7,7 +7,7 @@
 import type { components, paths } from "./openapi.js";
 
 type Schemas = components["schemas"];
-export type User = Schemas["User"] & { emailVerified?: boolean; role?: "user" | "admin" };
+export type User = Schemas["UserWithRole"];
 export type Session = Schemas["Session"];
 export type Activity = Schemas["Activity"];
 export type Provider = "google" | "apple";

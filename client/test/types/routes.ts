@@ -6,7 +6,7 @@ const t = <T extends true>(): T => true as T;
 
 // Routes the server documents: types exactly as generated.
 t<Equals<AnswerOf<"login">["authToken"], string>>();
-t<Equals<BodyOf<"login">, { email: string; password: string }>>();
+t<Equals<BodyOf<"login">, { email: string; password: string; refreshToken?: string | null }>>();
 t<Equals<QueryOf<"getAll">, { after?: string | null; limit?: number }>>();
 t<Equals<AnswerOf<"getAll">["next"], string | null>>();
 t<Equals<QueryOf<"me">, never>>();
@@ -17,6 +17,6 @@ t<Equals<Parameters<RouteMethods["changePassword"]>[0], { currentPassword: strin
 
 // Routes other branches are adding: loose checks, so that the generated types can take over.
 t<Equals<NonNullable<AnswerOf<"updateMe">["user"]["emailVerified"]>, boolean>>();
-t<AnswerOf<"identities">["identities"][number]["provider"] extends string ? true : false>();
+t<NonNullable<AnswerOf<"identities">["identities"][number]["provider"]> extends string ? true : false>();
 t<BodyOf<"loginWithIdToken"> extends { provider: string; idToken: string } ? true : false>();
 t<AnswerOf<"loginWithIdToken"> extends { authToken: string; refreshToken: string } ? true : false>();
