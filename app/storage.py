@@ -32,6 +32,17 @@ UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (ConnectionFailure,)
 
 _USER_FIELDS = {"first": 1, "last": 1, "email": 1, "password": 1}
 
+# "Newest first" rests on a stored time, never on ids alone: an ObjectId starts with its second
+# and goes on with bytes of the process that made it, so two processes' ids within one second are
+# in no time order. Ties in time (one millisecond) fall back to the id, for a stable order.
+NEWEST_ACTIVITY = [("time", DESCENDING), ("_id", DESCENDING)]
+ACTIVITY_BY_TIME = [("userId", ASCENDING), ("time", DESCENDING), ("_id", DESCENDING)]
+# A session's `seq` is an ObjectId made as it is stored: among sessions opened in one millisecond,
+# those of one process follow each other in it. Sessions stored without one sort as the oldest.
+NEWEST_SESSIONS = [("createdAt", DESCENDING), ("seq", DESCENDING)]
+SESSIONS_BY_AGE = [("userId", ASCENDING), ("createdAt", ASCENDING), ("seq", ASCENDING)]
+SUPERSEDED_INDEXES = ((ACTIVITY, "userId_1__id_-1"), (SESSIONS, "userId_1_createdAt_1"))
+
 
 class DuplicateEmails(RuntimeError):
     """Two stored users share an email once case and spaces are ignored; the server cannot start."""
@@ -150,10 +161,19 @@ class Storage:
                 raise DuplicateEmails() from error
             sessions = self.db[SESSIONS]
             sessions.create_index([("tokenHash", ASCENDING)])
-            sessions.create_index([("userId", ASCENDING), ("createdAt", ASCENDING)])
+            sessions.create_index(SESSIONS_BY_AGE)
             sessions.create_index([("expiresAt", ASCENDING)], expireAfterSeconds=0)
-            self.db[ACTIVITY].create_index([("userId", ASCENDING), ("_id", DESCENDING)])
+            self.db[ACTIVITY].create_index(ACTIVITY_BY_TIME)
+            self._drop_superseded_indexes()
             self.db[LOGIN_FAILURES].create_index([("expiresAt", ASCENDING)], expireAfterSeconds=0)
+
+    def _drop_superseded_indexes(self) -> None:
+        """Drop the indexes earlier builds made for orders that rested on ids; the new ones serve them."""
+        for collection, name in SUPERSEDED_INDEXES:
+            try:
+                self.db[collection].drop_index(name)
+            except OperationFailure:  # never made, or another process dropped it first
+                pass
 
     def _normalise_stored_emails(self) -> None:
         """Trim and lower-case the emails the original server stored as typed, once per database."""
@@ -247,6 +267,7 @@ class Storage:
             "userId": user_id,
             "tokenHash": token_hash,
             "createdAt": now,
+            "seq": ObjectId(),
             "lastUsedAt": now,
             "expiresAt": expires_at,
             "endedAt": None,
@@ -297,7 +318,7 @@ class Storage:
         """Return the user's open, unexpired sessions, newest first."""
         query = _open_sessions(user_id, now)
         with self._lock:
-            cursor = self.db[SESSIONS].find(query).sort("createdAt", DESCENDING)
+            cursor = self.db[SESSIONS].find(query).sort(NEWEST_SESSIONS)
             return [_session(document) for document in cursor]
 
     def end_session(self, session_id: str, user_id: str, now: datetime) -> bool:
@@ -320,7 +341,7 @@ class Storage:
         # can only agree on which sessions end; no lock across the two steps is needed.
         query = _open_sessions(user_id, now) | {"_id": {"$ne": except_id}}
         with self._lock:
-            cursor = self.db[SESSIONS].find(query, {"_id": 1}).sort("createdAt", DESCENDING).skip(keep)
+            cursor = self.db[SESSIONS].find(query, {"_id": 1}).sort(NEWEST_SESSIONS).skip(keep)
             surplus = [document["_id"] for document in cursor]
         if not surplus:
             return 0
@@ -383,13 +404,25 @@ class Storage:
             self.db[ACTIVITY].insert_one(entry)
 
     def list_activity(self, user_id: str, after: str | None, limit: int) -> list[dict]:
-        """Return up to `limit` of the user's activity entries, newest first, older than the id `after`."""
-        query: dict = {"userId": _object_id(user_id)}
-        if after is not None:
-            query["_id"] = {"$lt": _object_id(after)}
+        """Return up to `limit` of the user's activity entries, newest first, from after the entry `after`."""
+        owner = _object_id(user_id)
+        query: dict = {"userId": owner}
         with self._lock:
-            cursor = self.db[ACTIVITY].find(query).sort("_id", DESCENDING).limit(limit)
+            if after is not None:
+                query |= self._older_activity(owner, _object_id(after))
+            cursor = self.db[ACTIVITY].find(query).sort(NEWEST_ACTIVITY).limit(limit)
             return [_activity(document) for document in cursor]
+
+    def _older_activity(self, owner: ObjectId | None, after: ObjectId | None) -> dict:
+        """Return the filter for the entries that come after the entry `after` in newest-first order.
+
+        The cursor stays an entry's id; its place in the order is the entry's (time, id). An id
+        that names none of the user's entries (removed meanwhile, or never theirs) stands at the
+        second it holds.
+        """
+        entry = self.db[ACTIVITY].find_one({"_id": after, "userId": owner}, {"time": 1})
+        time = entry["time"] if entry else _id_time(after)
+        return {"$or": [{"time": {"$lt": time}}, {"time": time, "_id": {"$lt": after}}]}
 
 
 def connect(app: Flask, mongo_uri: str | None) -> Storage:

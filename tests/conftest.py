@@ -11,7 +11,7 @@ import pytest
 
 from app import create_app
 from config import Settings
-from helpers import TEST_SECRET, AuthActions, Clock
+from helpers import TEST_SECRET, AuthActions, Clock, Processes
 
 
 def _test_database_uri() -> str | None:
@@ -77,3 +77,8 @@ def storage(app):
 @pytest.fixture
 def auth(client) -> AuthActions:
     return AuthActions(client)
+
+
+@pytest.fixture
+def processes(monkeypatch) -> Processes:
+    return Processes(monkeypatch)

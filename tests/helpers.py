@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
+import bson.objectid
 import jwt
+from bson import ObjectId
 
 PASSWORD = "correct horse battery"
 TEST_SECRET = "test-secret-long-enough-for-every-hmac-algorithm-0123456789abcdef"
@@ -85,3 +89,20 @@ def at_once(app, count: int, request) -> list:
     for thread in threads:
         thread.join()
     return responses
+
+
+class Processes:
+    """Makes ObjectIds as several server processes would within one second: each with its own bytes.
+
+    An ObjectId is its second, five bytes drawn once per process, and a counter; so of two ids
+    made in one second by two processes, the one made later can sort first.
+    """
+
+    def __init__(self, monkeypatch) -> None:
+        self.monkeypatch = monkeypatch
+        second = int(time.time())
+        monkeypatch.setattr(bson.objectid, "time", SimpleNamespace(time=lambda: second))
+
+    def switch_to(self, process_bytes: bytes) -> None:
+        """Make the ids that follow as the process with these five bytes would."""
+        self.monkeypatch.setattr(ObjectId, "_ObjectId__random", process_bytes)
