@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from dataclasses import replace
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from app import create_app
 from config import Settings
-from helpers import TEST_SECRET, AuthActions, Clock, Processes
-
-
-def _test_database_uri() -> str | None:
-    """Point TEST_MONGO_URI at a database of its own, so tests never share data."""
-    base = os.environ.get("TEST_MONGO_URI")
-    if not base:
-        return None
-    parts = urlsplit(base)
-    return urlunsplit(parts._replace(path=f"/auth_test_{uuid.uuid4().hex[:12]}"))
+from helpers import TEST_SECRET, AuthActions, Clock, Processes, fresh_database_uri
 
 
 @pytest.fixture
@@ -47,7 +35,7 @@ def make_app(settings, clock):
     built = []
 
     def build(**overrides):
-        app = create_app(replace(settings, mongo_uri=_test_database_uri(), **overrides))
+        app = create_app(replace(settings, mongo_uri=fresh_database_uri(), **overrides))
         app.extensions["auth_service"].clock = clock
         built.append(app)
         return app

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
+from urllib.parse import urlsplit, urlunsplit
 
 import bson.objectid
 import jwt
@@ -15,6 +18,15 @@ PASSWORD = "correct horse battery"
 TEST_SECRET = "test-secret-long-enough-for-every-hmac-algorithm-0123456789abcdef"
 EXPIRED = {"success": False, "message": "Refresh token expired - session ended.", "code": "refreshExpired"}
 INVALID = {"success": False, "message": "Your access token is invalid.", "code": "invalidToken"}
+
+
+def fresh_database_uri() -> str | None:
+    """Return TEST_MONGO_URI pointed at a database of its own (so tests never share data), or None."""
+    base = os.environ.get("TEST_MONGO_URI")
+    if not base:
+        return None
+    parts = urlsplit(base)
+    return urlunsplit(parts._replace(path=f"/auth_test_{uuid.uuid4().hex[:12]}"))
 
 
 class Clock:
