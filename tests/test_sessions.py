@@ -335,3 +335,12 @@ def test_the_cap_counts_each_user_apart(make_app):
     ada = auth.tokens("ada@example.com")
     auth.tokens("bob@example.com")
     assert refresh(client, ada["refreshToken"]).status_code == 200
+
+
+def test_the_database_removes_expired_and_ended_sessions_through_a_ttl_index(storage):
+    ttl = [
+        (index["key"], index["expireAfterSeconds"])
+        for index in storage.db[SESSIONS].index_information().values()
+        if "expireAfterSeconds" in index
+    ]
+    assert ttl == [([("expiresAt", 1)], 0)]
