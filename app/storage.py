@@ -405,23 +405,25 @@ class Storage:
 
     def list_activity(self, user_id: str, after: str | None, limit: int) -> list[dict]:
         """Return up to `limit` of the user's activity entries, newest first, from after the entry `after`."""
-        owner = _object_id(user_id)
+        owner, after_id = _object_id(user_id), _object_id(after) if after is not None else None
+        if after is not None and after_id is None:  # no entry follows a cursor that is no id
+            return []
         query: dict = {"userId": owner}
         with self._lock:
-            if after is not None:
-                query |= self._older_activity(owner, _object_id(after))
+            if after_id is not None:
+                query |= self._older_activity(owner, after_id)
             cursor = self.db[ACTIVITY].find(query).sort(NEWEST_ACTIVITY).limit(limit)
             return [_activity(document) for document in cursor]
 
-    def _older_activity(self, owner: ObjectId | None, after: ObjectId | None) -> dict:
+    def _older_activity(self, owner: ObjectId | None, after: ObjectId) -> dict:
         """Return the filter for the entries that come after the entry `after` in newest-first order.
 
         The cursor stays an entry's id; its place in the order is the entry's (time, id). An id
         that names none of the user's entries (removed meanwhile, or never theirs) stands at the
         second it holds.
         """
-        entry = self.db[ACTIVITY].find_one({"_id": after, "userId": owner}, {"time": 1})
-        time = entry["time"] if entry else _id_time(after)
+        entry = self.db[ACTIVITY].find_one({"_id": after, "userId": owner}, {"time": 1}) or {}
+        time = entry.get("time") or _id_time(after)
         return {"$or": [{"time": {"$lt": time}}, {"time": time, "_id": {"$lt": after}}]}
 
 

@@ -168,3 +168,9 @@ def test_a_cursor_whose_entry_is_gone_pages_on_from_the_second_it_holds(auth, cl
     cursor = str(ObjectId.from_datetime(removed["time"]))
     body = activity(client, tokens, after=cursor)
     assert [entry["activity"] for entry in body["activity"]] == ["event1", "event0", "login", "signup"]
+
+
+def test_storage_given_a_cursor_that_is_no_id_lists_nothing_rather_than_failing(auth, storage):
+    user_id = auth.tokens()["user"]["id"]
+    assert storage.list_activity(user_id, "not an id", 10) == []
+    assert [entry["activity"] for entry in storage.list_activity(user_id, None, 10)] == ["login", "signup"]
