@@ -47,10 +47,12 @@ REFRESH = "/api/auth/refreshToken"
 
 
 def serve_py(port: int) -> list[str]:
+    """The image's command: granian, its port and worker count from PORT and WEB_CONCURRENCY."""
     return [sys.executable, "serve.py", "--host", "127.0.0.1", "--app", "worker_app:app"]
 
 
 def gunicorn(port: int) -> list[str]:
+    """The contract's command: gunicorn with gunicorn.conf.py, its workers from WEB_CONCURRENCY."""
     # Keep-alive connections stay open for the tests' pinned connections (gunicorn's default is 2 s).
     bind = f"127.0.0.1:{port}"
     options = ["-c", "gunicorn.conf.py", "--bind", bind, "--keep-alive", "120"]
