@@ -39,6 +39,7 @@ pytestmark = pytest.mark.skipif(
 ROOT = Path(__file__).resolve().parent.parent
 WORKERS = 2
 START_TIMEOUT_S = 60
+START_TRIES = 3  # a free port can be taken by another process before the server binds it
 STOP_TIMEOUT_S = 15
 REQUEST_TIMEOUT_S = 15
 PIN_TIMEOUT_S = 30  # to find connections to each worker (the second may still be starting)
@@ -120,10 +121,12 @@ class Server:
 
     def __init__(self, name: str, log_path: Path) -> None:
         self.name = name
-        self.port = free_port()
         self.mongo_uri = fresh_database_uri()
         self.log_path = log_path
         self.connections: list[Worker] = []
+        self.db = pymongo.MongoClient(self.mongo_uri, serverSelectionTimeoutMS=5000).get_default_database()
+
+    def environment(self) -> dict[str, str]:
         env = os.environ | {
             "APP_ENV": "development",
             "MONGO_URI": self.mongo_uri,
@@ -143,32 +146,45 @@ class Server:
             "PYTHONPATH": os.pathsep.join([str(ROOT / "tests"), str(ROOT)]),
         }
         env.pop("RATE_LIMIT_STORAGE_URI", None)  # the default: the counters live in MONGO_URI
-        with log_path.open("wb") as log:
-            self.process = subprocess.Popen(  # noqa: S603 - our own command line
-                SERVERS[name](self.port),
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: stop() ends the workers with it
-            )
-        self.db = pymongo.MongoClient(self.mongo_uri, serverSelectionTimeoutMS=5000).get_default_database()
+        return env
 
-    def wait_until_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
+    def start(self) -> None:
+        """Start the server and return once it answers; on another port if another process took its port."""
+        for _ in range(START_TRIES):
+            self.port = free_port()
+            with self.log_path.open("wb") as log:
+                self.process = subprocess.Popen(  # noqa: S603 - our own command line
+                    SERVERS[self.name](self.port),
+                    cwd=ROOT,
+                    env=self.environment(),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its own process group: stop() ends the workers with it
+                )
+            if self.answers():
+                return
+            if self.process.poll() is None:  # running, but not ready in time
                 break
+        self.stop()
+        pytest.fail(f"{self.name} did not get ready:\n{self.log_path.read_text()[-3000:]}")
+
+    def answers(self) -> bool:
+        """Wait until one of this server's own workers says it is ready; False if the server exits."""
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline and self.process.poll() is None:
             try:
-                probe = Worker(self.port)
-                if probe.send("GET", "/ready").status == 200:
-                    probe.close()
-                    return
+                probe = http.client.HTTPConnection("127.0.0.1", self.port, timeout=REQUEST_TIMEOUT_S)
+                probe.request("GET", "/ready")
+                response = probe.getresponse()
+                response.read()
+                probe.close()
+                pid = int(response.getheader("X-Worker-Pid") or 0)
+                if response.status == 200 and pid and os.getsid(pid) == self.process.pid:
+                    return True
             except (OSError, http.client.HTTPException):
                 pass
             time.sleep(0.2)
-        self.stop()
-        pytest.fail(f"{self.name} did not get ready:\n{self.log_path.read_text()[-3000:]}")
+        return False
 
     def pinned(self, per_worker: int = 1) -> list[Worker]:
         """Return `per_worker` connections to each of the two workers, alternating between them."""
@@ -206,7 +222,7 @@ class Server:
 @pytest.fixture(scope="module", params=sorted(SERVERS))
 def server(request, tmp_path_factory):
     running = Server(request.param, tmp_path_factory.mktemp("server") / "server.log")
-    running.wait_until_ready()
+    running.start()
     yield running
     running.stop()
 
