@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import bcrypt
 
@@ -107,7 +108,10 @@ def serving(target: Target, port: int, env: dict[str, str] | None = None) -> Ite
         wait_until_up(port, process, log.name)
         yield Server(target, port, process)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+        except ProcessLookupError:  # it exited already (wait_until_up says why)
+            pass
         try:
             process.wait(10)
         except subprocess.TimeoutExpired:
@@ -134,21 +138,38 @@ def wait_until_up(port: int, process: subprocess.Popen, log: str, seconds: float
 
 
 @contextmanager
-def serving_all(specs: list[str], env: dict[str, str] | None = None) -> Iterator[list[Server]]:
+def serving_all(
+    specs: list[str], env: dict[str, str] | None = None, mongo_uri: str | None = None
+) -> Iterator[list[Server]]:
     """Start every target, each on its own port, all idle until measured.
 
     A spec is a target's name, optionally with settings of its own after `@`, joined by `+`:
     `project@BCRYPT_NICE=0+BENCH_SERVER=sync` serves the project with those two settings.
+    With `mongo_uri`, each project target is served on a database of its own there, emptied
+    first (so `project@BENCH_WORKERS=2` can run two processes); the peers keep their stores.
     """
     with ExitStack() as stack:
         servers = []
         for index, spec in enumerate(specs):
             name, _, overrides = spec.partition("@")
             own = dict(pair.split("=", 1) for pair in overrides.split("+") if pair)
+            if mongo_uri and name.startswith("project"):
+                own = {"BENCH_MONGO_URI": own_database(mongo_uri, f"bench_{index}"), **own}
             target = TARGETS[name]
             target = Target(spec, target.command, target.cwd, target.env)
             servers.append(stack.enter_context(serving(target, FIRST_PORT + index, {**(env or {}), **own})))
         yield servers
+
+
+def own_database(mongo_uri: str, name: str) -> str:
+    """Return `mongo_uri` pointed at the database `name`, dropped first so that it starts empty."""
+    from pymongo import MongoClient
+
+    client = MongoClient(mongo_uri, serverSelectionTimeoutMS=10000)
+    client.drop_database(name)
+    client.close()
+    parts = urlsplit(mongo_uri)
+    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 # HTTP for set-up (never for measuring)
@@ -335,6 +356,15 @@ def arguments(doc: str | None, targets: str, seconds: int, rounds: int) -> argpa
     parser.add_argument("--seconds", type=int, default=seconds, help="each measurement's length")
     parser.add_argument("--rounds", type=int, default=rounds, help="times each target is measured, in turn")
     return parser
+
+
+def add_mongo_uri(parser: argparse.ArgumentParser) -> None:
+    """Let a benchmark serve its project targets on MongoDB, where several workers can share one state."""
+    parser.add_argument(
+        "--mongo-uri",
+        help="serve each project target on a database of its own on this MongoDB (a wire server will do); "
+        "with it, project@BENCH_WORKERS=2 runs two processes",
+    )
 
 
 class Background:

@@ -15,9 +15,10 @@ LOGIN = "/api/auth/login"
 def main() -> None:
     parser = lib.arguments(__doc__, "project,plain,fje", seconds=8, rounds=3)
     parser.add_argument("--clients", type=int, default=8)
+    lib.add_mongo_uri(parser)
     args = parser.parse_args()
     print(lib.machine())
-    with lib.serving_all(args.targets.split(",")) as servers:
+    with lib.serving_all(args.targets.split(","), mongo_uri=args.mongo_uri) as servers:
         script = lib.lua_logins(LOGIN, lib.storm_accounts(servers))
         cases = {
             server.name: lib.throughput(server, script, args.seconds, args.clients, 30) for server in servers

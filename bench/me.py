@@ -16,9 +16,10 @@ ME = "/api/auth/me"
 def main() -> None:
     parser = lib.arguments(__doc__, "project,plain,fje,express", seconds=8, rounds=3)
     parser.add_argument("--connections", type=int, default=32)
+    lib.add_mongo_uri(parser)
     args = parser.parse_args()
     print(lib.machine())
-    with lib.serving_all(args.targets.split(",")) as servers:
+    with lib.serving_all(args.targets.split(","), mongo_uri=args.mongo_uri) as servers:
         scripts = {}
         for server in servers:
             scripts[server.name] = (server, lib.lua_tokens("GET", ME, [lib.token_for(server)]))

@@ -3,12 +3,13 @@
 # store, bound to 127.0.0.1:PORT, in the foreground. Usage: bench/serve.sh PORT [module:app]
 # BENCH_SERVER=gthread|sync serves with gunicorn instead (gunicorn.conf.py, one worker), to
 # compare; BENCH_THREADS=N sets gthread's threads; BENCH_MONGO_URI=mongodb://... serves on that
-# MongoDB instead of the embedded store.
+# MongoDB instead of the embedded store; BENCH_WORKERS=N runs N processes (needs BENCH_MONGO_URI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT=${1:?usage: bench/serve.sh PORT [module:app]}
 APP=${2:-wsgi:app}
-export PORT WEB_CONCURRENCY=1
+WEB_CONCURRENCY=${BENCH_WORKERS:-1}
+export PORT WEB_CONCURRENCY
 # Every benchmark request comes from one address: per-address limits would answer the login
 # benchmarks with 429s (they would show as errors).
 export RATE_LIMIT_ENABLED=${RATE_LIMIT_ENABLED:-false}
@@ -22,9 +23,9 @@ case "${BENCH_SERVER:-granian}" in
   granian)
     exec python serve.py --host 127.0.0.1 --app "$APP" ;;
   gthread)
-    exec gunicorn -c gunicorn.conf.py --bind "127.0.0.1:$PORT" --workers 1 ${BENCH_THREADS:+--threads "$BENCH_THREADS"} "$APP" ;;
+    exec gunicorn -c gunicorn.conf.py --bind "127.0.0.1:$PORT" --workers "$WEB_CONCURRENCY" ${BENCH_THREADS:+--threads "$BENCH_THREADS"} "$APP" ;;
   sync)
-    exec gunicorn -c gunicorn.conf.py --bind "127.0.0.1:$PORT" --workers 1 --worker-class sync --threads 1 "$APP" ;;
+    exec gunicorn -c gunicorn.conf.py --bind "127.0.0.1:$PORT" --workers "$WEB_CONCURRENCY" --worker-class sync --threads 1 "$APP" ;;
   *)
     echo "BENCH_SERVER must be granian, gthread or sync" >&2; exit 2 ;;
 esac

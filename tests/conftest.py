@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from dataclasses import replace
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from app import create_app
 from config import Settings
-from helpers import TEST_SECRET, AuthActions, Clock
+from helpers import TEST_SECRET, AuthActions, Clock, Processes, fresh_database_uri
 from providers import (
     APPLE_CLIENTS,
     APPLE_ISSUER,
@@ -22,15 +19,6 @@ from providers import (
     rsa_key,
 )
 from smtp_server import Mailbox
-
-
-def _test_database_uri() -> str | None:
-    """Point TEST_MONGO_URI at a database of its own, so tests never share data."""
-    base = os.environ.get("TEST_MONGO_URI")
-    if not base:
-        return None
-    parts = urlsplit(base)
-    return urlunsplit(parts._replace(path=f"/auth_test_{uuid.uuid4().hex[:12]}"))
 
 
 @pytest.fixture
@@ -57,7 +45,7 @@ def make_app(settings, clock):
 
     def build(prepare_database=True, **overrides):
         app = create_app(
-            replace(settings, mongo_uri=_test_database_uri(), **overrides), prepare_database=prepare_database
+            replace(settings, mongo_uri=fresh_database_uri(), **overrides), prepare_database=prepare_database
         )
         app.extensions["auth_service"].clock = clock
         built.append(app)
@@ -180,3 +168,8 @@ def delivered(mail_app):
         assert mail_app.extensions["mailer"].flush(10), "mail still queued after 10 s"
 
     return wait
+
+
+@pytest.fixture
+def processes(monkeypatch) -> Processes:
+    return Processes(monkeypatch)

@@ -6,14 +6,29 @@ import os
 import signal
 import subprocess
 import threading
+import time
+import uuid
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from urllib.parse import urlsplit, urlunsplit
 
+import bson.objectid
 import jwt
+from bson import ObjectId
 
 PASSWORD = "correct horse battery"
 TEST_SECRET = "test-secret-long-enough-for-every-hmac-algorithm-0123456789abcdef"
 EXPIRED = {"success": False, "message": "Refresh token expired - session ended.", "code": "refreshExpired"}
 INVALID = {"success": False, "message": "Your access token is invalid.", "code": "invalidToken"}
+
+
+def fresh_database_uri() -> str | None:
+    """Return TEST_MONGO_URI pointed at a database of its own (so tests never share data), or None."""
+    base = os.environ.get("TEST_MONGO_URI")
+    if not base:
+        return None
+    parts = urlsplit(base)
+    return urlunsplit(parts._replace(path=f"/auth_test_{uuid.uuid4().hex[:12]}"))
 
 
 class Clock:
@@ -107,3 +122,20 @@ def run_until_exit(args: list[str], cwd, env: dict[str, str], timeout: float = 6
         os.killpg(process.pid, signal.SIGKILL)
         stdout, stderr = process.communicate()
     return subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
+
+
+class Processes:
+    """Makes ObjectIds as several server processes would within one second: each with its own bytes.
+
+    An ObjectId is its second, five bytes drawn once per process, and a counter; so of two ids
+    made in one second by two processes, the one made later can sort first.
+    """
+
+    def __init__(self, monkeypatch) -> None:
+        self.monkeypatch = monkeypatch
+        second = int(time.time())
+        monkeypatch.setattr(bson.objectid, "time", SimpleNamespace(time=lambda: second))
+
+    def switch_to(self, process_bytes: bytes) -> None:
+        """Make the ids that follow as the process with these five bytes would."""
+        self.monkeypatch.setattr(ObjectId, "_ObjectId__random", process_bytes)

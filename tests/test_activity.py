@@ -4,13 +4,16 @@ import tracemalloc
 from datetime import timedelta
 
 import pytest
+from bson import ObjectId
 
 from app.service import Client
+from app.storage import ACTIVITY
 from config import ConfigError, Settings
 from helpers import PASSWORD, AuthActions, bearer
 
 ENTRY_FIELDS = {"activity", "time", "ip", "userAgent"}
 LOGIN_FIELDS = ENTRY_FIELDS | {"method"}  # how the login signed in
+FIRST_WORKER, SECOND_WORKER = b"\xff" * 5, b"\x00" * 5  # the second's ids sort before the first's
 
 
 def activity(client, tokens, **query):
@@ -187,3 +190,52 @@ def test_activity_ttl_days_is_a_setting():
     assert Settings.from_env({"ACTIVITY_TTL_DAYS": "90"}).activity_ttl_days == 90
     with pytest.raises(ConfigError, match="ACTIVITY_TTL_DAYS"):
         Settings.from_env({"ACTIVITY_TTL_DAYS": "0"})
+
+
+def test_entries_two_worker_processes_wrote_in_one_second_come_newest_first(auth, client, clock, processes):
+    processes.switch_to(FIRST_WORKER)
+    auth.signup()
+    clock.advance(0.3)
+    processes.switch_to(SECOND_WORKER)
+    tokens = auth.login().json
+    clock.advance(0.3)
+    processes.switch_to(FIRST_WORKER)
+    client.post("/api/auth/logoutAll", headers=bearer(tokens["authToken"]))
+    names = [entry["activity"] for entry in activity(client, tokens)["activity"]]
+    assert names == ["logoutAll", "login", "signup"]
+
+
+def test_pages_over_entries_of_two_workers_miss_and_repeat_nothing(auth, client, storage, clock, processes):
+    tokens = auth.tokens()
+    for number in range(7):
+        clock.advance(0.1)
+        processes.switch_to((FIRST_WORKER, SECOND_WORKER)[number % 2])
+        storage.log_activity(tokens["user"]["id"], f"event{number}", clock(), None, None)
+    clock.advance(0.1)  # and two in the same millisecond, which the ids order
+    storage.log_activity(tokens["user"]["id"], "event7", clock(), None, None)
+    storage.log_activity(tokens["user"]["id"], "event8", clock(), None, None)
+    seen, cursor = [], None
+    while True:
+        body = activity(client, tokens, limit=2, **({"after": cursor} if cursor else {}))
+        seen += [entry["activity"] for entry in body["activity"]]
+        cursor = body["next"]
+        if cursor is None:
+            break
+    assert seen == [f"event{number}" for number in reversed(range(9))] + ["login", "signup"]
+
+
+def test_a_cursor_whose_entry_is_gone_pages_on_from_the_second_it_holds(auth, client, storage, clock):
+    tokens = auth.tokens()
+    for number in range(4):
+        clock.advance(1)
+        storage.log_activity(tokens["user"]["id"], f"event{number}", clock(), None, None)
+    removed = storage.db[ACTIVITY].find_one_and_delete({"activity": "event2"})
+    cursor = str(ObjectId.from_datetime(removed["time"]))
+    body = activity(client, tokens, after=cursor)
+    assert [entry["activity"] for entry in body["activity"]] == ["event1", "event0", "login", "signup"]
+
+
+def test_storage_given_a_cursor_that_is_no_id_lists_nothing_rather_than_failing(auth, storage):
+    user_id = auth.tokens()["user"]["id"]
+    assert storage.list_activity(user_id, "not an id", 10) == []
+    assert [entry["activity"] for entry in storage.list_activity(user_id, None, 10)] == ["login", "signup"]

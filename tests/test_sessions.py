@@ -82,6 +82,12 @@ def test_sessions_lists_each_device_newest_first_with_the_current_one_marked(aut
     assert sessions[1]["createdAt"].endswith("Z") and sessions[1]["expiresAt"] > sessions[1]["createdAt"]
 
 
+def test_sessions_opened_in_one_millisecond_are_listed_newest_first(auth, client):
+    auth.signup()
+    logins = [auth.login(**{"User-Agent": agent}).json for agent in ("One", "Two", "Three")]  # clock stands
+    assert [session["userAgent"] for session in list_sessions(client, logins[0])] == ["Three", "Two", "One"]
+
+
 def test_sessions_never_show_a_token_or_its_hash(auth, client, storage):
     tokens = auth.tokens()
     body = client.get("/api/auth/sessions", headers=bearer(tokens["authToken"])).get_data(as_text=True)
@@ -314,9 +320,28 @@ def test_a_new_login_in_the_same_second_is_never_the_one_the_cap_ends(make_app):
     assert refresh(client, first["refreshToken"]).json == EXPIRED
 
 
+def test_the_cap_ends_the_oldest_of_sessions_opened_in_one_millisecond(make_app):
+    client = make_app(max_sessions_per_user=2).test_client()
+    auth = AuthActions(client)
+    auth.signup()
+    first, second, third = (auth.login().json for _ in range(3))  # the test clock does not move
+    assert refresh(client, first["refreshToken"]).json == EXPIRED
+    assert refresh(client, second["refreshToken"]).status_code == 200
+    assert refresh(client, third["refreshToken"]).status_code == 200
+
+
 def test_the_cap_counts_each_user_apart(make_app):
     client = make_app(max_sessions_per_user=1).test_client()
     auth = AuthActions(client)
     ada = auth.tokens("ada@example.com")
     auth.tokens("bob@example.com")
     assert refresh(client, ada["refreshToken"]).status_code == 200
+
+
+def test_the_database_removes_expired_and_ended_sessions_through_a_ttl_index(storage):
+    ttl = [
+        (index["key"], index["expireAfterSeconds"])
+        for index in storage.db[SESSIONS].index_information().values()
+        if "expireAfterSeconds" in index
+    ]
+    assert ttl == [([("expiresAt", 1)], 0)]

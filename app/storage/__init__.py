@@ -14,7 +14,7 @@ import pymongo
 from flask import Flask
 from flask_pymongo import PyMongo
 from pymongo.database import Database
-from pymongo.errors import ConnectionFailure, PyMongoError
+from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 
 from .activity import ActivityStore
 from .attempts import AttemptStore
@@ -68,13 +68,16 @@ KEEP_ACTIVITY_FOR = timedelta(days=365)  # ACTIVITY_TTL_DAYS
 # tests/test_commands_db.py fails when this list and `ensure_indexes` disagree.
 REQUIRED_INDEXES: dict[str, tuple[tuple[tuple[str, int], ...], ...]] = {
     USERS: ((("email", 1),),),
-    SESSIONS: ((("tokenHash", 1),), (("userId", 1), ("createdAt", 1)), (("expiresAt", 1),)),
+    SESSIONS: ((("tokenHash", 1),), (("userId", 1), ("createdAt", 1), ("seq", 1)), (("expiresAt", 1),)),
     LOGIN_FAILURES: ((("expiresAt", 1),),),
-    ACTIVITY: ((("userId", 1), ("_id", -1)), (("time", 1),)),
+    ACTIVITY: ((("userId", 1), ("time", -1), ("_id", -1)), (("time", 1),)),
     IDENTITIES: ((("provider", 1), ("subject", 1)), (("userId", 1), ("provider", 1))),
     ONE_TIME_CODES: ((("expiresAt", 1),), (("userId", 1),)),
     MAIL_QUOTA: ((("expiresAt", 1),), (("email", 1),)),
 }
+
+# Indexes of earlier builds, for "newest first" orders that rested on ids (see activity.py, sessions.py).
+SUPERSEDED_INDEXES = ((ACTIVITY, "userId_1__id_-1"), (SESSIONS, "userId_1_createdAt_1"))
 
 # The database is down or unreachable: the client gets 503 and pymongo reconnects by itself.
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (ConnectionFailure,)
@@ -107,6 +110,16 @@ class Storage(
         self._ensure_identity_indexes()
         self._ensure_code_indexes()
         self._ensure_mail_quota_indexes()
+        self._drop_superseded_indexes()
+
+    def _drop_superseded_indexes(self) -> None:
+        """Drop the indexes earlier builds made for orders that rested on ids; the new ones serve them."""
+        for collection, name in SUPERSEDED_INDEXES:
+            try:
+                with self._lock:
+                    self.db[collection].drop_index(name)
+            except OperationFailure:  # never made, or another process dropped it first
+                pass
 
     def missing_indexes(self) -> list[str]:
         """Name each index `ensure_indexes` would create that the database lacks, as `Collection(key)`."""

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import OperationFailure
 
-from .base import ACTIVITY, StoreBase, object_id_of
+from .base import ACTIVITY, StoreBase, id_time, object_id_of
+
+# "Newest first" rests on a stored time, never on ids alone: an ObjectId starts with its second
+# and goes on with bytes of the process that made it, so two processes' ids within one second are
+# in no time order. Ties in time (one millisecond) fall back to the id, for a stable order.
+NEWEST_ACTIVITY = [("time", DESCENDING), ("_id", DESCENDING)]
+ACTIVITY_BY_TIME = [("userId", ASCENDING), ("time", DESCENDING), ("_id", DESCENDING)]
 
 
 def _activity(document: dict) -> dict:
@@ -26,7 +33,7 @@ class ActivityStore(StoreBase):
 
     def _ensure_activity_indexes(self, keep_for: timedelta) -> None:
         with self._lock:
-            self.db[ACTIVITY].create_index([("userId", ASCENDING), ("_id", DESCENDING)])
+            self.db[ACTIVITY].create_index(ACTIVITY_BY_TIME)
             self._expire_activity_after(keep_for)
 
     def _expire_activity_after(self, keep_for: timedelta) -> None:
@@ -67,10 +74,24 @@ class ActivityStore(StoreBase):
             self.db[ACTIVITY].insert_one(entry)
 
     def list_activity(self, user_id: str, after: str | None, limit: int) -> list[dict]:
-        """Return up to `limit` of the user's activity entries, newest first, older than the id `after`."""
-        query: dict = {"userId": object_id_of(user_id)}
-        if after is not None:
-            query["_id"] = {"$lt": object_id_of(after)}
+        """Return up to `limit` of the user's activity entries, newest first, from after the entry `after`."""
+        owner, after_id = object_id_of(user_id), object_id_of(after) if after is not None else None
+        if after is not None and after_id is None:  # no entry follows a cursor that is no id
+            return []
+        query: dict = {"userId": owner}
         with self._lock:
-            cursor = self.db[ACTIVITY].find(query).sort("_id", DESCENDING).limit(limit)
+            if after_id is not None:
+                query |= self._older_activity(owner, after_id)
+            cursor = self.db[ACTIVITY].find(query).sort(NEWEST_ACTIVITY).limit(limit)
             return [_activity(document) for document in cursor]
+
+    def _older_activity(self, owner: ObjectId | None, after: ObjectId) -> dict:
+        """Return the filter for the entries that come after the entry `after` in newest-first order.
+
+        The cursor stays an entry's id; its place in the order is the entry's (time, id). An id
+        that names none of the user's entries (removed meanwhile, or never theirs) stands at the
+        second it holds.
+        """
+        entry = self.db[ACTIVITY].find_one({"_id": after, "userId": owner}, {"time": 1}) or {}
+        time = entry.get("time") or id_time(after)
+        return {"$or": [{"time": {"$lt": time}}, {"time": time, "_id": {"$lt": after}}]}

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING
 
 from .base import SESSIONS, StoreBase
+
+# A session's `seq` is an ObjectId made as it is stored: among sessions opened in one millisecond,
+# those of one process follow each other in it. Sessions stored without one sort as the oldest.
+NEWEST_SESSIONS = [("createdAt", DESCENDING), ("seq", DESCENDING)]
+SESSIONS_BY_AGE = [("userId", ASCENDING), ("createdAt", ASCENDING), ("seq", ASCENDING)]
 
 
 def _session(document: dict | None) -> dict | None:
@@ -50,7 +56,7 @@ class SessionStore(StoreBase):
         with self._lock:
             sessions = self.db[SESSIONS]
             sessions.create_index([("tokenHash", ASCENDING)])
-            sessions.create_index([("userId", ASCENDING), ("createdAt", ASCENDING)])
+            sessions.create_index(SESSIONS_BY_AGE)
             sessions.create_index([("expiresAt", ASCENDING)], expireAfterSeconds=0)
 
     def open_session(
@@ -69,6 +75,7 @@ class SessionStore(StoreBase):
             "userId": user_id,
             "tokenHash": token_hash,
             "createdAt": now,
+            "seq": ObjectId(),
             "lastUsedAt": now,
             "expiresAt": expires_at,
             "endedAt": None,
@@ -126,7 +133,7 @@ class SessionStore(StoreBase):
         """Return the user's open, unexpired sessions, newest first."""
         query = _open_sessions(user_id, now)
         with self._lock:
-            cursor = self.db[SESSIONS].find(query).sort("createdAt", DESCENDING)
+            cursor = self.db[SESSIONS].find(query).sort(NEWEST_SESSIONS)
             return [_session(document) for document in cursor]
 
     def end_session(self, session_id: str, user_id: str, now: datetime) -> bool:
@@ -149,7 +156,7 @@ class SessionStore(StoreBase):
         # can only agree on which sessions end; no lock across the two steps is needed.
         query = _open_sessions(user_id, now) | {"_id": {"$ne": except_id}}
         with self._lock:
-            cursor = self.db[SESSIONS].find(query, {"_id": 1}).sort("createdAt", DESCENDING).skip(keep)
+            cursor = self.db[SESSIONS].find(query, {"_id": 1}).sort(NEWEST_SESSIONS).skip(keep)
             surplus = [document["_id"] for document in cursor]
         if not surplus:
             return 0
