@@ -11,8 +11,12 @@ export type Session = Schemas["Session"];
 export type Activity = Schemas["Activity"];
 export type Provider = NonNullable<Schemas["IdTokenLogin"]["provider"]>;
 
-/** What a route does to the client's own state once it succeeds. */
-export type Effect = "signIn" | "signOut" | "user";
+/**
+ * What a route does to the client's own state once it succeeds: `user` takes the answer's user;
+ * `emailVerified` and `sessionsEnded` apply when the body's `email` is the signed-in user's (the
+ * address is now verified; every session of the account, this one included, has ended).
+ */
+export type Effect = "signIn" | "signOut" | "user" | "emailVerified" | "sessionsEnded";
 
 export interface Route {
   readonly method: "GET" | "POST" | "PATCH" | "DELETE";
@@ -37,8 +41,8 @@ export const routes = {
   changePassword: { method: "POST", path: "/api/auth/changePassword", bearer: true, body: true },
   activity: { method: "GET", path: "/api/auth/activity", bearer: true, query: true },
   forgotPassword: { method: "POST", path: "/api/auth/forgotPassword", bearer: false, body: true },
-  resetPassword: { method: "POST", path: "/api/auth/resetPassword", bearer: false, body: true },
-  verifyEmail: { method: "POST", path: "/api/auth/verifyEmail", bearer: false, body: true },
+  resetPassword: { method: "POST", path: "/api/auth/resetPassword", bearer: false, body: true, then: "sessionsEnded" },
+  verifyEmail: { method: "POST", path: "/api/auth/verifyEmail", bearer: false, body: true, then: "emailVerified" },
   resendVerification: { method: "POST", path: "/api/auth/resendVerification", bearer: false, body: true },
   changeEmail: { method: "POST", path: "/api/auth/changeEmail", bearer: true, body: true },
   confirmEmailChange: { method: "POST", path: "/api/auth/confirmEmailChange", bearer: true, body: true, then: "user" },

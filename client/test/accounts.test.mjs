@@ -78,10 +78,11 @@ describe("verifying the address", () => {
 
     assert.deepEqual(await client.verifyEmail({ email: user.email, code }), { success: true });
     assert.deepEqual(lastRequest(fetch), { method: "POST", path: "/api/auth/verifyEmail", body: { email: user.email, code }, bearer: false });
-    // The answer is only `{success}`: the user in the state changes at the next me().
-    assert.equal(client.getState().user.emailVerified, false);
-    assert.equal((await client.me()).user.emailVerified, true);
+    // The signed-in user's own address: the state says verified without asking the server again.
     assert.equal(client.getState().user.emailVerified, true);
+    assert.equal(client.getState().user.email, user.email);
+    assert.equal(fetch.requests.at(-1).path, "/api/auth/verifyEmail");
+    assert.equal((await client.me()).user.emailVerified, true);
 
     const reused = await rejection(client.verifyEmail({ email: user.email, code }));
     assert.equal(reused.code, "invalidCode", "a code works once");
@@ -148,6 +149,31 @@ describe("a forgotten password", () => {
     assert.equal(phone.client.getState().status, "signedOut");
 
     assert.equal((await rejection(client.resetPassword(body))).code, "invalidCode", "a code works once");
+  });
+
+  test("resetPassword on a device signed in to that account signs out there, without onSessionExpired", async () => {
+    const { client, storage, expired, user } = await signedIn();
+
+    // Someone else's address (a shared tablet): this session is not theirs and stays.
+    const other = newUser();
+    await makeClient().client.signup(other);
+    await client.forgotPassword({ email: other.email });
+    await client.resetPassword({ email: other.email, code: codeIn(await server.nextMail(other.email, RESET)), newPassword: "their new passphrase" });
+    assert.equal(client.getState().status, "signedIn");
+    assert.equal(storage.entries.size, 2);
+    assert.equal((await client.me()).user.email, user.email);
+
+    // Its own address, typed in capitals: every session of the account ended, this one included.
+    await client.forgotPassword({ email: user.email });
+    const code = codeIn(await server.nextMail(user.email, RESET));
+    const states = [];
+    client.subscribe((state) => states.push(state.status));
+    await client.resetPassword({ email: user.email.toUpperCase(), code, newPassword: "a brand new passphrase" });
+    assert.deepEqual(states, ["signedOut"]);
+    assert.equal(storage.entries.size, 0);
+    assert.deepEqual(expired, [], "the user asked: this is no expiry");
+    await client.login({ email: user.email, password: "a brand new passphrase" });
+    assert.equal(client.getState().status, "signedIn");
   });
 });
 
