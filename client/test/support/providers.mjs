@@ -27,14 +27,12 @@ export function hashedNonce(raw) {
 /** Start the key-set server; `settings` are the server's settings that point at it. */
 export async function startProviders() {
   const keys = { google: keyOf("google"), apple: keyOf("apple") };
-  const fetched = { google: 0, apple: 0 };
   const server = createServer((request, response) => {
     const provider = request.url.slice(1);
     if (!(provider in keys)) {
       response.writeHead(404).end();
       return;
     }
-    fetched[provider] += 1;
     response.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ keys: [keys[provider].jwk] }));
   });
   await new Promise((resolve, reject) => {
@@ -49,7 +47,6 @@ export async function startProviders() {
       GOOGLE_JWKS_URL: `${root}/google`,
       APPLE_JWKS_URL: `${root}/apple`,
     },
-    fetched,
     /**
      * An ID token of `provider` for `claims.sub` (required) and `claims.email`; any claim may be
      * overridden. Apple's `email_verified` is the string "true", as Apple has sent it.

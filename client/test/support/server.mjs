@@ -14,6 +14,14 @@ const START_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 5_000;
 const MAIL_TIMEOUT_MS = 10_000; // the mail thread writes a message shortly after the request that queued it
 
+// Settings that would change what the tests see (mail sent by SMTP, say), set empty (unset, to
+// the server) rather than removed, so that a developer's `.env` cannot supply them either.
+const IGNORED_SETTINGS = [
+  "MONGO_URI", "APP_ENV", "JWT_ALGORITHM", "JWT_PRIVATE_KEY", "JWT_ISSUER", "JWT_AUDIENCE",
+  "SMTP_HOST", "MAIL_BACKEND", "REQUIRE_EMAIL_VERIFICATION",
+  "GOOGLE_CLIENT_IDS", "APPLE_CLIENT_IDS", "GOOGLE_JWKS_URL", "APPLE_JWKS_URL",
+];
+
 // As `python wsgi.py` runs it, bound to the loopback address only.
 const SERVE = "from wsgi import app; app.run(host='127.0.0.1', port=app.extensions['settings'].port, threaded=True)";
 
@@ -34,7 +42,7 @@ export async function startServer(settings = {}) {
   const port = await freePort();
   const secretKey = randomBytes(48).toString("base64url");
   const env = { ...process.env };
-  for (const name of ["MONGO_URI", "APP_ENV", "JWT_ALGORITHM", "JWT_PRIVATE_KEY", "JWT_ISSUER", "JWT_AUDIENCE"]) delete env[name];
+  for (const name of IGNORED_SETTINGS) env[name] = "";
   Object.assign(env, {
     PORT: String(port),
     SECRET_KEY: secretKey,
