@@ -186,7 +186,7 @@ export class AuthClient {
     const answer = route.bearer
       ? await this.authorized((token) => this.send(route, { ...request, token }))
       : await this.send(route, request);
-    await this.apply(route, answer);
+    await this.apply(route, answer, request.body);
     return answer as AnswerOf<K>;
   }
 
@@ -207,10 +207,19 @@ export class AuthClient {
     return this.refresh();
   }
 
-  private async apply(route: Route, answer: Record<string, unknown>): Promise<void> {
+  private async apply(route: Route, answer: Record<string, unknown>, body: unknown): Promise<void> {
     if (route.then === "signIn") await this.keepSession(answer);
     else if (route.then === "signOut") await this.forgetSession();
     else if (route.then === "user" && isObject(answer["user"])) this.setState({ user: answer["user"] as User });
+    else if (route.then === "emailVerified" && this.isSignedInAs(body)) this.setState({ user: { ...this.state.user, emailVerified: true } });
+    else if (route.then === "sessionsEnded" && this.isSignedInAs(body)) await this.forgetSession(); // asked for: no onSessionExpired
+  }
+
+  /** Whether a body's `email` is the signed-in user's (as the server compares addresses: trimmed, any case). */
+  private isSignedInAs(body: unknown): boolean {
+    const email = isObject(body) ? body["email"] : undefined;
+    const current = this.state.status === "signedIn" ? this.state.user?.email : undefined;
+    return typeof email === "string" && typeof current === "string" && normalEmail(email) === normalEmail(current);
   }
 
   /** Send one request and read the envelope; every failure becomes an `AuthError`. */
@@ -400,6 +409,10 @@ function requestOf(route: Route, args: unknown[]): Outgoing {
 
 function signalOf(options: unknown): AbortSignal | undefined {
   return isObject(options) ? (options["signal"] as AbortSignal | undefined) : undefined;
+}
+
+function normalEmail(email: string): string {
+  return email.trim().toLowerCase();
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

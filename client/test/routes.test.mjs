@@ -1,6 +1,7 @@
-// Every method of the client: over HTTP against the live server for the routes it has, and the
-// contract's path, method and body for the routes other branches are adding.
+// The session and user routes over HTTP against the live server. The account routes are in
+// accounts.test.mjs, Sign in with Google and Apple in id-tokens.test.mjs.
 import assert from "node:assert/strict";
+import { readdir, readFile } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
 
 import { AuthError, createAuthClient, memoryStorage, readTokenClaims, routes } from "../dist/index.js";
@@ -38,7 +39,7 @@ async function rejection(promise) {
   return error;
 }
 
-describe("routes the server has", () => {
+describe("sessions and users", () => {
   test("signup answers the envelope; a taken email and a short password are typed errors", async () => {
     const { client, fetch } = makeClient();
     const user = newUser();
@@ -182,90 +183,19 @@ describe("routes the server has", () => {
   });
 });
 
-describe("routes being added on other branches: the contract's path, method and body", () => {
-  const TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIiwiaWF0IjoxLCJleHAiOjk5OTk5OTk5OTl9.c2lnbmF0dXJl";
-  const user = { id: "1", first: "Ada", last: "Lovelace", email: "ada@example.com", emailVerified: true, createdAt: "2025-01-01T00:00:00.000Z" };
-
-  // `answer` is the JSON every request gets, or a function of the request's path giving it.
-  function stubbed(answer) {
-    const requests = [];
-    const storage = memoryStorage();
-    const fetch = async (url, init) => {
-      requests.push({ url: new URL(url), ...init, headers: new Headers(init.headers) });
-      const body = typeof answer === "function" ? answer(new URL(url).pathname) : answer;
-      return new Response(JSON.stringify({ success: true, ...body }), { status: 200, headers: { "Content-Type": "application/json" } });
-    };
-    const client = createAuthClient({ baseUrl: "http://auth.test", storage, fetch });
-    return { client, requests, storage };
-  }
-
-  async function signedInStub(answer) {
-    const stub = stubbed(answer);
-    await stub.storage.set("auth.authToken", TOKEN);
-    await stub.storage.set("auth.refreshToken", TOKEN);
-    return stub;
-  }
-
-  const cases = [
-    ["forgotPassword", [{ email: "ada@example.com" }], "POST", "/api/auth/forgotPassword", false],
-    ["resetPassword", [{ email: "ada@example.com", code: "123456", newPassword: "new passphrase" }], "POST", "/api/auth/resetPassword", false],
-    ["verifyEmail", [{ email: "ada@example.com", code: "123456" }], "POST", "/api/auth/verifyEmail", false],
-    ["resendVerification", [{ email: "ada@example.com" }], "POST", "/api/auth/resendVerification", false],
-    ["updateMe", [{ first: "Augusta" }], "PATCH", "/api/auth/me", true],
-    ["changeEmail", [{ password: "correct horse", newEmail: "augusta@example.com" }], "POST", "/api/auth/changeEmail", true],
-    ["confirmEmailChange", [{ code: "123456" }], "POST", "/api/auth/confirmEmailChange", true],
-    ["deleteAccount", [{ password: "correct horse" }], "POST", "/api/auth/deleteAccount", true],
-    ["loginWithIdToken", [{ provider: "apple", idToken: "id.token.here", nonce: "n" }], "POST", "/api/auth/loginWithIdToken", false],
-    ["linkIdToken", [{ provider: "google", idToken: "id.token.here" }], "POST", "/api/auth/linkIdToken", true],
-    ["identities", [], "GET", "/api/auth/identities", true],
-    ["unlinkIdentity", ["google"], "DELETE", "/api/auth/identities/google", true],
-  ];
-
-  for (const [name, args, method, path, bearer] of cases) {
-    test(`${name}: ${method} ${path}`, async () => {
-      const { client, requests } = await signedInStub({ user, authToken: TOKEN, refreshToken: TOKEN, created: false });
-      await client[name](...args);
-      assert.equal(requests.length, 1);
-      const [request] = requests;
-      assert.equal(request.method, method);
-      assert.equal(request.url.pathname, path);
-      assert.equal(request.body, typeof args[0] === "object" ? JSON.stringify(args[0]) : undefined);
-      assert.equal(request.headers.get("Authorization"), bearer ? `Bearer ${TOKEN}` : null);
-      assert.equal(request.headers.get("Accept"), "application/json");
-    });
-  }
-
-  test("every route of the table is covered here or over HTTP", () => {
-    const overHttp = ["signup", "login", "getAll", "me", "logoutAll", "sessions", "endSession", "changePassword", "activity", "health", "ready", "jwks"];
-    const covered = new Set([...overHttp, ...cases.map(([name]) => name)]);
-    assert.deepEqual(Object.keys(routes).filter((name) => !covered.has(name)), []);
-  });
-
-  test("loginWithIdToken signs in; updateMe and confirmEmailChange update the user; deleteAccount signs out", async () => {
-    const answers = {
-      "/api/auth/loginWithIdToken": { user, authToken: TOKEN, refreshToken: TOKEN, created: true },
-      "/api/auth/me": { user: { ...user, first: "Augusta" } },
-      "/api/auth/confirmEmailChange": { user: { ...user, first: "Augusta", email: "augusta@example.com" } },
-    };
-    const { client, storage } = stubbed((path) => answers[path] ?? {});
-    const answer = await client.loginWithIdToken({ provider: "google", idToken: "id.token.here" });
-    assert.equal(answer.created, true);
-    assert.equal(storage.entries.get("auth.refreshToken"), TOKEN);
-    assert.equal(client.getState().status, "signedIn");
-    assert.equal(client.getState().user.first, "Ada");
-
-    await client.updateMe({ first: "Augusta" });
-    assert.equal(client.getState().user.first, "Augusta");
-    await client.confirmEmailChange({ code: "123456" });
-    assert.equal(client.getState().user.email, "augusta@example.com");
-    await client.deleteAccount({ password: "correct horse" });
-    assert.equal(client.getState().status, "signedOut");
-    assert.equal(storage.entries.size, 0);
+describe("the table of routes", () => {
+  test("every route of the table is called over HTTP by a test of this folder", async () => {
+    const folder = new URL(".", import.meta.url);
+    const files = (await readdir(folder)).filter((name) => name.endsWith(".test.mjs"));
+    const sources = await Promise.all(files.map((name) => readFile(new URL(name, folder), "utf8")));
+    const called = (name) => sources.some((source) => new RegExp(`\\.${name}\\(`).test(source));
+    assert.deepEqual(Object.keys(routes).filter((name) => !called(name)), []);
   });
 
   test("a path argument is URL-encoded", async () => {
-    const { client, requests } = await signedInStub({});
-    await client.endSession("a/b?c");
-    assert.equal(requests[0].url.pathname, "/api/auth/sessions/a%2Fb%3Fc");
+    const { client, fetch } = await signedIn();
+    const unknown = await rejection(client.endSession("a/b?c"));
+    assert.equal(unknown.status, 404);
+    assert.equal(fetch.requests.at(-1).path, "/api/auth/sessions/a%2Fb%3Fc");
   });
 });
