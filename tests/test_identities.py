@@ -145,15 +145,6 @@ def test_an_identity_left_behind_by_a_deleted_account_signs_in_to_a_new_one(id_a
     assert id_app.extensions["auth_service"].storage.db["Identities"].count_documents({}) == 1
 
 
-def test_deleting_a_users_identities_frees_them(id_app, id_client, google, users):
-    storage = id_app.extensions["auth_service"].storage
-    first = sign_in(id_client, "google", google.token()).json
-    assert storage.delete_user_identities(first["user"]["id"]) == 1
-    users.delete_many({})
-    again = sign_in(id_client, "google", google.token()).json
-    assert again["created"] is True and again["user"]["id"] != first["user"]["id"]
-
-
 # Accounts without a password.
 
 

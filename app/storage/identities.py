@@ -104,13 +104,6 @@ class IdentityStore(StoreBase):
             query = {"provider": provider, "subject": subject, "userId": user_id}
             return self.db[IDENTITIES].delete_one(query).deleted_count == 1
 
-    def delete_user_identities(self, user_id: str) -> int:
-        """Remove every identity of the user (their account is being deleted); return how many."""
-        with self._lock:
-            removed = self.db[IDENTITIES].delete_many({"userId": user_id}).deleted_count
-        self._count_identities(user_id, -removed)
-        return removed
-
     def _count_identities(self, user_id: str, change: int) -> None:
         object_id = object_id_of(user_id)
         if object_id is None or change == 0:
