@@ -135,7 +135,7 @@ class Server:
             "SECRET_KEY": TEST_SECRET,
             "BCRYPT_ROUNDS": "4",
             "REFRESH_TOKEN_ROTATION": "true",
-            "TRUSTED_PROXIES": "1",  # each request names its client's address in `Forwarded`, as a proxy would
+            "TRUSTED_PROXIES": "1",  # each request names its client in `Forwarded`, as a proxy would
             "RATE_LIMIT_ENABLED": "true",
             "RATE_LIMIT_LOGIN": "20/minute",
             "RATE_LIMIT_SIGNUP": "10/minute",
