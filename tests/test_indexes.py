@@ -13,24 +13,32 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
+import shlex
 from dataclasses import replace
 from functools import wraps
 
 import pymongo
 import pytest
+from bson.regex import Regex, str_flags_to_int
 from pymongo import monitoring
 
 from app import create_app
 from app.storage import Storage
 from helpers import PASSWORD, AuthActions, bearer, claims_of, fresh_database_uri, refresh
+from providers import APPLE_CLIENTS, GOOGLE_CLIENTS, FakeProvider
+from smtp_server import Mailbox, code_in
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("TEST_MONGO_URI"), reason="explain plans need a MongoDB server: set TEST_MONGO_URI"
 )
 
-# Run once at start-up, not per request: creating indexes, the one-time email migration (which
-# reads every user by design) and the readiness ping, which reads nothing.
-NOT_PER_REQUEST = {"ensure_indexes", "ping"}
+# Run once at start-up and by the operator's `db init` (every command runs it first, as start-up
+# does), not per request: creating indexes, and the one-time email migration, which reads every
+# user by design.
+NOT_PER_REQUEST = {"ensure_indexes"}
+
+NEW_PASSWORD = "another passphrase"
 
 
 class Queries(monitoring.CommandListener):
@@ -86,9 +94,53 @@ def explain(db: pymongo.database.Database, collection: str, query: dict, sort: d
 
 # Predicates an index can answer with a bounded scan; $ne, $not, $exists: false and the like cannot.
 BOUNDED = {"$eq", "$in", "$gt", "$gte", "$lt", "$lte"}
+REGEX_SYNTAX = set("^$.|?*+()[]{}\\")
+# Flags under which a regex's text is no prefix of its matches: any case, ^ at any line, spaces ignored.
+NOT_PREFIX_FLAGS = re.IGNORECASE | re.MULTILINE | re.VERBOSE
+
+
+def regex_of(predicate: object) -> tuple[str, int] | None:
+    """Return the pattern and flags of a regex predicate (`{"$regex": ...}` or a regex value), else None."""
+    options = ""
+    if isinstance(predicate, dict) and "$regex" in predicate:
+        predicate, options = predicate["$regex"], predicate.get("$options", "")
+        if isinstance(predicate, str):  # elsewhere a string is an equality
+            return predicate, str_flags_to_int(options)
+    if isinstance(predicate, re.Pattern | Regex):
+        flags = predicate.flags if isinstance(predicate.flags, int) else str_flags_to_int(predicate.flags)
+        return str(predicate.pattern), flags | str_flags_to_int(options)
+    return None
+
+
+def literal_prefix(pattern: str, flags: int) -> str:
+    """Return the text every match of an anchored, case-sensitive regex starts with ('' when there is none).
+
+    MongoDB scans an index only over the keys that start with it (a "prefix expression"); any other
+    regex it answers by reading every key. An escaped symbol (`\\.`) is literal; a character that
+    `*`, `?` or `{` may leave out ends the prefix before it.
+    """
+    anchor = next((anchor for anchor in ("^", "\\A") if pattern.startswith(anchor)), None)
+    if anchor is None or flags & NOT_PREFIX_FLAGS:
+        return ""
+    rest, prefix, at = pattern[len(anchor) :], "", 0
+    while at < len(rest):
+        if rest[at] == "\\" and at + 1 < len(rest) and not rest[at + 1].isalnum():
+            literal, step = rest[at + 1], 2
+        elif rest[at] in REGEX_SYNTAX:
+            break
+        else:
+            literal, step = rest[at], 1
+        if rest[at + step : at + step + 1] in ("*", "?", "{"):
+            break
+        prefix, at = prefix + literal, at + step
+    return prefix
 
 
 def bounded(predicate: object) -> bool:
+    regex = regex_of(predicate)
+    if regex is not None:  # an anchored, case-sensitive prefix bounds the scan like a range
+        rest = set(predicate) - {"$regex", "$options"} if isinstance(predicate, dict) else set()
+        return literal_prefix(*regex) != "" and rest <= BOUNDED
     if isinstance(predicate, dict) and any(key.startswith("$") for key in predicate):
         return bool(predicate) and set(predicate) <= BOUNDED
     return True  # an equality
@@ -115,8 +167,12 @@ def served(db: pymongo.database.Database, collection: str, query: dict, sort: di
 
 
 @pytest.fixture
-def recorded(settings, clock):
-    """An app whose queries (the rate limiter's too) are recorded; yields (app, storage, methods called)."""
+def recorded(settings, clock, mailbox, key_server, google, apple):
+    """An app whose queries (the rate limiter's too) are recorded; yields (app, storage, methods called).
+
+    It mails over SMTP to the test mailbox and accepts Google and Apple ID tokens signed by the
+    fake providers, so that every route that reaches the database can be used.
+    """
     uri = fresh_database_uri()
     app = create_app(
         replace(
@@ -126,8 +182,18 @@ def recorded(settings, clock):
             refresh_token_rotation=True,
             access_token_session_check=True,
             max_sessions_per_user=2,
+            mail_backend="smtp",
+            smtp_host="127.0.0.1",
+            smtp_port=mailbox.port,
+            smtp_security="none",
+            smtp_timeout=5,
+            google_client_ids=GOOGLE_CLIENTS,
+            apple_client_ids=APPLE_CLIENTS,
+            google_jwks_url=key_server.url("google"),
+            apple_jwks_url=key_server.url("apple"),
         )
     )
+    app.extensions["mailer"].retry_delays = (0, 0)
     service = app.extensions["auth_service"]
     service.clock = clock
     called: set[str] = set()
@@ -136,6 +202,7 @@ def recorded(settings, clock):
             setattr(service.storage, name, _recording(method, name, called))
     _queries.database, _queries.seen = service.storage.db.name, []
     yield app, service.storage, called
+    app.extensions["mailer"].flush(10)  # before the mailbox closes
     _queries.database = None
     service.storage.db.client.drop_database(service.storage.db.name)
 
@@ -149,24 +216,56 @@ def _recording(method, name: str, called: set[str]):
     return record
 
 
-def workload(app, clock) -> None:
-    """Use every route, every branch that reaches the database, as clients would."""
-    client = app.test_client()
-    rules = app.extensions["auth_service"].rules
-    auth = AuthActions(client)
+class Clients:
+    """What the workload acts through: the HTTP API, the operator's commands, the mailbox, the providers."""
+
+    def __init__(self, app, clock, mailbox: Mailbox, google: FakeProvider, apple: FakeProvider) -> None:
+        self.app, self.clock, self.mailbox = app, clock, mailbox
+        self.google, self.apple = google, apple
+        self.client = app.test_client()
+        self.auth = AuthActions(self.client)
+
+    def post(self, path: str, body: dict | None = None, token: str | None = None, status: int = 200):
+        """POST to /api/auth/<path>, as the holder of `token` if given; check the status."""
+        headers = bearer(token) if token else {}
+        response = self.client.post(f"/api/auth/{path}", json=body or {}, headers=headers)
+        assert response.status_code == status, (path, response.json)
+        return response.json
+
+    def login(self, email: str, password: str = PASSWORD) -> dict:
+        response = self.auth.login(email, password)
+        assert response.status_code == 200, response.json
+        return response.json
+
+    def code(self, to: str, subject: str) -> str:
+        """Return the code in the last message to `to` about `subject`, once the mail has gone."""
+        assert self.app.extensions["mailer"].flush(10), "mail still queued after 10 s"
+        return code_in(self.mailbox.last(to, subject))
+
+    def run(self, command: str, stdin: str | None = None) -> str:
+        """Run an operator's command (`flask --app wsgi <command>`); return what it printed."""
+        result = self.app.test_cli_runner().invoke(args=shlex.split(command), input=stdin)
+        assert result.exit_code == 0, (command, result.output)
+        return result.output
+
+
+def sessions_and_tokens(w: Clients) -> None:
+    """Sign up, log in past the session cap, refresh with rotation and without, list, end, log out."""
+    client, auth, clock = w.client, w.auth, w.clock
+    rules = w.app.extensions["auth_service"].rules
     for number in range(3):
         auth.signup(f"user{number}@example.com")
     auth.signup("user0@example.com")  # taken
     assert auth.login("user0@example.com", "a wrong password").status_code == 400
     auth.tokens("user0@example.com")
-    laptop = auth.login("user0@example.com").json
-    phone = auth.login("user0@example.com").json  # past the cap of 2: the oldest ends
+    laptop = w.login("user0@example.com")
+    phone = w.login("user0@example.com")  # past the cap of 2: the oldest ends
     clock.advance(1)
     rotated = refresh(client, laptop["refreshToken"]).json
     refresh(client, laptop["refreshToken"])  # just retired: an access token only
     clock.advance(60)
     refresh(client, laptop["refreshToken"])  # replayed after the grace: the session ends
-    app.extensions["auth_service"].rules = replace(rules, rotation=False)
+    w.app.extensions["auth_service"].rules = replace(rules, rotation=False)
     refresh(client, phone["refreshToken"])
     auth.login("user0@example.com")  # a tablet, to end by id below
     headers = bearer(phone["authToken"])
@@ -179,16 +278,98 @@ def workload(app, clock) -> None:
     client.get(f"/api/auth/activity?limit=1&after={page['next']}", headers=headers)
     tablet_session = next(session["id"] for session in sessions if session["id"] != phone_session)
     assert client.delete(f"/api/auth/sessions/{tablet_session}", headers=headers).status_code == 200
-    body = {"currentPassword": PASSWORD, "newPassword": "another passphrase"}
-    assert client.post("/api/auth/changePassword", json=body, headers=headers).status_code == 200
+    w.post("changePassword", {"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD}, phone["authToken"])
     client.post("/api/auth/logout", json={"refreshToken": rotated.get("refreshToken", "")})
-    assert client.post("/api/auth/logoutAll", headers=headers).status_code == 200
-    client.get("/ready")
+    w.post("logoutAll", token=phone["authToken"])
 
 
-def test_every_query_of_every_storage_method_is_served_by_an_index(recorded, clock):
+def profile_and_email(w: Clients) -> None:
+    """Verify the signup address (after a resend), rename, and move to a new address with its code."""
+    w.post("resendVerification", {"email": "user2@example.com"})
+    code = w.code("user2@example.com", "Confirm your email address")
+    w.post("verifyEmail", {"email": "user2@example.com", "code": "000000"}, status=400)  # a wrong code
+    w.post("verifyEmail", {"email": "user2@example.com", "code": code})
+    token = w.login("user2@example.com")["authToken"]
+    assert w.client.patch("/api/auth/me", json={"first": "Augusta"}, headers=bearer(token)).status_code == 200
+    w.post("changeEmail", {"password": PASSWORD, "newEmail": "user2.new@example.com"}, token)
+    w.post("confirmEmailChange", {"code": w.code("user2.new@example.com", "Confirm your new")}, token)
+
+
+def recovery(w: Clients) -> None:
+    """Forget a password: a reset code by mail, a wrong code, then the new password."""
+    w.post("forgotPassword", {"email": "user1@example.com"})
+    code = w.code("user1@example.com", "Reset")
+    wrong = {"email": "user1@example.com", "code": "000000", "newPassword": NEW_PASSWORD}
+    w.post("resetPassword", wrong, status=400)
+    w.post("resetPassword", wrong | {"code": code})
+
+
+def id_tokens(w: Clients) -> None:
+    """Sign in with Google (a new account), link and unlink Apple, and meet an identity left behind."""
+    grace = w.google.token("google-grace", email="grace@example.com")
+    w.post("loginWithIdToken", {"provider": "google", "idToken": grace})  # a new account
+    token = w.post("loginWithIdToken", {"provider": "google", "idToken": grace})["authToken"]  # linked
+    apple = w.apple.token("apple-grace", email="grace@example.com")
+    w.post("linkIdToken", {"provider": "apple", "idToken": apple}, token)
+    assert w.client.get("/api/auth/identities", headers=bearer(token)).status_code == 200
+    assert w.client.delete("/api/auth/identities/apple", headers=bearer(token)).status_code == 200
+    # An account removed by hand (or by a deletion racing a link) leaves its identity behind:
+    # the next sign-in with it frees it and makes a new account.
+    left = w.google.token("google-left", email="left@example.com")
+    w.post("loginWithIdToken", {"provider": "google", "idToken": left})
+    w.app.extensions["auth_service"].storage.db["Users"].delete_one({"email": "left@example.com"})
+    w.post("loginWithIdToken", {"provider": "google", "idToken": left})
+
+
+def operators(w: Clients) -> None:
+    """An operator finds, creates, re-passwords, verifies, disables, promotes users and ends sessions."""
+    w.auth.login("user0@example.com", "a wrong password")  # a failed login for `users show` to report
+    more = w.run("users list --email-prefix user --limit 1").splitlines()[-1]
+    w.run(f"users list --email-prefix user --limit 1 {more.removeprefix('More: ')}")
+    assert "1 in a row from 127.0.0.1" in w.run("users show user0@example.com")
+    w.run("users create --email ops@example.com --first Ops --last Person --password-stdin", stdin=PASSWORD)
+    w.run("users set-password user0@example.com --password-stdin", stdin=PASSWORD)
+    w.run("users verify-email user0@example.com")
+    w.run("users disable ops@example.com")
+    w.run("users enable ops@example.com")
+    w.run("users promote ops@example.com")
+    w.run("users demote ops@example.com")
+    session = claims_of(w.login("ops@example.com")["refreshToken"])["sid"]
+    w.run("sessions list ops@example.com")
+    w.run(f"sessions end {session}")
+    w.run("sessions end-all ops@example.com")
+    w.run("users delete ops@example.com --yes")
+    w.run("db check")
+
+
+def deletion(w: Clients) -> None:
+    """Users delete their accounts: one with its password, one without a password by a fresh ID token."""
+    token = w.login("user1@example.com", NEW_PASSWORD)["authToken"]
+    w.post("deleteAccount", {"password": NEW_PASSWORD}, token)
+    grace = w.google.token("google-grace", email="grace@example.com")
+    token = w.post("loginWithIdToken", {"provider": "google", "idToken": grace})["authToken"]
+    w.post("deleteAccount", {"provider": "google", "idToken": grace}, token)
+
+
+def health(w: Clients) -> None:
+    """A load balancer's readiness probe."""
+    assert w.client.get("/ready").status_code == 200
+
+
+# Each phase one line; a route or command that reaches the database goes into the phase it belongs to.
+WORKLOAD = (sessions_and_tokens, profile_and_email, recovery, id_tokens, operators, deletion, health)
+
+
+def workload(app, clock, mailbox, google, apple) -> None:
+    """Use every route and operator's command, every branch that reaches the database, as clients would."""
+    clients = Clients(app, clock, mailbox, google, apple)
+    for phase in WORKLOAD:
+        phase(clients)
+
+
+def test_every_query_of_every_storage_method_is_served_by_an_index(recorded, clock, mailbox, google, apple):
     app, storage, called = recorded
-    workload(app, clock)
+    workload(app, clock, mailbox, google, apple)
     public = {name for name, _ in inspect.getmembers(Storage, inspect.isfunction) if not name.startswith("_")}
     assert public - NOT_PER_REQUEST - called == set(), "add these to the workload"
     assert _queries.seen, "no query was recorded"
@@ -197,7 +378,7 @@ def test_every_query_of_every_storage_method_is_served_by_an_index(recorded, clo
         for name, collection, query, sort in _queries.seen
         if not served(storage.db, collection, query, sort)
     ]
-    assert unserved == []
+    assert unserved == [], "\n".join(map(repr, unserved))
 
 
 def test_a_query_no_index_serves_is_told_apart(recorded):
@@ -211,3 +392,30 @@ def test_a_query_no_index_serves_is_told_apart(recorded):
     assert served(storage.db, "Users", {}, {"_id": 1})
     assert served(storage.db, "Users", {"email": "ada@example.com", "first": "Ada"}, None)
     assert served(storage.db, "Sessions", {"userId": "someone", "endedAt": None}, {"createdAt": -1})
+
+
+def test_only_an_anchored_case_sensitive_prefix_regex_on_a_first_key_is_index_served(recorded):
+    _, storage, _ = recorded
+    storage.db["Users"].insert_one({"email": "ada@example.com", "first": "Ada"})
+    assert served(storage.db, "Users", {"email": {"$regex": "^ada"}}, {"_id": 1})
+    assert served(storage.db, "LoginFailures", {"_id": {"$regex": "^ada@example\\.com "}}, None)
+    assert served(storage.db, "Users", {"email": re.compile("^ada")}, None)
+    assert not served(storage.db, "Users", {"first": {"$regex": "^Ada"}}, None)  # no index on `first`
+    first_keys = {"email"}
+    for prefix_regex in ({"$regex": "^ada"}, {"$regex": "\\Aada.*"}, {"$regex": "^ada\\.", "$options": "s"}):
+        assert leads_an_index({"email": prefix_regex}, first_keys), prefix_regex
+    for other in (
+        {"$regex": "ada"},  # not anchored
+        {"$regex": "^ada", "$options": "i"},  # any case
+        {"$regex": "^ada", "$options": "m"},  # ^ after any line break
+        {"$regex": "^.*ada"},  # no literal prefix
+        {"$regex": "^a?da"},  # its first letter may be absent
+        {"$regex": "^\\w+"},  # a class, no letter
+        re.compile("^ada", re.IGNORECASE),
+        Regex("ada"),
+    ):
+        assert not leads_an_index({"email": other}, first_keys), other
+    assert leads_an_index({"$or": [{"email": "ada@example.com"}, {"email": {"$regex": "^ada "}}]}, first_keys)
+    assert not leads_an_index(
+        {"$or": [{"email": "ada@example.com"}, {"email": {"$regex": "ada "}}]}, first_keys
+    )
