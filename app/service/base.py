@@ -113,6 +113,7 @@ class NoMail:
 
 
 EMAIL_NOT_VERIFIED = "Please verify your email address first."
+EMAIL_NOT_VERIFIED_CODE = "emailNotVerified"
 
 
 class ServiceBase:
@@ -169,4 +170,4 @@ class ServiceBase:
     def _check_email_verified(self, user: dict) -> None:
         """With REQUIRE_EMAIL_VERIFICATION, refuse an unverified account (once its password was checked)."""
         if self.account_rules.require_email_verification and not user["emailVerified"]:
-            raise ApiError(EMAIL_NOT_VERIFIED, code="emailNotVerified")
+            raise ApiError(EMAIL_NOT_VERIFIED, code=EMAIL_NOT_VERIFIED_CODE)

@@ -11,12 +11,14 @@ from functools import partial
 from urllib.parse import quote
 
 from ..errors import ApiError
-from .base import ServiceBase
+from .base import Client, ServiceBase
 
 # Purposes: a code of one purpose is never accepted for another, and each has its own mail quota.
 VERIFY_EMAIL = "verifyEmail"
 PASSWORD_RESET = "passwordReset"
 EMAIL_CHANGE = "emailChange"
+
+PROVIDER_NAMES = {"google": "Google", "apple": "Apple"}
 
 CODE_DIGITS = 6
 _CODE_SHAPE = re.compile(r"[0-9]{6}")  # ASCII digits only: str.isdigit() would take "١٢٣٤٥٦"
@@ -119,6 +121,26 @@ class Codes(ServiceBase):
             link=link_with_code(link_template, to, code),
             ttl_minutes=self.account_rules.code_ttl // 60,
         )
+
+    def _mailbox_proven(self, user: dict, email: str, client: Client, now: datetime) -> bool:
+        """Remove what an unverified account had linked before a code first proved its mailbox.
+
+        Anyone can sign up, or sign in with a provider that has not verified the address, in
+        someone else's name and link their own Google or Apple account. Once the owner proves
+        the mailbox (reset or verification), those identities go, the account's sessions end,
+        and the owner is told. Returns whether anything was removed.
+        """
+        if user["emailVerified"]:
+            return False
+        removed = self.storage.remove_unproven_identities(user["id"], email)
+        if not removed:
+            return False
+        self.storage.end_user_sessions(user["id"], now)
+        for identity in removed:
+            self._log(user["id"], "identityUnlinked", client, now, identity["provider"])
+        providers = [PROVIDER_NAMES.get(identity["provider"], identity["provider"]) for identity in removed]
+        self.mailer.send("identities_removed", email, first=user["first"], providers=providers)
+        return True
 
     def _use_code(self, user_id: str, purpose: str, email: str | None, code: str, now: datetime) -> dict:
         """Use the code of `purpose` (sent to `email`, if given), or raise InvalidCode and count a try."""

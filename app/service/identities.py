@@ -8,7 +8,8 @@ from datetime import datetime
 
 from ..errors import ApiError
 from ..id_tokens import FRESH_TOKEN_AGE, IdentityClaims, InvalidIdToken, KeySetUnavailable, ProviderDisabled
-from .base import Client, ensure_enabled
+from .base import EMAIL_NOT_VERIFIED, EMAIL_NOT_VERIFIED_CODE, Client, ensure_enabled
+from .codes import PROVIDER_NAMES
 from .sessions import LoginResult, Sessions
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ PROVIDER_LINKED = "Another {name} account is already linked to this account. Unl
 NOT_LINKED = "No such sign-in is linked to this account."
 LAST_WAY_IN_CODE = "lastSignInMethod"
 LAST_WAY_IN = "This is the only way to sign in to this account. Add a password or link another sign-in first."
-NAMES = {"google": "Google", "apple": "Apple"}
+NAMES = PROVIDER_NAMES
 RESOLVE_TRIES = 4  # each lost race (another device signing in at the same moment) re-reads what it made
 
 
@@ -75,10 +76,17 @@ class Identities(Sessions):
     def link_id_token(
         self, user_id: str, provider: str, id_token: str, nonce: str | None, client: Client
     ) -> None:
-        """Link the identity a token proves to the signed-in user (already theirs: nothing to do)."""
+        """Link the identity a token proves to the signed-in user (already theirs: nothing to do).
+
+        Only once the account's email is verified: until then the account may be someone's
+        who signed up in another person's name, and the identity would outlive the owner's
+        recovery of it.
+        """
         now = self.clock()
         claims = self._verify(provider, id_token, nonce, now)
-        self._existing_user(user_id)
+        user = self._existing_user(user_id)
+        if not user["emailVerified"]:
+            raise ApiError(EMAIL_NOT_VERIFIED, code=EMAIL_NOT_VERIFIED_CODE)
         for _ in range(RESOLVE_TRIES):
             identity = self.storage.find_identity(claims.provider, claims.subject)
             if identity is not None:

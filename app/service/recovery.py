@@ -32,8 +32,9 @@ class Recovery(Codes):
     def reset_password(self, email: str, code: str, new_password: str, client: Client) -> None:
         """Set a new password with a reset code, end every session, and mail a notice.
 
-        Resetting proves the mailbox is the user's, so the email becomes verified and the
-        login delays of the account are forgotten.
+        Resetting proves the mailbox is the user's, so the email becomes verified, the login
+        delays of the account are forgotten, and on an account not verified until now the
+        identities linked before are removed.
         """
         now = self.clock()
         user = self.storage.find_user_by_email(email)
@@ -41,6 +42,7 @@ class Recovery(Codes):
             raise InvalidCode()
         self._use_code(user["id"], PASSWORD_RESET, email, code, now)
         self.storage.update_password(user["id"], self.hasher.hash(new_password))
+        self._mailbox_proven(user, email, client, now)
         self.storage.set_email_verified(user["id"], email)
         self.storage.end_user_sessions(user["id"], now)
         self.throttle.forget(email)

@@ -23,12 +23,13 @@ class Verification(Codes):
         )
 
     def verify_email(self, email: str, code: str, client: Client) -> None:
-        """Mark the address verified with the code mailed to it."""
+        """Mark the address verified with the code mailed to it (identities linked before are removed)."""
         now = self.clock()
         user = self.storage.find_user_by_email(email)
         if user is None:
             raise InvalidCode()
         self._use_code(user["id"], VERIFY_EMAIL, email, code, now)
+        self._mailbox_proven(user, email, client, now)
         self.storage.set_email_verified(user["id"], email)
         self._log(user["id"], "emailVerified", client, now)
 
