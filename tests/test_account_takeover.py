@@ -107,3 +107,57 @@ def test_a_verified_account_links_an_identity(id_client, google, users, mail):
         id_client, tokens, "google", google.token("owner", email="owner@gmail.com"), password=PASSWORD
     )
     assert (response.status_code, response.json) == (200, {"success": True})
+
+
+# F2: a stolen access token is not enough to link the thief's own identity.
+
+
+@pytest.fixture
+def owner(id_client, users) -> dict:
+    """Ada: a password, her email verified, signed in."""
+    tokens = AuthActions(id_client).tokens("ada@example.com")
+    users.update_one({"email": "ada@example.com"}, {"$set": {"emailVerified": True}})
+    return tokens
+
+
+def test_linking_to_an_account_with_a_password_asks_for_the_password(id_client, google, owner, mail):
+    thief_token = google.token("thief", email="thief@gmail.com")
+
+    missing = link(id_client, owner, "google", thief_token)
+    assert missing.status_code == 400
+    assert missing.json["errors"] == {"password": ["Send your password to link a sign-in to this account."]}
+    wrong = link(id_client, owner, "google", thief_token, password="not the password")
+    assert wrong.status_code == 400 and wrong.json["message"] == "The current password is incorrect."
+    assert sign_in(id_client, "google", thief_token).json["created"] is True, "nothing was linked"
+
+    ok = link(id_client, owner, "google", google.token("own", email="ada@gmail.com"), password=PASSWORD)
+    assert ok.status_code == 200
+    assert mail.last("identity_linked", "ada@example.com")["provider"] == "Google"
+
+
+def test_linking_to_an_account_without_a_password_asks_for_a_fresh_token_of_a_linked_sign_in(
+    id_client, google, apple, clock, mail
+):
+    owner = sign_in(id_client, "google", google.token("owner", email="owner@gmail.com")).json
+    thief_apple = apple.token("thief-apple", email="t@privaterelay.appleid.com")
+
+    missing = link(id_client, owner, "apple", thief_apple)
+    assert missing.status_code == 400 and "currentIdToken" in missing.json["errors"]
+    foreign = link(id_client, owner, "apple", thief_apple, currentIdToken=apple.token("thief-apple"))
+    assert foreign.status_code == 400 and foreign.json["code"] == "invalidIdToken"
+    stale = google.token("owner", email="owner@gmail.com")
+    clock.advance(11 * 60)
+    old = link(id_client, owner, "apple", apple.token("thief-apple"), currentIdToken=stale)
+    assert old.status_code == 400 and old.json["code"] == "invalidIdToken"
+    # So the thief cannot then delete the account with their own fresh Apple token either.
+    deleted = id_client.post(
+        "/api/auth/deleteAccount",
+        json={"idToken": apple.token("thief-apple")},
+        headers=bearer(owner["authToken"]),
+    )
+    assert deleted.status_code == 400 and deleted.json["code"] == "invalidIdToken"
+
+    fresh = google.token("owner", email="owner@gmail.com")
+    ok = link(id_client, owner, "apple", apple.token("own-apple"), currentIdToken=fresh)
+    assert ok.status_code == 200
+    assert mail.last("identity_linked", "owner@gmail.com")["provider"] == "Apple"

@@ -8,7 +8,7 @@ import schemathesis
 
 from app.errors import ApiError
 from app.service import Client
-from helpers import AuthActions, at_once, bearer
+from helpers import PASSWORD, AuthActions, at_once, bearer
 from providers import epoch
 
 ALICE_GOOGLE = "google-sub-alice"
@@ -20,6 +20,8 @@ def sign_in(client, provider: str, token: str, **fields):
 
 
 def link(client, tokens: dict, provider: str, token: str, **fields):
+    """Link as the owner of a password account does (the password is the proof linkIdToken asks)."""
+    fields.setdefault("password", PASSWORD)
     return client.post(
         "/api/auth/linkIdToken",
         json={"provider": provider, "idToken": token, **fields},
@@ -250,7 +252,8 @@ def test_the_last_way_to_sign_in_cannot_be_unlinked(id_client, google, apple):
     tokens = sign_in(id_client, "google", google.token()).json
     response = unlink(id_client, tokens, "google")
     assert response.status_code == 400 and response.json["code"] == "lastSignInMethod"
-    assert link(id_client, tokens, "apple", apple.token(APPLE_SUB)).status_code == 200
+    linked = link(id_client, tokens, "apple", apple.token(APPLE_SUB), currentIdToken=google.token())
+    assert linked.status_code == 200
     assert unlink(id_client, tokens, "google").status_code == 200
     assert unlink(id_client, tokens, "apple").json["code"] == "lastSignInMethod"
     assert [identity["provider"] for identity in identities(id_client, tokens)] == ["apple"]
@@ -258,7 +261,7 @@ def test_the_last_way_to_sign_in_cannot_be_unlinked(id_client, google, apple):
 
 def test_two_unlinks_at_once_leave_one_way_in(id_app, id_client, google, apple):
     tokens = sign_in(id_client, "google", google.token()).json
-    link(id_client, tokens, "apple", apple.token(APPLE_SUB))
+    link(id_client, tokens, "apple", apple.token(APPLE_SUB), currentIdToken=google.token())
     providers = ["google", "apple"]
     responses = at_once(id_app, 2, lambda client: unlink(client, tokens, providers.pop()))
     assert sorted(response.status_code for response in responses) == [200, 400]
@@ -314,7 +317,7 @@ def test_every_success_answer_matches_the_document(id_app, id_client, google, ap
     call(
         "POST",
         "/api/auth/linkIdToken",
-        json={"provider": "apple", "idToken": apple.token(APPLE_SUB)},
+        json={"provider": "apple", "idToken": apple.token(APPLE_SUB), "currentIdToken": google.token()},
         headers=headers,
     )
     call("GET", "/api/auth/identities", headers=headers)

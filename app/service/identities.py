@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..errors import ApiError
-from ..id_tokens import FRESH_TOKEN_AGE, IdentityClaims, InvalidIdToken, KeySetUnavailable, ProviderDisabled
+from ..id_tokens import (
+    FRESH_TOKEN_AGE,
+    IdentityClaims,
+    InvalidIdToken,
+    KeySetUnavailable,
+    ProviderDisabled,
+    provider_named_by,
+)
 from .base import EMAIL_NOT_VERIFIED, EMAIL_NOT_VERIFIED_CODE, Client, ensure_enabled
 from .codes import PROVIDER_NAMES
 from .sessions import LoginResult, Sessions
@@ -30,11 +37,24 @@ NOT_LINKED = "No such sign-in is linked to this account."
 LAST_WAY_IN_CODE = "lastSignInMethod"
 LAST_WAY_IN = "This is the only way to sign in to this account. Add a password or link another sign-in first."
 NAMES = PROVIDER_NAMES
+PASSWORD_TO_LINK = "Send your password to link a sign-in to this account."
+CURRENT_ID_TOKEN_TO_LINK = (
+    "Send a fresh sign-in token (currentIdToken) of a sign-in already linked to this account."
+)
 RESOLVE_TRIES = 4  # each lost race (another device signing in at the same moment) re-reads what it made
 
 
 def invalid_id_token() -> ApiError:
     return ApiError(INVALID_ID_TOKEN, code=INVALID_ID_TOKEN_CODE)
+
+
+@dataclass(frozen=True)
+class LinkProof:
+    """What shows the caller of linkIdToken is the account's owner, not just a holder of its token."""
+
+    password: str | None = None
+    current_id_token: str | None = None
+    current_nonce: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,19 +94,28 @@ class Identities(Sessions):
         return IdTokenLogin(result, created)
 
     def link_id_token(
-        self, user_id: str, provider: str, id_token: str, nonce: str | None, client: Client
+        self,
+        user_id: str,
+        session_id: str,
+        provider: str,
+        id_token: str,
+        nonce: str | None,
+        proof: LinkProof,
+        client: Client,
     ) -> None:
         """Link the identity a token proves to the signed-in user (already theirs: nothing to do).
 
         Only once the account's email is verified: until then the account may be someone's
         who signed up in another person's name, and the identity would outlive the owner's
-        recovery of it.
+        recovery of it. And only with the owner's proof (the password, or a fresh token of a
+        sign-in already linked): a stolen access token must not add a way in that outlives it.
         """
-        now = self.clock()
-        claims = self._verify(provider, id_token, nonce, now)
         user = self._existing_user(user_id)
         if not user["emailVerified"]:
             raise ApiError(EMAIL_NOT_VERIFIED, code=EMAIL_NOT_VERIFIED_CODE)
+        self._check_link_proof(user, session_id, proof)
+        now = self.clock()
+        claims = self._verify(provider, id_token, nonce, now)
         for _ in range(RESOLVE_TRIES):
             identity = self.storage.find_identity(claims.provider, claims.subject)
             if identity is not None:
@@ -94,11 +123,28 @@ class Identities(Sessions):
                     raise ApiError(IDENTITY_IN_USE, code=IDENTITY_IN_USE_CODE)
                 return
             if self._link(user_id, claims, client, now):
+                self.mailer.send(
+                    "identity_linked", user["email"], first=user["first"], provider=NAMES[claims.provider]
+                )
                 return
             if self.storage.find_identity(claims.provider, claims.subject) is None:
                 # The insert lost to the unique (user, provider) index, not to this identity.
                 raise ApiError(PROVIDER_LINKED.format(name=NAMES[claims.provider]), code=PROVIDER_LINKED_CODE)
         raise ApiError(IDENTITY_IN_USE, code=IDENTITY_IN_USE_CODE)
+
+    def _check_link_proof(self, user: dict, session_id: str, proof: LinkProof) -> None:
+        """Check the password of an account that has one, else a fresh token of an identity linked to it."""
+        if user["password"]:
+            if proof.password is None:
+                raise ApiError(PASSWORD_TO_LINK, errors={"password": [PASSWORD_TO_LINK]})
+            self._check_signed_in_password(user, session_id, proof.password, "password")
+            return
+        if proof.current_id_token is None:
+            raise ApiError(CURRENT_ID_TOKEN_TO_LINK, errors={"currentIdToken": [CURRENT_ID_TOKEN_TO_LINK]})
+        provider = provider_named_by(proof.current_id_token)
+        if provider is None:
+            raise invalid_id_token()
+        self.confirm_identity(user["id"], provider, proof.current_id_token, proof.current_nonce)
 
     def list_identities(self, user_id: str) -> list[dict]:
         """Return the user's linked identities, oldest first."""
