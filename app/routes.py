@@ -210,7 +210,9 @@ def change_email(data: dict) -> dict:
 @responds(200, schemas.MeResponseSchema, tag="email", errors=(429,))
 def confirm_email_change(data: dict) -> dict:
     """Move to the new address with the code mailed to it; the old address gets a notice."""
-    user = auth_service().confirm_email_change(current_user_id(), data["code"], client())
+    user = auth_service().confirm_email_change(
+        current_user_id(), current_session_id(), data["code"], client()
+    )
     return {"success": True, "user": schemas.user_with_role_schema.dump(user)}
 
 
@@ -229,7 +231,12 @@ def delete_account(data: dict) -> dict:
         )
     else:
         auth_service().delete_account_with_id_token(
-            current_user_id(), data["provider"], data["idToken"], data["nonce"], client()
+            current_user_id(),
+            current_session_id(),
+            data["provider"],
+            data["idToken"],
+            data["nonce"],
+            client(),
         )
     return {"success": True}
 

@@ -161,3 +161,80 @@ def test_linking_to_an_account_without_a_password_asks_for_a_fresh_token_of_a_li
     ok = link(id_client, owner, "apple", apple.token("own-apple"), currentIdToken=fresh)
     assert ok.status_code == 200
     assert mail.last("identity_linked", "owner@gmail.com")["provider"] == "Apple"
+
+
+# F3: what a thief asked for before the owner took the account back cannot finish afterwards.
+
+
+def change_email(client, tokens: dict, new_email: str = "thief@evil.test"):
+    body = {"password": PASSWORD, "newEmail": new_email}
+    return client.post("/api/auth/changeEmail", json=body, headers=bearer(tokens["authToken"]))
+
+
+def confirm_email_change(client, tokens: dict, code: str):
+    return client.post(
+        "/api/auth/confirmEmailChange", json={"code": code}, headers=bearer(tokens["authToken"])
+    )
+
+
+def test_an_email_change_asked_by_a_thief_cannot_be_confirmed_after_the_owners_reset(id_client, mail):
+    AuthActions(id_client).signup(VICTIM)
+    thief = AuthActions(id_client).login(VICTIM).json  # the thief knows the password
+    assert change_email(id_client, thief).status_code == 200
+    code = mail.last_code("thief@evil.test")
+
+    assert recover(id_client, mail).status_code == 200
+
+    response = confirm_email_change(id_client, thief, code)
+    assert response.status_code == 403 and response.json["code"] == "invalidToken"
+    assert AuthActions(id_client).login(VICTIM, NEW_PASSWORD).json["user"]["email"] == VICTIM
+
+
+def test_a_reset_or_logout_all_voids_the_pending_codes(id_app, id_client, mail):
+    storage = id_app.extensions["auth_service"].storage
+    tokens = AuthActions(id_client).tokens(VICTIM)
+    assert change_email(id_client, tokens).status_code == 200
+    user_id = tokens["user"]["id"]
+    assert storage.db["OneTimeCodes"].count_documents({"userId": user_id}) == 2  # verification, email change
+
+    id_client.post("/api/auth/logoutAll", headers=bearer(tokens["authToken"]))
+
+    assert storage.db["OneTimeCodes"].count_documents({"userId": user_id}) == 0
+
+
+def test_a_password_change_voids_a_reset_code_asked_before_it(id_client, mail):
+    tokens = AuthActions(id_client).tokens(VICTIM)
+    id_client.post("/api/auth/forgotPassword", json={"email": VICTIM})
+    code = mail.last_code(VICTIM)
+    body = {"currentPassword": PASSWORD, "newPassword": "the owner's other passphrase"}
+    changed = id_client.post("/api/auth/changePassword", json=body, headers=bearer(tokens["authToken"]))
+    assert changed.status_code == 200
+
+    late = {"email": VICTIM, "code": code, "newPassword": "the thief's passphrase"}
+    assert id_client.post("/api/auth/resetPassword", json=late).json["code"] == "invalidCode"
+
+
+def test_an_email_change_is_confirmed_only_from_the_session_that_asked(id_client, mail):
+    auth = AuthActions(id_client)
+    asking = auth.tokens(VICTIM)
+    other = auth.login(VICTIM).json
+    assert change_email(id_client, asking, "ada@new.example").status_code == 200
+    code = mail.last_code("ada@new.example")
+
+    assert confirm_email_change(id_client, other, code).json["code"] == "invalidCode"
+    confirmed = confirm_email_change(id_client, asking, code)
+    assert confirmed.status_code == 200 and confirmed.json["user"]["email"] == "ada@new.example"
+
+
+@pytest.mark.parametrize("route", ["changeEmail", "changePassword", "deleteAccount", "linkIdToken"])
+def test_an_ended_sessions_access_token_cannot_hand_the_account_over(id_client, google, owner, route):
+    id_client.post("/api/auth/logoutAll", headers=bearer(owner["authToken"]))
+    body = {
+        "changeEmail": {"password": PASSWORD, "newEmail": "thief@evil.test"},
+        "changePassword": {"currentPassword": PASSWORD, "newPassword": "the thief's passphrase"},
+        "deleteAccount": {"password": PASSWORD},
+        "linkIdToken": {"provider": "google", "idToken": google.token("thief"), "password": PASSWORD},
+    }[route]
+    response = id_client.post(f"/api/auth/{route}", json=body, headers=bearer(owner["authToken"]))
+    assert response.status_code == 403 and response.json["code"] == "invalidToken"
+    assert AuthActions(id_client).login("ada@example.com").status_code == 200, "the password is unchanged"

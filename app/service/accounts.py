@@ -33,12 +33,13 @@ class Accounts(Verification):
         self, user_id: str, session_id: str, current_password: str, new_password: str, client: Client
     ) -> int:
         """Check the current password, set the new one, end every other session; return how many ended."""
-        user = self._existing_user(user_id)
+        user = self._signed_in_user(user_id, session_id)
         if not user["password"]:
             raise ApiError(NO_PASSWORD, code=NO_PASSWORD_CODE, errors={"currentPassword": [NO_PASSWORD]})
         now = self._check_signed_in_password(user, session_id, current_password, "currentPassword")
         self.storage.update_password(user_id, self.hasher.hash(new_password))
         ended = self.storage.end_user_sessions(user_id, now, except_id=session_id)
+        self._end_pending_codes(user_id)
         self._log(user_id, "passwordChanged", client, now)
         self.mailer.send("password_changed", user["email"], first=user["first"])
         return ended

@@ -160,6 +160,22 @@ class ServiceBase:
         self.throttle.succeeded(user["email"], source, now)
         return now
 
+    def _signed_in_user(self, user_id: str, session_id: str) -> dict:
+        """Return the token's stored user if its session is open (whatever ACCESS_TOKEN_SESSION_CHECK says).
+
+        For the changes that hand the account over (email, password, identities, deletion):
+        an access token outlives its session by up to its lifetime, and once the owner has
+        reset the password or logged out everywhere, a thief's token must change nothing.
+        """
+        user = self._existing_user(user_id)
+        if self.storage.find_open_session(session_id, user_id, self.clock()) is None:
+            raise InvalidToken()
+        return user
+
+    def _end_pending_codes(self, user_id: str) -> None:
+        """Void the user's pending codes: what was asked before a credential change must not finish later."""
+        self.storage.delete_user_codes(user_id)
+
     def _existing_user(self, user_id: str) -> dict:
         """Return the stored user a token names; a deleted user's token is invalid."""
         user = self.storage.find_user_by_id(user_id)

@@ -67,6 +67,7 @@ class Codes(ServiceBase):
         *,
         link_template: str | None = None,
         new_email: str | None = None,
+        session_id: str | None = None,
     ) -> bool:
         """Issue a new code of `purpose` for the user and mail it to `to`; say whether it was sent.
 
@@ -75,7 +76,14 @@ class Codes(ServiceBase):
         if not self._mail_allowed(purpose, to, now):
             return False
         self._send_new_code(
-            template, purpose, user, to, now, link_template=link_template, new_email=new_email
+            template,
+            purpose,
+            user,
+            to,
+            now,
+            link_template=link_template,
+            new_email=new_email,
+            session_id=session_id,
         )
         return True
 
@@ -89,6 +97,7 @@ class Codes(ServiceBase):
         *,
         link_template: str | None = None,
         new_email: str | None = None,
+        session_id: str | None = None,
     ) -> None:
         """Have the mail worker issue a new code of `purpose` for the user (replacing the last) and mail it.
 
@@ -96,7 +105,9 @@ class Codes(ServiceBase):
         address costs: the same lookups, and a queued job instead of nothing.
         """
         self.mailer.run(
-            partial(self._issue_and_mail, template, purpose, user, to, now, link_template, new_email)
+            partial(
+                self._issue_and_mail, template, purpose, user, to, now, link_template, new_email, session_id
+            )
         )
 
     def _issue_and_mail(
@@ -108,11 +119,14 @@ class Codes(ServiceBase):
         now: datetime,
         link_template: str | None,
         new_email: str | None,
+        session_id: str | None,
     ) -> None:
         code = new_code()
         expires_at = now + timedelta(seconds=self.account_rules.code_ttl)
         code_hash = self._code_hash(user["id"], purpose, code)
-        self.storage.store_code(user["id"], purpose, to, code_hash, now, expires_at, new_email=new_email)
+        self.storage.store_code(
+            user["id"], purpose, to, code_hash, now, expires_at, new_email=new_email, session_id=session_id
+        )
         self.mailer.send(
             template,
             to,
@@ -142,8 +156,19 @@ class Codes(ServiceBase):
         self.mailer.send("identities_removed", email, first=user["first"], providers=providers)
         return True
 
-    def _use_code(self, user_id: str, purpose: str, email: str | None, code: str, now: datetime) -> dict:
-        """Use the code of `purpose` (sent to `email`, if given), or raise InvalidCode and count a try."""
+    def _use_code(
+        self,
+        user_id: str,
+        purpose: str,
+        email: str | None,
+        code: str,
+        now: datetime,
+        session_id: str | None = None,
+    ) -> dict:
+        """Use the code of `purpose` (sent to `email`, for `session_id`, if given), or raise InvalidCode.
+
+        A wrong code counts a try.
+        """
         code = code.replace(" ", "").replace("-", "")  # as a phone may paste "123 456"
         if not _CODE_SHAPE.fullmatch(code):
             code = ""  # cannot match, but still counts as a try
@@ -154,6 +179,7 @@ class Codes(ServiceBase):
             self._code_hash(user_id, purpose, code),
             now,
             self.account_rules.max_code_failures,
+            session_id=session_id,
         )
         if document is None:
             raise InvalidCode()

@@ -110,7 +110,7 @@ class Identities(Sessions):
         recovery of it. And only with the owner's proof (the password, or a fresh token of a
         sign-in already linked): a stolen access token must not add a way in that outlives it.
         """
-        user = self._existing_user(user_id)
+        user = self._signed_in_user(user_id, session_id)
         if not user["emailVerified"]:
             raise ApiError(EMAIL_NOT_VERIFIED, code=EMAIL_NOT_VERIFIED_CODE)
         self._check_link_proof(user, session_id, proof)

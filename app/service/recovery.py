@@ -45,6 +45,7 @@ class Recovery(Codes):
         self._mailbox_proven(user, email, client, now)
         self.storage.set_email_verified(user["id"], email)
         self.storage.end_user_sessions(user["id"], now)
+        self._end_pending_codes(user["id"])
         self.throttle.forget(email)
         self._log(user["id"], "passwordReset", client, now)
         self.mailer.send("password_changed", email, first=user["first"])
