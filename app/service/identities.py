@@ -80,6 +80,8 @@ class Identities(Sessions):
         claims = self._verify(provider, id_token, nonce, now)
         user, created = self._account_for(claims, first, last, client, now)
         ensure_enabled(user)
+        user = self._verified_by_provider(user, claims)
+        self._check_email_verified(user)  # REQUIRE_EMAIL_VERIFICATION holds for every way in
         result = self._start_session(user, client, now, claims.provider)
         # As a password login does: once the session is open, the account must still exist, be
         # enabled, and this identity must still be its own, or an unlink, a deletion or
@@ -92,6 +94,14 @@ class Identities(Sessions):
                 ensure_enabled(current)
             raise invalid_id_token()
         return IdTokenLogin(result, created)
+
+    def _verified_by_provider(self, user: dict, claims: IdentityClaims) -> dict:
+        """Mark the account's email verified when the provider has verified that very address."""
+        if user["emailVerified"] or not claims.email_verified or claims.email != user["email"]:
+            return user
+        if not self.storage.set_email_verified(user["id"], user["email"]):
+            return user
+        return user | {"emailVerified": True}
 
     def link_id_token(
         self,
@@ -223,6 +233,9 @@ class Identities(Sessions):
                     # The account has another identity at this provider: it must be unlinked first.
                     raise ApiError(ACCOUNT_EXISTS, code=ACCOUNT_EXISTS_CODE)
                 continue
+            if not claims.email_verified:
+                # Before making it: an account that could not sign in would only hold the address.
+                self._check_email_verified({"emailVerified": False})
             made = self._make_account(claims, first, last, client, now)
             if made is not None and self._link(made, claims, client, now, log_it=False):
                 user = self.storage.find_user_by_id(made)
