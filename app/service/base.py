@@ -112,6 +112,8 @@ class NoMail:
         job()
 
 
+NOTICE = "notice"  # the mail quota's purpose that every notice shares
+
 EMAIL_NOT_VERIFIED = "Please verify your email address first."
 EMAIL_NOT_VERIFIED_CODE = "emailNotVerified"
 
@@ -145,6 +147,17 @@ class ServiceBase:
         self, user_id: str, activity: str, client: Client, now: datetime, method: str | None = None
     ) -> None:
         self.storage.log_activity(user_id, activity, now, client.ip, client.user_agent, method, by=client.by)
+
+    def _send_notice(self, template: str, to: str, now: datetime, **context: object) -> bool:
+        """Mail a notice (password changed, account deleted, ...) within the address's hourly quota of them.
+
+        Notices share one counter per address, apart from the codes' counters: loops of
+        signup and deleteAccount, or of anything else that mails a notice, cannot flood an inbox.
+        """
+        if not self.storage.count_mail(NOTICE, to, self.account_rules.mail_limit_per_hour, now):
+            return False
+        self.mailer.send(template, to, **context)
+        return True
 
     def _check_signed_in_password(self, user: dict, session_id: str, password: str, field: str) -> datetime:
         """Check a signed-in user's password before a sensitive change; return the time of the check.

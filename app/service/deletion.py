@@ -59,5 +59,5 @@ class Deletion(ServiceBase):
             return None
         deleted = self.storage.delete_user_everything(user_id, user["email"])
         log.info("account deleted", extra={"fields": {"user_id": user_id, "deleted": deleted}})
-        self.mailer.send("account_deleted", user["email"], first=user["first"])
+        self._send_notice("account_deleted", user["email"], self.clock(), first=user["first"])
         return deleted

@@ -133,8 +133,12 @@ class Identities(Sessions):
                     raise ApiError(IDENTITY_IN_USE, code=IDENTITY_IN_USE_CODE)
                 return
             if self._link(user_id, claims, client, now):
-                self.mailer.send(
-                    "identity_linked", user["email"], first=user["first"], provider=NAMES[claims.provider]
+                self._send_notice(
+                    "identity_linked",
+                    user["email"],
+                    now,
+                    first=user["first"],
+                    provider=NAMES[claims.provider],
                 )
                 return
             if self.storage.find_identity(claims.provider, claims.subject) is None:

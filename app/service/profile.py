@@ -67,5 +67,7 @@ class Profile(Codes):
             raise InvalidToken()
         self._end_pending_codes(user_id)  # codes sent to the old address
         self._log(user_id, "emailChanged", client, now)
-        self.mailer.send("email_changed", user["email"], first=user["first"], new_email=changed["email"])
+        self._send_notice(
+            "email_changed", user["email"], now, first=user["first"], new_email=changed["email"]
+        )
         return changed
