@@ -49,9 +49,11 @@ class Accounts(Verification):
         return page(self.storage.list_users(after, limit + 1), limit)
 
     def is_admin(self, user_id: str) -> bool:
-        """Say whether the user is, right now, an enabled admin (one read by id, never the token's word)."""
-        user = self.storage.find_user_by_id(user_id)
-        return user is not None and user["role"] == ADMIN and not user["disabled"]
+        """Say whether the user is, right now, an admin (one read by id, never the token's word).
+
+        A deleted account's token is invalid and a disabled one's refused (accountDisabled).
+        """
+        return self._existing_user(user_id)["role"] == ADMIN
 
     def list_activity(self, user_id: str, after: str | None, limit: int) -> tuple[list[dict], str | None]:
         """Return one page of the user's activity, newest first, and the cursor of the next page."""

@@ -190,10 +190,15 @@ class ServiceBase:
         self.storage.delete_user_codes(user_id)
 
     def _existing_user(self, user_id: str) -> dict:
-        """Return the stored user a token names; a deleted user's token is invalid."""
+        """Return the stored user a token names; a deleted user's token is invalid, a disabled one's refused.
+
+        Disabling ends the sessions, but an access token lives on up to its lifetime: it must
+        change nothing meanwhile.
+        """
         user = self.storage.find_user_by_id(user_id)
         if user is None:
             raise InvalidToken()
+        ensure_enabled(user)
         return user
 
     def _check_email_verified(self, user: dict) -> None:

@@ -166,6 +166,7 @@ class Identities(Sessions):
 
     def unlink_identity(self, user_id: str, provider: str, client: Client) -> None:
         """Unlink the user's identity at `provider`, unless it is their last way to sign in."""
+        self._existing_user(user_id)
         unlinked = self.storage.unlink_identity(user_id, provider)
         if unlinked is None:
             raise ApiError(NOT_LINKED, status=404)

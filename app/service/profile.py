@@ -30,6 +30,7 @@ class Profile(Codes):
         names = {name: names[name] for name in ("first", "last") if name in names}
         if not names:
             raise ApiError(NOTHING_TO_CHANGE)
+        self._existing_user(user_id)
         user = self.storage.update_names(user_id, names)
         if user is None:
             raise InvalidToken()
