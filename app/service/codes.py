@@ -20,6 +20,10 @@ EMAIL_CHANGE = "emailChange"
 
 PROVIDER_NAMES = {"google": "Google", "apple": "Apple"}
 
+# Past the hourly quota, codes mailed a day to replace one no longer usable (see _code_mail_allowed).
+REPLACEMENTS_PER_DAY = 5
+NO_USER = "none"  # looked up for an unknown address, so that it costs what a known one costs
+
 CODE_DIGITS = 6
 _CODE_SHAPE = re.compile(r"[0-9]{6}")  # ASCII digits only: str.isdigit() would take "١٢٣٤٥٦"
 
@@ -57,6 +61,23 @@ class Codes(ServiceBase):
         """Count a message of `purpose` to `email` against the hourly quota; say whether it may go."""
         return self.storage.count_mail(purpose, email, self.account_rules.mail_limit_per_hour, now)
 
+    def _code_mail_allowed(self, purpose: str, email: str, user: dict | None, now: datetime) -> bool:
+        """Say whether a new code of `purpose` may be mailed to `email` (counted as `_mail_allowed`).
+
+        Past the hour's quota, one more may go while the last one mailed is no longer usable
+        (voided by wrong tries, used or expired), within a daily allowance: else a stranger who
+        asks three times and then types five wrong codes would keep the owner from any code
+        for the rest of the hour. The same lookups and counts for an unknown address.
+        """
+        if self._mail_allowed(purpose, email, now):
+            return True
+        user_id = user["id"] if user is not None else NO_USER
+        if self.storage.has_live_code(user_id, purpose, now, self.account_rules.max_code_failures):
+            return False  # the code mailed last is still the one to use
+        return self.storage.count_mail(
+            f"{purpose}Replacement", email, REPLACEMENTS_PER_DAY, now, window=timedelta(days=1)
+        )
+
     def _mail_code(
         self,
         template: str,
@@ -73,7 +94,7 @@ class Codes(ServiceBase):
 
         Over the quota nothing is issued, so the code mailed last stays the valid one.
         """
-        if not self._mail_allowed(purpose, to, now):
+        if not self._code_mail_allowed(purpose, to, user, now):
             return False
         self._send_new_code(
             template,

@@ -17,7 +17,7 @@ class Recovery(Codes):
         """
         now = self.clock()
         user = self.storage.find_user_by_email(email)
-        allowed = self._mail_allowed(PASSWORD_RESET, email, now)
+        allowed = self._code_mail_allowed(PASSWORD_RESET, email, user, now)
         if user is None or not allowed:
             return
         self._send_new_code(

@@ -38,7 +38,7 @@ class Verification(Codes):
         now = self.clock()
         user = self.storage.find_user_by_email(email)
         # Counted for every address, as forgotPassword does: the same work whoever owns it.
-        allowed = self._mail_allowed(VERIFY_EMAIL, email, now)
+        allowed = self._code_mail_allowed(VERIFY_EMAIL, email, user, now)
         if user is None or user["emailVerified"] or not allowed:
             return
         self._send_new_code(

@@ -100,6 +100,16 @@ class CodeStore(StoreBase):
             used = self.db[ONE_TIME_CODES].delete_one({"_id": document["_id"], "codeHash": code_hash})
         return document if used.deleted_count == 1 else None
 
+    def has_live_code(self, user_id: str, purpose: str, now: datetime, max_failures: int) -> bool:
+        """Say whether the user's code for `purpose` is still usable: unexpired, unused, tries left."""
+        live = {
+            "_id": _code_id(user_id, purpose),
+            "expiresAt": {"$gt": now},
+            "failures": {"$lt": max_failures},
+        }
+        with self._lock:
+            return self.db[ONE_TIME_CODES].find_one(live, {"_id": 1}) is not None
+
     def delete_user_codes(self, user_id: str) -> int:
         """Delete every pending code of the user (their credentials or sessions changed); return how many."""
         with self._lock:
