@@ -1,5 +1,6 @@
 """forgotPassword and resetPassword, end to end over HTTP with real mail (SMTP on 127.0.0.1)."""
 
+import pytest
 from bson import ObjectId
 
 from helpers import EXPIRED, PASSWORD, AuthActions, MailLog, at_once, bearer, refresh
@@ -248,3 +249,23 @@ def test_replacements_past_the_hourly_quota_have_a_daily_cap(make_app):
             reset(client, "000000")
 
     assert mail.templates("ada@example.com").count("reset_password") == 8
+
+
+@pytest.mark.parametrize("route", ["resetPassword", "verifyEmail"])
+def test_an_unknown_address_does_the_lookups_a_wrong_code_does(make_app, monkeypatch, route):
+    app = make_app(rate_limit_enabled=False)
+    storage = app.extensions["auth_service"].storage
+    client = app.test_client()
+    AuthActions(client).signup()
+    lookups = []
+    use_code = storage.use_code
+    monkeypatch.setattr(
+        storage, "use_code", lambda *args, **kwargs: lookups.append(args[2]) or use_code(*args, **kwargs)
+    )
+    body = {"code": "000000", "newPassword": NEW_PASSWORD}
+
+    for email in ("ada@example.com", "nobody@example.com"):
+        response = client.post(f"/api/auth/{route}", json=body | {"email": email})
+        assert response.json == INVALID_CODE
+
+    assert lookups == ["ada@example.com", "nobody@example.com"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .base import Client
-from .codes import PASSWORD_RESET, Codes, InvalidCode
+from .codes import NO_USER, PASSWORD_RESET, Codes, InvalidCode
 
 
 class Recovery(Codes):
@@ -38,9 +38,10 @@ class Recovery(Codes):
         """
         now = self.clock()
         user = self.storage.find_user_by_email(email)
+        # An unknown address looks its (missing) code up too, so that it costs what a wrong code costs.
+        self._use_code(user["id"] if user else NO_USER, PASSWORD_RESET, email, code, now)
         if user is None:
             raise InvalidCode()
-        self._use_code(user["id"], PASSWORD_RESET, email, code, now)
         self.storage.update_password(user["id"], self.hasher.hash(new_password))
         self._mailbox_proven(user, email, client, now)
         self.storage.set_email_verified(user["id"], email)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from .base import Client
-from .codes import VERIFY_EMAIL, Codes, InvalidCode
+from .codes import NO_USER, VERIFY_EMAIL, Codes, InvalidCode
 
 
 class Verification(Codes):
@@ -26,9 +26,10 @@ class Verification(Codes):
         """Mark the address verified with the code mailed to it (identities linked before are removed)."""
         now = self.clock()
         user = self.storage.find_user_by_email(email)
+        # An unknown address looks its (missing) code up too, so that it costs what a wrong code costs.
+        self._use_code(user["id"] if user else NO_USER, VERIFY_EMAIL, email, code, now)
         if user is None:
             raise InvalidCode()
-        self._use_code(user["id"], VERIFY_EMAIL, email, code, now)
         self._mailbox_proven(user, email, client, now)
         self.storage.set_email_verified(user["id"], email)
         self._log(user["id"], "emailVerified", client, now)
