@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..errors import ApiError
 from ..storage import ADMIN
-from .base import Client, page
+from .base import Client, ensure_enabled, page
 from .verification import Verification
 
 EMAIL_TAKEN = "A user with that username already exists."
@@ -51,9 +51,13 @@ class Accounts(Verification):
     def is_admin(self, user_id: str) -> bool:
         """Say whether the user is, right now, an admin (one read by id, never the token's word).
 
-        A deleted account's token is invalid and a disabled one's refused (accountDisabled).
+        A disabled account is refused (accountDisabled): its access token must list nobody.
         """
-        return self._existing_user(user_id)["role"] == ADMIN
+        user = self.storage.find_user_by_id(user_id)
+        if user is None:
+            return False
+        ensure_enabled(user)
+        return user["role"] == ADMIN
 
     def list_activity(self, user_id: str, after: str | None, limit: int) -> tuple[list[dict], str | None]:
         """Return one page of the user's activity, newest first, and the cursor of the next page."""
