@@ -186,7 +186,10 @@ class IdTokenLoginSchema(RequestSchema):
 
 
 class LinkIdTokenSchema(RequestSchema):
-    missing_message = "You must send the provider and the sign-in token."
+    missing_message = (
+        "You must send the provider and the sign-in token, with your password "
+        "(or, for an account without one, a fresh currentIdToken)."
+    )
     provider = Provider()
     idToken = IdToken()  # noqa: N815
     nonce = OptionalText(
@@ -202,8 +205,9 @@ class LinkIdTokenSchema(RequestSchema):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         # The proof that the caller is the account's owner: which one is the service's to say.
-        for name in ("password", "currentIdToken"):
+        for name in ("password", "currentIdToken"):  # null or left out: the service asks for the one it needs
             self.fields[name].required = False
+            self.fields[name].allow_none = True
 
 
 class NewPasswordSchema(RequestSchema):
