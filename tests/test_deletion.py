@@ -153,3 +153,21 @@ def test_signing_up_and_deleting_again_and_again_cannot_flood_an_inbox(make_app)
     assert sent.count("account_deleted") == 3, "notices have an hourly quota of their own"
     quota = app.extensions["auth_service"].storage.db["MailQuota"]
     assert quota.count_documents({"email": "target@example.com"}) == 3  # codes, replacements, notices
+
+
+def test_a_proven_address_gets_every_notice_so_a_thief_cannot_silence_them(make_app):
+    app = make_app(rate_limit_enabled=False)
+    mail = MailLog()
+    app.extensions["auth_service"].mailer = mail
+    client = app.test_client()
+    tokens = AuthActions(client).tokens()
+    app.extensions["auth_service"].storage.db["Users"].update_one({}, {"$set": {"emailVerified": True}})
+    password = PASSWORD
+    for round_ in range(5):  # someone holding the account changes the password again and again
+        new = f"another passphrase {round_}"
+        body = {"currentPassword": password, "newPassword": new}
+        response = client.post("/api/auth/changePassword", json=body, headers=bearer(tokens["authToken"]))
+        assert response.status_code == 200
+        password = new
+
+    assert mail.templates("ada@example.com").count("password_changed") == 5

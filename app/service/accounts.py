@@ -41,7 +41,9 @@ class Accounts(Verification):
         ended = self.storage.end_user_sessions(user_id, now, except_id=session_id)
         self._end_pending_codes(user_id)
         self._log(user_id, "passwordChanged", client, now)
-        self._send_notice("password_changed", user["email"], now, first=user["first"])
+        self._send_notice(
+            "password_changed", user["email"], now, address_proven=user["emailVerified"], first=user["first"]
+        )
         return ended
 
     def list_users(self, after: str | None, limit: int) -> tuple[list[dict], str | None]:

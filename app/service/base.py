@@ -148,13 +148,18 @@ class ServiceBase:
     ) -> None:
         self.storage.log_activity(user_id, activity, now, client.ip, client.user_agent, method, by=client.by)
 
-    def _send_notice(self, template: str, to: str, now: datetime, **context: object) -> bool:
-        """Mail a notice (password changed, account deleted, ...) within the address's hourly quota of them.
+    def _send_notice(
+        self, template: str, to: str, now: datetime, *, address_proven: bool, **context: object
+    ) -> bool:
+        """Mail a notice (password changed, account deleted, ...); to an unproven address, within a quota.
 
-        Notices share one counter per address, apart from the codes' counters: loops of
-        signup and deleteAccount, or of anything else that mails a notice, cannot flood an inbox.
+        An address nobody has proven is anyone's to sign up with: its notices share one hourly
+        counter per address, apart from the codes' counters, so loops of signup and
+        deleteAccount cannot flood an inbox. A proven address gets every notice: only its owner,
+        or someone who took the account, can cause one, and a thief must not silence them.
         """
-        if not self.storage.count_mail(NOTICE, to, self.account_rules.mail_limit_per_hour, now):
+        limit = self.account_rules.mail_limit_per_hour
+        if not address_proven and not self.storage.count_mail(NOTICE, to, limit, now):
             return False
         self.mailer.send(template, to, **context)
         return True

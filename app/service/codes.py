@@ -174,7 +174,9 @@ class Codes(ServiceBase):
         for identity in removed:
             self._log(user["id"], "identityUnlinked", client, now, identity["provider"])
         providers = [PROVIDER_NAMES.get(identity["provider"], identity["provider"]) for identity in removed]
-        self._send_notice("identities_removed", email, now, first=user["first"], providers=providers)
+        self._send_notice(
+            "identities_removed", email, now, address_proven=True, first=user["first"], providers=providers
+        )
         return True
 
     def _use_code(

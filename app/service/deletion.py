@@ -59,5 +59,11 @@ class Deletion(ServiceBase):
             return None
         deleted = self.storage.delete_user_everything(user_id, user["email"])
         log.info("account deleted", extra={"fields": {"user_id": user_id, "deleted": deleted}})
-        self._send_notice("account_deleted", user["email"], self.clock(), first=user["first"])
+        self._send_notice(
+            "account_deleted",
+            user["email"],
+            self.clock(),
+            address_proven=user["emailVerified"],
+            first=user["first"],
+        )
         return deleted

@@ -137,6 +137,7 @@ class Identities(Sessions):
                     "identity_linked",
                     user["email"],
                     now,
+                    address_proven=True,  # linking asks for a verified email
                     first=user["first"],
                     provider=NAMES[claims.provider],
                 )

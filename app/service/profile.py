@@ -69,6 +69,11 @@ class Profile(Codes):
         self._end_pending_codes(user_id)  # codes sent to the old address
         self._log(user_id, "emailChanged", client, now)
         self._send_notice(
-            "email_changed", user["email"], now, first=user["first"], new_email=changed["email"]
+            "email_changed",
+            user["email"],
+            now,
+            address_proven=user["emailVerified"],
+            first=user["first"],
+            new_email=changed["email"],
         )
         return changed

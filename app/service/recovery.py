@@ -49,4 +49,4 @@ class Recovery(Codes):
         self._end_pending_codes(user["id"])
         self.throttle.forget(email)
         self._log(user["id"], "passwordReset", client, now)
-        self._send_notice("password_changed", email, now, first=user["first"])
+        self._send_notice("password_changed", email, now, address_proven=True, first=user["first"])
