@@ -41,6 +41,9 @@ def create_app(
     """
     settings = settings or Settings.from_env()
     app = Flask(__name__)
+    # A doubled slash (an encoded "/" in a path parameter, say) is a 404 like any unknown
+    # address, not Werkzeug's 308 redirect with an HTML body.
+    app.url_map.merge_slashes = False
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # keep "success" first, as the original did
     app.extensions["settings"] = settings

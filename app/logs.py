@@ -84,7 +84,8 @@ _CONTROL_CHARACTERS = str.maketrans({code: f"\\x{code:02x}" for code in (*range(
 _REQUEST_FIELDS_IN_TEXT = ("method", "path", "status")  # shown first and bare; the rest as name=value
 
 
-def _text_value(value: object) -> str:
+def escaped(value: object) -> str:
+    """Return `value` as text with every control character escaped (`\\x1b`), fit for a terminal."""
     return str(value).translate(_CONTROL_CHARACTERS)
 
 
@@ -102,17 +103,17 @@ class TextFormatter(logging.Formatter):
         if hasattr(record, "request_id"):
             fields["request_id"] = record.request_id
         if record.name == log.name:
-            words = [_text_value(fields.pop(name)) for name in _REQUEST_FIELDS_IN_TEXT if name in fields]
+            words = [escaped(fields.pop(name)) for name in _REQUEST_FIELDS_IN_TEXT if name in fields]
             words.append(f"{fields.pop('duration_ms', '?')}ms")
         else:
-            words = [f"{record.name}:", _text_value(record.getMessage())]
+            words = [f"{record.name}:", escaped(record.getMessage())]
         line = f"{local_time}.{int(record.msecs):03d} {record.levelname:<7} {' '.join(words)}"
         if getattr(record, "block", False):
-            line += "".join(f"\n    {name:<9} {_text_value(value)}" for name, value in _block_rows(fields))
+            line += "".join(f"\n    {name:<9} {escaped(value)}" for name, value in _block_rows(fields))
         elif fields:
-            line += " " + " ".join(f"{name}={_text_value(value)}" for name, value in fields.items())
+            line += " " + " ".join(f"{name}={escaped(value)}" for name, value in fields.items())
         if record.exc_info:
-            line += "\n" + "\n".join(map(_text_value, self.formatException(record.exc_info).splitlines()))
+            line += "\n" + "\n".join(map(escaped, self.formatException(record.exc_info).splitlines()))
         return redact(line)
 
 

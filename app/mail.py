@@ -48,6 +48,22 @@ class LogBackend(ConsoleBackend):
         log.info("mail to the log (MAIL_BACKEND=console), not sent:\n%s", text)
 
 
+class HeadersOnlyLogBackend(ConsoleBackend):
+    """The console backend in production: who and what only, never the body with its code or link.
+
+    Production logs are shipped and kept, and read by more people than the account's owner:
+    a reset code there would let any of them take the account.
+    """
+
+    def write_message(self, message: EmailMultiAlternatives) -> None:
+        log.warning(
+            "mail to the log (MAIL_BACKEND=console in production), not sent; body withheld (it holds"
+            " a code or a link):\nTo: %s\nSubject: %s",
+            ", ".join(message.to),
+            message.subject,
+        )
+
+
 class VerifyingSMTP(smtplib.SMTP):
     """An SMTP connection whose STARTTLS checks the server's certificate and name.
 
@@ -80,7 +96,11 @@ def mailman_config(settings: Settings) -> dict:
     """Return Flask-Mailman's configuration for the server's mail settings."""
     smtp = settings.mail_backend == "smtp"
     return {
-        "MAIL_BACKEND": VerifyingSmtpBackend if smtp else LogBackend,
+        "MAIL_BACKEND": VerifyingSmtpBackend
+        if smtp
+        else HeadersOnlyLogBackend
+        if settings.production
+        else LogBackend,
         "MAIL_SERVER": settings.smtp_host or "localhost",
         "MAIL_PORT": settings.smtp_port,
         "MAIL_USERNAME": settings.smtp_username,

@@ -10,7 +10,7 @@ from . import schemas
 from .api import accepts, responds
 from .errors import Forbidden, InvalidToken
 from .logs import note_user
-from .service import AuthService, Client
+from .service import AuthService, Client, LinkProof
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
 
@@ -210,7 +210,9 @@ def change_email(data: dict) -> dict:
 @responds(200, schemas.MeResponseSchema, tag="email", errors=(429,))
 def confirm_email_change(data: dict) -> dict:
     """Move to the new address with the code mailed to it; the old address gets a notice."""
-    user = auth_service().confirm_email_change(current_user_id(), data["code"], client())
+    user = auth_service().confirm_email_change(
+        current_user_id(), current_session_id(), data["code"], client()
+    )
     return {"success": True, "user": schemas.user_with_role_schema.dump(user)}
 
 
@@ -229,7 +231,12 @@ def delete_account(data: dict) -> dict:
         )
     else:
         auth_service().delete_account_with_id_token(
-            current_user_id(), data["provider"], data["idToken"], data["nonce"], client()
+            current_user_id(),
+            current_session_id(),
+            data["provider"],
+            data["idToken"],
+            data["nonce"],
+            client(),
         )
     return {"success": True}
 
@@ -316,9 +323,20 @@ def login_with_id_token(data: dict) -> dict:
 @accepts(schemas.link_id_token_schema)
 @responds(200, schemas.SuccessSchema, tag="identities", errors=(429, 503))
 def link_id_token(data: dict) -> dict:
-    """Link a Google or Apple account to the signed-in user, to sign in with it from then on."""
+    """Link a Google or Apple account to the signed-in user, to sign in with it from then on.
+
+    The account's email must be verified, and the owner proves it is them: `password` for an
+    account that has one, else `currentIdToken`, a fresh ID token of a sign-in already linked.
+    """
+    proof = LinkProof(data.get("password"), data.get("currentIdToken"), data["currentNonce"])
     auth_service().link_id_token(
-        current_user_id(), data["provider"], data["idToken"], data["nonce"], client()
+        current_user_id(),
+        current_session_id(),
+        data["provider"],
+        data["idToken"],
+        data["nonce"],
+        proof,
+        client(),
     )
     return {"success": True}
 

@@ -186,12 +186,28 @@ class IdTokenLoginSchema(RequestSchema):
 
 
 class LinkIdTokenSchema(RequestSchema):
-    missing_message = "You must send the provider and the sign-in token."
+    missing_message = (
+        "You must send the provider and the sign-in token, with your password "
+        "(or, for an account without one, a fresh currentIdToken)."
+    )
     provider = Provider()
     idToken = IdToken()  # noqa: N815
     nonce = OptionalText(
         max_length=512, trim=False, metadata={"description": "the raw nonce the app gave the SDK"}
     )
+    password = GivenPassword()  # the account's password, when it has one
+    # For an account without a password: a fresh ID token (last ten minutes) of a sign-in already linked.
+    currentIdToken = IdToken()  # noqa: N815
+    currentNonce = OptionalText(  # noqa: N815
+        max_length=512, trim=False, metadata={"description": "with currentIdToken, as at sign-in"}
+    )
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # The proof that the caller is the account's owner: which one is the service's to say.
+        for name in ("password", "currentIdToken"):  # null or left out: the service asks for the one it needs
+            self.fields[name].required = False
+            self.fields[name].allow_none = True
 
 
 class NewPasswordSchema(RequestSchema):

@@ -139,3 +139,27 @@ class Processes:
     def switch_to(self, process_bytes: bytes) -> None:
         """Make the ids that follow as the process with these five bytes would."""
         self.monkeypatch.setattr(ObjectId, "_ObjectId__random", process_bytes)
+
+
+class MailLog:
+    """A mail sender that runs its jobs at once and keeps every message: (template, to, context)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, dict]] = []
+
+    def send(self, template: str, to: str, **context) -> None:
+        self.sent.append((template, to, context))
+
+    def run(self, job) -> None:
+        job()
+
+    def templates(self, to: str) -> list[str]:
+        return [template for template, address, _ in self.sent if address == to]
+
+    def last_code(self, to: str) -> str:
+        return [context["code"] for _, address, context in self.sent if address == to and "code" in context][
+            -1
+        ]
+
+    def last(self, template: str, to: str) -> dict:
+        return [context for name, address, context in self.sent if (name, address) == (template, to)][-1]

@@ -1,8 +1,11 @@
 """One-time codes and the mail quota as stored: keyed hashes, TTL indexes, the key, the per-address limits."""
 
 import hashlib
+import threading
+from datetime import timedelta
 
 import bcrypt
+import mongomock
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -10,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from app.keys import code_key, load_key_set
 from app.passwords import PasswordHasher
 from app.service.codes import new_code
-from app.storage import MAIL_QUOTA, ONE_TIME_CODES
+from app.storage import MAIL_QUOTA, ONE_TIME_CODES, Storage
 from config import Settings
 from helpers import TEST_SECRET, AuthActions
 from smtp_server import code_in
@@ -126,3 +129,60 @@ def test_the_limits_are_settings(make_app):
     client = make_app(rate_limit_forgot_password="1/minute").test_client()
     assert forgot(client).status_code == 200
     assert forgot(client).status_code == 429
+
+
+def test_racing_guesses_on_mongodb_never_compare_more_than_five(clock):
+    """The worst order on a real MongoDB (no in-process lock): every guess reads before any writes."""
+    db = mongomock.MongoClient()["race"]
+    store = Storage(db, embedded=False)  # as on MongoDB: the store takes no lock of its own
+    store.ensure_indexes()
+    now = clock()
+    store.store_code("u1", "passwordReset", "v@example.com", "right", now, now + timedelta(minutes=15))
+    codes = db[ONE_TIME_CODES]
+    one_at_a_time = threading.Lock()  # each single MongoDB operation is atomic, no more
+    first_done = threading.Condition()
+    state = {"first_ops": 0}
+    mine = threading.local()
+    wrong = 12
+
+    def atomic(operation):
+        def run(*args, **kwargs):
+            if getattr(mine, "inside", False):  # mongomock's own calls within one operation
+                return operation(*args, **kwargs)
+            mine.ops = getattr(mine, "ops", 0) + 1
+            if mine.ops > 1:  # a guess's later steps wait until every guess has taken its first
+                with first_done:
+                    assert first_done.wait_for(lambda: state["first_ops"] == wrong + 1, timeout=10)
+            with one_at_a_time:
+                mine.inside = True
+                try:
+                    result = operation(*args, **kwargs)
+                finally:
+                    mine.inside = False
+            if mine.ops == 1:
+                with first_done:
+                    state["first_ops"] += 1
+                    first_done.notify_all()
+            return result
+
+        return run
+
+    for name in ("find_one_and_delete", "find_one_and_update", "update_one", "delete_one", "find_one"):
+        setattr(codes, name, atomic(getattr(codes, name)))
+    results = {}
+
+    def guess(code_hash: str) -> None:
+        results[code_hash] = store.use_code("u1", "passwordReset", "v@example.com", code_hash, now, 5)
+
+    threads = [threading.Thread(target=guess, args=(f"wrong-{n}",)) for n in range(wrong)]
+    for thread in threads:
+        thread.start()
+    with first_done:  # the right guess comes last, once every wrong one has made its first step
+        assert first_done.wait_for(lambda: state["first_ops"] == wrong, timeout=10)
+    right = threading.Thread(target=guess, args=("right",))
+    right.start()
+    for thread in [*threads, right]:
+        thread.join(10)
+
+    assert results["right"] is None, "the 13th guess was compared against the live code"
+    assert not any(results.values())

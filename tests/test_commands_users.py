@@ -391,3 +391,21 @@ def test_delete_with_yes_asks_nothing_and_reports_json(auth, cli, storage):
     report = as_json(cli("users", "delete", user_id, "--yes", "--json"))
     assert report["deleted"]["email"] == "ada@example.com"
     assert storage.find_user_by_id(user_id) is None
+
+
+def test_show_and_list_escape_the_control_characters_clients_sent(client, cli):
+    evil = "\x1b]0;owned\x07\x1b[2J\x1b[31mFAKE: all clear\x1b[0m"
+    body = {"first": "A" + evil, "last": "B", "email": "e@example.com", "password": PASSWORD}
+    client.post("/api/auth/signup", json=body, headers={"User-Agent": "UA" + evil})
+    client.post(
+        "/api/auth/login",
+        json={"email": "e@example.com", "password": PASSWORD},
+        headers={"User-Agent": "UA" + evil},
+    )
+
+    shown = ok(cli("users", "show", "e@example.com")).output
+    listed = ok(cli("users", "list")).output
+
+    for output in (shown, listed):
+        assert "\x1b" not in output and "\x07" not in output
+    assert "\\x1b[31mFAKE" in shown and "UA\\x1b]0;owned\\x07" in shown

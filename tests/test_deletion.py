@@ -6,15 +6,14 @@ from app.service import Client
 from app.storage import (
     ACTIVITY,
     LOGIN_FAILURES,
-    MAIL_QUOTA,
     ONE_TIME_CODES,
     SESSIONS,
     USERS,
 )
-from helpers import EXPIRED, INVALID, PASSWORD, AuthActions, bearer, refresh
+from helpers import EXPIRED, INVALID, PASSWORD, AuthActions, MailLog, bearer, refresh
 from smtp_server import bodies
 
-OWNED = (USERS, SESSIONS, ONE_TIME_CODES, ACTIVITY, LOGIN_FAILURES, MAIL_QUOTA)
+OWNED = (USERS, SESSIONS, ONE_TIME_CODES, ACTIVITY, LOGIN_FAILURES)
 
 
 def delete_account(client, token, password=PASSWORD):
@@ -29,7 +28,6 @@ def owned_by(storage, user_id: str, email: str) -> dict[str, int]:
         ONE_TIME_CODES: {"userId": user_id},
         ACTIVITY: {"userId": ObjectId(user_id)},
         LOGIN_FAILURES: {"_id": email},
-        MAIL_QUOTA: {"email": email},
     }
     return {name: storage.db[name].count_documents(query) for name, query in filters.items()}
 
@@ -135,3 +133,41 @@ def test_the_service_deletes_without_a_request_for_other_callers(app, auth, stor
     assert deleted[USERS] == 1 and deleted[SESSIONS] == 1
     assert service.delete_account(user_id, Client(ip=None, user_agent="operator")) is None
     assert storage.find_user_by_id(user_id) is None
+
+
+def test_signing_up_and_deleting_again_and_again_cannot_flood_an_inbox(make_app):
+    app = make_app(rate_limit_enabled=False)
+    mail = MailLog()
+    app.extensions["auth_service"].mailer = mail
+    client = app.test_client()
+    auth = AuthActions(client)
+    for _ in range(10):
+        assert auth.signup("target@example.com").status_code == 200
+        tokens = auth.login("target@example.com").json
+        assert delete_account(client, tokens["authToken"]).status_code == 200
+
+    sent = mail.templates("target@example.com")
+    # The hour's 3 codes survive each deletion; a deletion removes the code, so the day's 5
+    # replacements of a code no longer usable go too, and no more.
+    assert sent.count("verify_email") == 3 + 5
+    assert sent.count("account_deleted") == 3, "notices have an hourly quota of their own"
+    quota = app.extensions["auth_service"].storage.db["MailQuota"]
+    assert quota.count_documents({"email": "target@example.com"}) == 3  # codes, replacements, notices
+
+
+def test_a_proven_address_gets_every_notice_so_a_thief_cannot_silence_them(make_app):
+    app = make_app(rate_limit_enabled=False)
+    mail = MailLog()
+    app.extensions["auth_service"].mailer = mail
+    client = app.test_client()
+    tokens = AuthActions(client).tokens()
+    app.extensions["auth_service"].storage.db["Users"].update_one({}, {"$set": {"emailVerified": True}})
+    password = PASSWORD
+    for round_ in range(5):  # someone holding the account changes the password again and again
+        new = f"another passphrase {round_}"
+        body = {"currentPassword": password, "newPassword": new}
+        response = client.post("/api/auth/changePassword", json=body, headers=bearer(tokens["authToken"]))
+        assert response.status_code == 200
+        password = new
+
+    assert mail.templates("ada@example.com").count("password_changed") == 5

@@ -64,3 +64,20 @@ def test_an_enabled_account_logs_in_and_refreshes_again(app, auth, client):
     tokens = auth.login().json
     assert tokens["success"] is True
     assert refresh(client, tokens["refreshToken"]).status_code == 200
+
+
+def test_a_disabled_accounts_access_token_changes_nothing_and_lists_nobody(id_app, id_client, google):
+    tokens = AuthActions(id_client).tokens()
+    headers = bearer(tokens["authToken"])
+    disable(id_app)
+
+    calls = {
+        "PATCH /me": id_client.patch("/api/auth/me", json={"first": "Mallory"}, headers=headers),
+        "unlink": id_client.delete("/api/auth/identities/google", headers=headers),
+        "getAll": id_client.get("/api/auth/getAll", headers=headers),
+    }
+
+    for name, response in calls.items():
+        assert (response.status_code, response.json) == (400, DISABLED), name
+    enable(id_app)
+    assert AuthActions(id_client).login().json["user"]["first"] == "Ada"

@@ -21,6 +21,14 @@ def test_an_unknown_route_is_a_json_404(client):
     assert_envelope(client.get("/"), 404)
 
 
+def test_a_doubled_slash_is_a_json_404_not_a_redirect(client, auth):
+    tokens = auth.tokens()
+    response = client.delete(
+        "/api/auth/identities/%2F0", headers={"Authorization": f"Bearer {tokens['authToken']}"}
+    )
+    assert response.status_code == 404 and response.is_json and response.json["success"] is False
+
+
 def test_a_wrong_method_is_a_json_405_with_allow(client):
     response = client.get("/api/auth/signup")
     assert_envelope(response, 405)

@@ -8,7 +8,7 @@ import schemathesis
 
 from app.errors import ApiError
 from app.service import Client
-from helpers import AuthActions, at_once, bearer
+from helpers import PASSWORD, AuthActions, at_once, bearer
 from providers import epoch
 
 ALICE_GOOGLE = "google-sub-alice"
@@ -20,6 +20,8 @@ def sign_in(client, provider: str, token: str, **fields):
 
 
 def link(client, tokens: dict, provider: str, token: str, **fields):
+    """Link as the owner of a password account does (the password is the proof linkIdToken asks)."""
+    fields.setdefault("password", PASSWORD)
     return client.post(
         "/api/auth/linkIdToken",
         json={"provider": provider, "idToken": token, **fields},
@@ -51,6 +53,13 @@ def users(id_app):
 def password_user(id_client, users) -> dict:
     """Ada, signed up with a password; her email not verified yet."""
     return AuthActions(id_client).tokens("ada@example.com")
+
+
+@pytest.fixture
+def linking_user(password_user, users) -> dict:
+    """Ada with her email verified, as linkIdToken asks."""
+    verify_email(users)
+    return password_user
 
 
 def verify_email(users, email: str = "ada@example.com") -> None:
@@ -176,10 +185,10 @@ def test_change_password_without_one_says_what_to_do(id_client, google):
 # linkIdToken, identities, unlinking.
 
 
-def test_a_signed_in_user_links_google_then_signs_in_with_it(id_client, google, password_user, clock):
-    response = link(id_client, password_user, "google", google.token(email="ada.work@gmail.com"))
+def test_a_signed_in_user_links_google_then_signs_in_with_it(id_client, google, linking_user, clock):
+    response = link(id_client, linking_user, "google", google.token(email="ada.work@gmail.com"))
     assert response.status_code == 200 and response.json == {"success": True}
-    listed = identities(id_client, password_user)
+    listed = identities(id_client, linking_user)
     assert listed == [
         {
             "provider": "google",
@@ -187,36 +196,32 @@ def test_a_signed_in_user_links_google_then_signs_in_with_it(id_client, google, 
             "createdAt": clock().isoformat(timespec="milliseconds") + "Z",
         }
     ]
-    assert activity_names(id_client, password_user)[0] == ("identityLinked", "google")
+    assert activity_names(id_client, linking_user)[0] == ("identityLinked", "google")
     again = sign_in(id_client, "google", google.token(email="ada.work@gmail.com")).json
-    assert again["user"]["id"] == password_user["user"]["id"] and again["created"] is False
-    assert (
-        link(id_client, password_user, "google", google.token()).status_code == 200
-    )  # already linked: no-op
-    assert len(identities(id_client, password_user)) == 1
+    assert again["user"]["id"] == linking_user["user"]["id"] and again["created"] is False
+    assert link(id_client, linking_user, "google", google.token()).status_code == 200  # already linked: no-op
+    assert len(identities(id_client, linking_user)) == 1
 
 
-def test_an_identity_linked_to_another_account_cannot_be_linked(id_client, google, password_user):
+def test_an_identity_linked_to_another_account_cannot_be_linked(id_client, google, linking_user):
     sign_in(id_client, "google", google.token(email="someone@else.com"))
-    response = link(id_client, password_user, "google", google.token(email="someone@else.com"))
+    response = link(id_client, linking_user, "google", google.token(email="someone@else.com"))
     assert response.status_code == 400 and response.json["code"] == "identityInUse"
-    assert identities(id_client, password_user) == []
+    assert identities(id_client, linking_user) == []
 
 
 def test_a_second_account_of_one_provider_must_wait_for_the_first_to_be_unlinked(
-    id_client, google, password_user
+    id_client, google, linking_user
 ):
-    assert link(id_client, password_user, "google", google.token("first-google")).status_code == 200
-    response = link(id_client, password_user, "google", google.token("second-google"))
+    assert link(id_client, linking_user, "google", google.token("first-google")).status_code == 200
+    response = link(id_client, linking_user, "google", google.token("second-google"))
     assert response.status_code == 400 and response.json["code"] == "providerAlreadyLinked"
-    assert unlink(id_client, password_user, "google").status_code == 200
-    assert link(id_client, password_user, "google", google.token("second-google")).status_code == 200
+    assert unlink(id_client, linking_user, "google").status_code == 200
+    assert link(id_client, linking_user, "google", google.token("second-google")).status_code == 200
 
 
-def test_linking_needs_a_valid_token_and_a_signed_in_user(id_client, google, password_user):
-    assert (
-        link(id_client, password_user, "google", google.token(aud="other")).json["code"] == "invalidIdToken"
-    )
+def test_linking_needs_a_valid_token_and_a_signed_in_user(id_client, google, linking_user):
+    assert link(id_client, linking_user, "google", google.token(aud="other")).json["code"] == "invalidIdToken"
     anonymous = id_client.post(
         "/api/auth/linkIdToken", json={"provider": "google", "idToken": google.token()}
     )
@@ -224,13 +229,13 @@ def test_linking_needs_a_valid_token_and_a_signed_in_user(id_client, google, pas
     assert id_client.get("/api/auth/identities").status_code == 403
 
 
-def test_unlinking_logs_it_and_a_provider_not_linked_is_404(id_client, google, password_user):
-    link(id_client, password_user, "google", google.token())
-    assert unlink(id_client, password_user, "google").json == {"success": True}
-    assert activity_names(id_client, password_user)[0] == ("identityUnlinked", "google")
-    assert identities(id_client, password_user) == []
+def test_unlinking_logs_it_and_a_provider_not_linked_is_404(id_client, google, linking_user):
+    link(id_client, linking_user, "google", google.token())
+    assert unlink(id_client, linking_user, "google").json == {"success": True}
+    assert activity_names(id_client, linking_user)[0] == ("identityUnlinked", "google")
+    assert identities(id_client, linking_user) == []
     for provider in ("google", "apple", "facebook"):
-        response = unlink(id_client, password_user, provider)
+        response = unlink(id_client, linking_user, provider)
         assert response.status_code == 404 and response.json["success"] is False
 
 
@@ -238,7 +243,8 @@ def test_the_last_way_to_sign_in_cannot_be_unlinked(id_client, google, apple):
     tokens = sign_in(id_client, "google", google.token()).json
     response = unlink(id_client, tokens, "google")
     assert response.status_code == 400 and response.json["code"] == "lastSignInMethod"
-    assert link(id_client, tokens, "apple", apple.token(APPLE_SUB)).status_code == 200
+    linked = link(id_client, tokens, "apple", apple.token(APPLE_SUB), currentIdToken=google.token())
+    assert linked.status_code == 200
     assert unlink(id_client, tokens, "google").status_code == 200
     assert unlink(id_client, tokens, "apple").json["code"] == "lastSignInMethod"
     assert [identity["provider"] for identity in identities(id_client, tokens)] == ["apple"]
@@ -246,7 +252,7 @@ def test_the_last_way_to_sign_in_cannot_be_unlinked(id_client, google, apple):
 
 def test_two_unlinks_at_once_leave_one_way_in(id_app, id_client, google, apple):
     tokens = sign_in(id_client, "google", google.token()).json
-    link(id_client, tokens, "apple", apple.token(APPLE_SUB))
+    link(id_client, tokens, "apple", apple.token(APPLE_SUB), currentIdToken=google.token())
     providers = ["google", "apple"]
     responses = at_once(id_app, 2, lambda client: unlink(client, tokens, providers.pop()))
     assert sorted(response.status_code for response in responses) == [200, 400]
@@ -302,7 +308,7 @@ def test_every_success_answer_matches_the_document(id_app, id_client, google, ap
     call(
         "POST",
         "/api/auth/linkIdToken",
-        json={"provider": "apple", "idToken": apple.token(APPLE_SUB)},
+        json={"provider": "apple", "idToken": apple.token(APPLE_SUB), "currentIdToken": google.token()},
         headers=headers,
     )
     call("GET", "/api/auth/identities", headers=headers)

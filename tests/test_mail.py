@@ -165,6 +165,18 @@ def test_production_with_the_console_backend_starts_and_says_loudly_that_no_mail
     assert "MAIL_BACKEND=console in production: no mail leaves this server" in caplog.text
 
 
+def test_production_with_the_console_backend_never_logs_a_code_or_link(make_app, caplog, known_code):
+    caplog.set_level(logging.INFO)
+    app = make_app(app_env="production", password_reset_url="acme://reset?email={email}&code={code}")
+    AuthActions(app.test_client()).signup()
+    app.test_client().post("/api/auth/forgotPassword", json={"email": "ada@example.com"})
+    assert app.extensions["mailer"].flush(10)
+    logged = [record.getMessage() for record in caplog.records if record.name == "app.mail"]
+    assert len(logged) == 2 and all("To: ada@example.com" in message for message in logged)
+    assert "body withheld" in logged[0]
+    assert known_code not in caplog.text and "acme://reset" not in caplog.text
+
+
 def test_templates_can_be_replaced_one_file_at_a_time(make_mail_app, mailbox, tmp_path):
     (tmp_path / "reset_password.subject.txt").write_text("{{ app_name }}: your code is inside")
     (tmp_path / "reset_password.txt").write_text("Code for {{ email }}: {{ code }}\n")

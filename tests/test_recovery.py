@@ -1,8 +1,9 @@
 """forgotPassword and resetPassword, end to end over HTTP with real mail (SMTP on 127.0.0.1)."""
 
+import pytest
 from bson import ObjectId
 
-from helpers import EXPIRED, PASSWORD, AuthActions, at_once, bearer, refresh
+from helpers import EXPIRED, PASSWORD, AuthActions, MailLog, at_once, bearer, refresh
 from smtp_server import bodies, code_in
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -214,3 +215,57 @@ def test_the_link_template_puts_a_deep_link_in_the_message(make_mail_app, mailbo
     text, html = bodies(message)
     assert link in text
     assert link.replace("&", "&amp;") in html
+
+
+def test_a_stranger_cannot_keep_the_owner_from_a_reset_code_for_the_hour(make_app):
+    app = make_app(rate_limit_enabled=False)
+    mail = MailLog()
+    app.extensions["auth_service"].mailer = mail
+    client = app.test_client()
+    AuthActions(client).signup()
+    for _ in range(3):  # the stranger spends the hour's quota...
+        forgot(client)
+    assert (
+        forgot(client).status_code == 200 and mail.templates("ada@example.com").count("reset_password") == 3
+    )
+    for _ in range(5):  # ...and voids the code mailed last
+        assert reset(client, "000000").json == INVALID_CODE
+
+    forgot(client)  # the owner asks
+
+    assert mail.templates("ada@example.com").count("reset_password") == 4
+    assert reset(client, mail.last_code("ada@example.com")).status_code == 200
+
+
+def test_replacements_past_the_hourly_quota_have_a_daily_cap(make_app):
+    app = make_app(rate_limit_enabled=False)
+    mail = MailLog()
+    app.extensions["auth_service"].mailer = mail
+    client = app.test_client()
+    AuthActions(client).signup()
+    for _ in range(3 + 5 + 2):  # the hour's 3, the day's 5 replacements, 2 more refused
+        forgot(client)
+        for _ in range(5):
+            reset(client, "000000")
+
+    assert mail.templates("ada@example.com").count("reset_password") == 8
+
+
+@pytest.mark.parametrize("route", ["resetPassword", "verifyEmail"])
+def test_an_unknown_address_does_the_lookups_a_wrong_code_does(make_app, monkeypatch, route):
+    app = make_app(rate_limit_enabled=False)
+    storage = app.extensions["auth_service"].storage
+    client = app.test_client()
+    AuthActions(client).signup()
+    lookups = []
+    use_code = storage.use_code
+    monkeypatch.setattr(
+        storage, "use_code", lambda *args, **kwargs: lookups.append(args[2]) or use_code(*args, **kwargs)
+    )
+    body = {"code": "000000", "newPassword": NEW_PASSWORD}
+
+    for email in ("ada@example.com", "nobody@example.com"):
+        response = client.post(f"/api/auth/{route}", json=body | {"email": email})
+        assert response.json == INVALID_CODE
+
+    assert lookups == ["ada@example.com", "nobody@example.com"]

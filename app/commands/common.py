@@ -15,6 +15,7 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 
 from .. import schemas
 from ..errors import ApiError
+from ..logs import escaped
 from ..service import AuthService
 from ..storage import DuplicateEmails
 
@@ -93,8 +94,8 @@ def report(as_json: bool, text: str, **data: Any) -> None:
 
 
 def echo_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Print rows under their headers in aligned columns."""
-    cells = [list(headers)] + [["" if value is None else str(value) for value in row] for row in rows]
+    """Print rows under their headers in aligned columns (control characters escaped: clients sent them)."""
+    cells = [list(headers)] + [["" if value is None else escaped(value) for value in row] for row in rows]
     widths = [max(len(row[column]) for row in cells) for column in range(len(headers))]
     for row in cells:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())

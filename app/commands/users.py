@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import schemas
+from ..logs import escaped
 from ..service import OPERATOR
 from ..service.operators import USER_ID
 from ..storage import ADMIN, USER
@@ -86,7 +87,7 @@ def show(who: str, activity_limit: int, as_json: bool) -> None:
         echo_json(shown | {"activity": activity})
         return
     for name, value in user_record(user).items():
-        click.echo(f"{name + ':':<15}{value}")
+        click.echo(f"{name + ':':<15}{escaped(value)}")
     if failed is not None:
         click.echo(f"{'failedLogins:':<15}{failed['today']} today")
         for run in failed["sources"]:

@@ -21,7 +21,7 @@ from .base import (
 )
 from .codes import InvalidCode
 from .deletion import Deletion
-from .identities import Identities, IdTokenLogin
+from .identities import Identities, IdTokenLogin, LinkProof
 from .operators import Operators
 from .profile import Profile
 from .recovery import Recovery
@@ -41,6 +41,7 @@ __all__ = [
     "Client",
     "IdTokenLogin",
     "InvalidCode",
+    "LinkProof",
     "LoginResult",
     "Refreshed",
     "SessionRules",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..errors import ApiError
 from ..storage import ADMIN
-from .base import Client, page
+from .base import Client, ensure_enabled, page
 from .verification import Verification
 
 EMAIL_TAKEN = "A user with that username already exists."
@@ -33,14 +33,17 @@ class Accounts(Verification):
         self, user_id: str, session_id: str, current_password: str, new_password: str, client: Client
     ) -> int:
         """Check the current password, set the new one, end every other session; return how many ended."""
-        user = self._existing_user(user_id)
+        user = self._signed_in_user(user_id, session_id)
         if not user["password"]:
             raise ApiError(NO_PASSWORD, code=NO_PASSWORD_CODE, errors={"currentPassword": [NO_PASSWORD]})
         now = self._check_signed_in_password(user, session_id, current_password, "currentPassword")
         self.storage.update_password(user_id, self.hasher.hash(new_password))
         ended = self.storage.end_user_sessions(user_id, now, except_id=session_id)
+        self._end_pending_codes(user_id)
         self._log(user_id, "passwordChanged", client, now)
-        self.mailer.send("password_changed", user["email"], first=user["first"])
+        self._send_notice(
+            "password_changed", user["email"], now, address_proven=user["emailVerified"], first=user["first"]
+        )
         return ended
 
     def list_users(self, after: str | None, limit: int) -> tuple[list[dict], str | None]:
@@ -48,9 +51,15 @@ class Accounts(Verification):
         return page(self.storage.list_users(after, limit + 1), limit)
 
     def is_admin(self, user_id: str) -> bool:
-        """Say whether the user is, right now, an enabled admin (one read by id, never the token's word)."""
+        """Say whether the user is, right now, an admin (one read by id, never the token's word).
+
+        A disabled account is refused (accountDisabled): its access token must list nobody.
+        """
         user = self.storage.find_user_by_id(user_id)
-        return user is not None and user["role"] == ADMIN and not user["disabled"]
+        if user is None:
+            return False
+        ensure_enabled(user)
+        return user["role"] == ADMIN
 
     def list_activity(self, user_id: str, after: str | None, limit: int) -> tuple[list[dict], str | None]:
         """Return one page of the user's activity, newest first, and the cursor of the next page."""

@@ -112,7 +112,10 @@ class NoMail:
         job()
 
 
+NOTICE = "notice"  # the mail quota's purpose that every notice shares
+
 EMAIL_NOT_VERIFIED = "Please verify your email address first."
+EMAIL_NOT_VERIFIED_CODE = "emailNotVerified"
 
 
 class ServiceBase:
@@ -145,6 +148,22 @@ class ServiceBase:
     ) -> None:
         self.storage.log_activity(user_id, activity, now, client.ip, client.user_agent, method, by=client.by)
 
+    def _send_notice(
+        self, template: str, to: str, now: datetime, *, address_proven: bool, **context: object
+    ) -> bool:
+        """Mail a notice (password changed, account deleted, ...); to an unproven address, within a quota.
+
+        An address nobody has proven is anyone's to sign up with: its notices share one hourly
+        counter per address, apart from the codes' counters, so loops of signup and
+        deleteAccount cannot flood an inbox. A proven address gets every notice: only its owner,
+        or someone who took the account, can cause one, and a thief must not silence them.
+        """
+        limit = self.account_rules.mail_limit_per_hour
+        if not address_proven and not self.storage.count_mail(NOTICE, to, limit, now):
+            return False
+        self.mailer.send(template, to, **context)
+        return True
+
     def _check_signed_in_password(self, user: dict, session_id: str, password: str, field: str) -> datetime:
         """Check a signed-in user's password before a sensitive change; return the time of the check.
 
@@ -159,14 +178,35 @@ class ServiceBase:
         self.throttle.succeeded(user["email"], source, now)
         return now
 
+    def _signed_in_user(self, user_id: str, session_id: str) -> dict:
+        """Return the token's stored user if its session is open (whatever ACCESS_TOKEN_SESSION_CHECK says).
+
+        For the changes that hand the account over (email, password, identities, deletion):
+        an access token outlives its session by up to its lifetime, and once the owner has
+        reset the password or logged out everywhere, a thief's token must change nothing.
+        """
+        user = self._existing_user(user_id)
+        if self.storage.find_open_session(session_id, user_id, self.clock()) is None:
+            raise InvalidToken()
+        return user
+
+    def _end_pending_codes(self, user_id: str) -> None:
+        """Void the user's pending codes: what was asked before a credential change must not finish later."""
+        self.storage.delete_user_codes(user_id)
+
     def _existing_user(self, user_id: str) -> dict:
-        """Return the stored user a token names; a deleted user's token is invalid."""
+        """Return the stored user a token names; a deleted user's token is invalid, a disabled one's refused.
+
+        Disabling ends the sessions, but an access token lives on up to its lifetime: it must
+        change nothing meanwhile.
+        """
         user = self.storage.find_user_by_id(user_id)
         if user is None:
             raise InvalidToken()
+        ensure_enabled(user)
         return user
 
     def _check_email_verified(self, user: dict) -> None:
         """With REQUIRE_EMAIL_VERIFICATION, refuse an unverified account (once its password was checked)."""
         if self.account_rules.require_email_verification and not user["emailVerified"]:
-            raise ApiError(EMAIL_NOT_VERIFIED, code="emailNotVerified")
+            raise ApiError(EMAIL_NOT_VERIFIED, code=EMAIL_NOT_VERIFIED_CODE)

@@ -11,12 +11,18 @@ from functools import partial
 from urllib.parse import quote
 
 from ..errors import ApiError
-from .base import ServiceBase
+from .base import Client, ServiceBase
 
 # Purposes: a code of one purpose is never accepted for another, and each has its own mail quota.
 VERIFY_EMAIL = "verifyEmail"
 PASSWORD_RESET = "passwordReset"
 EMAIL_CHANGE = "emailChange"
+
+PROVIDER_NAMES = {"google": "Google", "apple": "Apple"}
+
+# Past the hourly quota, codes mailed a day to replace one no longer usable (see _code_mail_allowed).
+REPLACEMENTS_PER_DAY = 5
+NO_USER = "none"  # looked up for an unknown address, so that it costs what a known one costs
 
 CODE_DIGITS = 6
 _CODE_SHAPE = re.compile(r"[0-9]{6}")  # ASCII digits only: str.isdigit() would take "١٢٣٤٥٦"
@@ -55,6 +61,23 @@ class Codes(ServiceBase):
         """Count a message of `purpose` to `email` against the hourly quota; say whether it may go."""
         return self.storage.count_mail(purpose, email, self.account_rules.mail_limit_per_hour, now)
 
+    def _code_mail_allowed(self, purpose: str, email: str, user: dict | None, now: datetime) -> bool:
+        """Say whether a new code of `purpose` may be mailed to `email` (counted as `_mail_allowed`).
+
+        Past the hour's quota, one more may go while the last one mailed is no longer usable
+        (voided by wrong tries, used or expired), within a daily allowance: else a stranger who
+        asks three times and then types five wrong codes would keep the owner from any code
+        for the rest of the hour. The same lookups and counts for an unknown address.
+        """
+        if self._mail_allowed(purpose, email, now):
+            return True
+        user_id = user["id"] if user is not None else NO_USER
+        if self.storage.has_live_code(user_id, purpose, now, self.account_rules.max_code_failures):
+            return False  # the code mailed last is still the one to use
+        return self.storage.count_mail(
+            f"{purpose}Replacement", email, REPLACEMENTS_PER_DAY, now, window=timedelta(days=1)
+        )
+
     def _mail_code(
         self,
         template: str,
@@ -65,15 +88,23 @@ class Codes(ServiceBase):
         *,
         link_template: str | None = None,
         new_email: str | None = None,
+        session_id: str | None = None,
     ) -> bool:
         """Issue a new code of `purpose` for the user and mail it to `to`; say whether it was sent.
 
         Over the quota nothing is issued, so the code mailed last stays the valid one.
         """
-        if not self._mail_allowed(purpose, to, now):
+        if not self._code_mail_allowed(purpose, to, user, now):
             return False
         self._send_new_code(
-            template, purpose, user, to, now, link_template=link_template, new_email=new_email
+            template,
+            purpose,
+            user,
+            to,
+            now,
+            link_template=link_template,
+            new_email=new_email,
+            session_id=session_id,
         )
         return True
 
@@ -87,6 +118,7 @@ class Codes(ServiceBase):
         *,
         link_template: str | None = None,
         new_email: str | None = None,
+        session_id: str | None = None,
     ) -> None:
         """Have the mail worker issue a new code of `purpose` for the user (replacing the last) and mail it.
 
@@ -94,7 +126,9 @@ class Codes(ServiceBase):
         address costs: the same lookups, and a queued job instead of nothing.
         """
         self.mailer.run(
-            partial(self._issue_and_mail, template, purpose, user, to, now, link_template, new_email)
+            partial(
+                self._issue_and_mail, template, purpose, user, to, now, link_template, new_email, session_id
+            )
         )
 
     def _issue_and_mail(
@@ -106,11 +140,14 @@ class Codes(ServiceBase):
         now: datetime,
         link_template: str | None,
         new_email: str | None,
+        session_id: str | None,
     ) -> None:
         code = new_code()
         expires_at = now + timedelta(seconds=self.account_rules.code_ttl)
         code_hash = self._code_hash(user["id"], purpose, code)
-        self.storage.store_code(user["id"], purpose, to, code_hash, now, expires_at, new_email=new_email)
+        self.storage.store_code(
+            user["id"], purpose, to, code_hash, now, expires_at, new_email=new_email, session_id=session_id
+        )
         self.mailer.send(
             template,
             to,
@@ -120,8 +157,41 @@ class Codes(ServiceBase):
             ttl_minutes=self.account_rules.code_ttl // 60,
         )
 
-    def _use_code(self, user_id: str, purpose: str, email: str | None, code: str, now: datetime) -> dict:
-        """Use the code of `purpose` (sent to `email`, if given), or raise InvalidCode and count a try."""
+    def _mailbox_proven(self, user: dict, email: str, client: Client, now: datetime) -> bool:
+        """Remove what an unverified account had linked before a code first proved its mailbox.
+
+        Anyone can sign up, or sign in with a provider that has not verified the address, in
+        someone else's name and link their own Google or Apple account. Once the owner proves
+        the mailbox (reset or verification), those identities go, the account's sessions end,
+        and the owner is told. Returns whether anything was removed.
+        """
+        if user["emailVerified"]:
+            return False
+        removed = self.storage.remove_unproven_identities(user["id"], email)
+        if not removed:
+            return False
+        self.storage.end_user_sessions(user["id"], now)
+        for identity in removed:
+            self._log(user["id"], "identityUnlinked", client, now, identity["provider"])
+        providers = [PROVIDER_NAMES.get(identity["provider"], identity["provider"]) for identity in removed]
+        self._send_notice(
+            "identities_removed", email, now, address_proven=True, first=user["first"], providers=providers
+        )
+        return True
+
+    def _use_code(
+        self,
+        user_id: str,
+        purpose: str,
+        email: str | None,
+        code: str,
+        now: datetime,
+        session_id: str | None = None,
+    ) -> dict:
+        """Use the code of `purpose` (sent to `email`, for `session_id`, if given), or raise InvalidCode.
+
+        A wrong code counts a try.
+        """
         code = code.replace(" ", "").replace("-", "")  # as a phone may paste "123 456"
         if not _CODE_SHAPE.fullmatch(code):
             code = ""  # cannot match, but still counts as a try
@@ -132,6 +202,7 @@ class Codes(ServiceBase):
             self._code_hash(user_id, purpose, code),
             now,
             self.account_rules.max_code_failures,
+            session_id=session_id,
         )
         if document is None:
             raise InvalidCode()

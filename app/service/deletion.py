@@ -21,19 +21,25 @@ class Deletion(ServiceBase):
         self, user_id: str, session_id: str, password: str, client: Client
     ) -> None:
         """Check the password of the token's user, then delete the account."""
-        user = self._existing_user(user_id)
+        user = self._signed_in_user(user_id, session_id)
         self._check_signed_in_password(user, session_id, password, "password")
         self.delete_account(user_id, client)
 
     def delete_account_with_id_token(
-        self, user_id: str, provider: str | None, id_token: str, nonce: str | None, client: Client
+        self,
+        user_id: str,
+        session_id: str,
+        provider: str | None,
+        id_token: str,
+        nonce: str | None,
+        client: Client,
     ) -> None:
         """Check a fresh ID token of a provider linked to an account without a password, then delete it.
 
         An account with a password must give the password: an access token stolen from it
         could link the thief's own Google or Apple account, and must not then delete it.
         """
-        user = self._existing_user(user_id)
+        user = self._signed_in_user(user_id, session_id)
         if user["password"]:
             raise ApiError(PASSWORD_NEEDED, errors={"password": [PASSWORD_NEEDED]})
         provider = provider or provider_named_by(id_token)
@@ -53,5 +59,11 @@ class Deletion(ServiceBase):
             return None
         deleted = self.storage.delete_user_everything(user_id, user["email"])
         log.info("account deleted", extra={"fields": {"user_id": user_id, "deleted": deleted}})
-        self.mailer.send("account_deleted", user["email"], first=user["first"])
+        self._send_notice(
+            "account_deleted",
+            user["email"],
+            self.clock(),
+            address_proven=user["emailVerified"],
+            first=user["first"],
+        )
         return deleted

@@ -7,8 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..errors import ApiError
-from ..id_tokens import FRESH_TOKEN_AGE, IdentityClaims, InvalidIdToken, KeySetUnavailable, ProviderDisabled
-from .base import Client, ensure_enabled
+from ..id_tokens import (
+    FRESH_TOKEN_AGE,
+    IdentityClaims,
+    InvalidIdToken,
+    KeySetUnavailable,
+    ProviderDisabled,
+    provider_named_by,
+)
+from .base import EMAIL_NOT_VERIFIED, EMAIL_NOT_VERIFIED_CODE, Client, ensure_enabled
+from .codes import PROVIDER_NAMES
 from .sessions import LoginResult, Sessions
 
 log = logging.getLogger(__name__)
@@ -28,12 +36,25 @@ PROVIDER_LINKED = "Another {name} account is already linked to this account. Unl
 NOT_LINKED = "No such sign-in is linked to this account."
 LAST_WAY_IN_CODE = "lastSignInMethod"
 LAST_WAY_IN = "This is the only way to sign in to this account. Add a password or link another sign-in first."
-NAMES = {"google": "Google", "apple": "Apple"}
+NAMES = PROVIDER_NAMES
+PASSWORD_TO_LINK = "Send your password to link a sign-in to this account."
+CURRENT_ID_TOKEN_TO_LINK = (
+    "Send a fresh sign-in token (currentIdToken) of a sign-in already linked to this account."
+)
 RESOLVE_TRIES = 4  # each lost race (another device signing in at the same moment) re-reads what it made
 
 
 def invalid_id_token() -> ApiError:
     return ApiError(INVALID_ID_TOKEN, code=INVALID_ID_TOKEN_CODE)
+
+
+@dataclass(frozen=True)
+class LinkProof:
+    """What shows the caller of linkIdToken is the account's owner, not just a holder of its token."""
+
+    password: str | None = None
+    current_id_token: str | None = None
+    current_nonce: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +80,8 @@ class Identities(Sessions):
         claims = self._verify(provider, id_token, nonce, now)
         user, created = self._account_for(claims, first, last, client, now)
         ensure_enabled(user)
+        user = self._verified_by_provider(user, claims)
+        self._check_email_verified(user)  # REQUIRE_EMAIL_VERIFICATION holds for every way in
         result = self._start_session(user, client, now, claims.provider)
         # As a password login does: once the session is open, the account must still exist, be
         # enabled, and this identity must still be its own, or an unlink, a deletion or
@@ -72,13 +95,37 @@ class Identities(Sessions):
             raise invalid_id_token()
         return IdTokenLogin(result, created)
 
+    def _verified_by_provider(self, user: dict, claims: IdentityClaims) -> dict:
+        """Mark the account's email verified when the provider has verified that very address."""
+        if user["emailVerified"] or not claims.email_verified or claims.email != user["email"]:
+            return user
+        if not self.storage.set_email_verified(user["id"], user["email"]):
+            return user
+        return user | {"emailVerified": True}
+
     def link_id_token(
-        self, user_id: str, provider: str, id_token: str, nonce: str | None, client: Client
+        self,
+        user_id: str,
+        session_id: str,
+        provider: str,
+        id_token: str,
+        nonce: str | None,
+        proof: LinkProof,
+        client: Client,
     ) -> None:
-        """Link the identity a token proves to the signed-in user (already theirs: nothing to do)."""
+        """Link the identity a token proves to the signed-in user (already theirs: nothing to do).
+
+        Only once the account's email is verified: until then the account may be someone's
+        who signed up in another person's name, and the identity would outlive the owner's
+        recovery of it. And only with the owner's proof (the password, or a fresh token of a
+        sign-in already linked): a stolen access token must not add a way in that outlives it.
+        """
+        user = self._signed_in_user(user_id, session_id)
+        if not user["emailVerified"]:
+            raise ApiError(EMAIL_NOT_VERIFIED, code=EMAIL_NOT_VERIFIED_CODE)
+        self._check_link_proof(user, session_id, proof)
         now = self.clock()
         claims = self._verify(provider, id_token, nonce, now)
-        self._existing_user(user_id)
         for _ in range(RESOLVE_TRIES):
             identity = self.storage.find_identity(claims.provider, claims.subject)
             if identity is not None:
@@ -86,11 +133,33 @@ class Identities(Sessions):
                     raise ApiError(IDENTITY_IN_USE, code=IDENTITY_IN_USE_CODE)
                 return
             if self._link(user_id, claims, client, now):
+                self._send_notice(
+                    "identity_linked",
+                    user["email"],
+                    now,
+                    address_proven=True,  # linking asks for a verified email
+                    first=user["first"],
+                    provider=NAMES[claims.provider],
+                )
                 return
             if self.storage.find_identity(claims.provider, claims.subject) is None:
                 # The insert lost to the unique (user, provider) index, not to this identity.
                 raise ApiError(PROVIDER_LINKED.format(name=NAMES[claims.provider]), code=PROVIDER_LINKED_CODE)
         raise ApiError(IDENTITY_IN_USE, code=IDENTITY_IN_USE_CODE)
+
+    def _check_link_proof(self, user: dict, session_id: str, proof: LinkProof) -> None:
+        """Check the password of an account that has one, else a fresh token of an identity linked to it."""
+        if user["password"]:
+            if proof.password is None:
+                raise ApiError(PASSWORD_TO_LINK, errors={"password": [PASSWORD_TO_LINK]})
+            self._check_signed_in_password(user, session_id, proof.password, "password")
+            return
+        if proof.current_id_token is None:
+            raise ApiError(CURRENT_ID_TOKEN_TO_LINK, errors={"currentIdToken": [CURRENT_ID_TOKEN_TO_LINK]})
+        provider = provider_named_by(proof.current_id_token)
+        if provider is None:
+            raise invalid_id_token()
+        self.confirm_identity(user["id"], provider, proof.current_id_token, proof.current_nonce)
 
     def list_identities(self, user_id: str) -> list[dict]:
         """Return the user's linked identities, oldest first."""
@@ -98,6 +167,7 @@ class Identities(Sessions):
 
     def unlink_identity(self, user_id: str, provider: str, client: Client) -> None:
         """Unlink the user's identity at `provider`, unless it is their last way to sign in."""
+        self._existing_user(user_id)
         unlinked = self.storage.unlink_identity(user_id, provider)
         if unlinked is None:
             raise ApiError(NOT_LINKED, status=404)
@@ -169,6 +239,9 @@ class Identities(Sessions):
                     # The account has another identity at this provider: it must be unlinked first.
                     raise ApiError(ACCOUNT_EXISTS, code=ACCOUNT_EXISTS_CODE)
                 continue
+            if not claims.email_verified:
+                # Before making it: an account that could not sign in would only hold the address.
+                self._check_email_verified({"emailVerified": False})
             made = self._make_account(claims, first, last, client, now)
             if made is not None and self._link(made, claims, client, now, log_it=False):
                 user = self.storage.find_user_by_id(made)

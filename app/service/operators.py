@@ -64,6 +64,7 @@ class Operators(ServiceBase):
         self.storage.update_password(user["id"], self.hasher.hash(password))
         now = self.clock()
         ended = self.storage.end_user_sessions(user["id"], now)
+        self._end_pending_codes(user["id"])
         self.throttle.forget(user["email"])
         self._log(user["id"], "passwordChanged", OPERATOR, now)
         return ended
@@ -75,6 +76,7 @@ class Operators(ServiceBase):
         self.storage.set_disabled(user["id"], True)
         # Always, not only on a change: nothing a disabled account holds may stay open.
         ended = self.storage.end_user_sessions(user["id"], now)
+        self._end_pending_codes(user["id"])
         if changed:
             self._log(user["id"], "disabled", OPERATOR, now)
         return changed, ended

@@ -30,6 +30,7 @@ class Profile(Codes):
         names = {name: names[name] for name in ("first", "last") if name in names}
         if not names:
             raise ApiError(NOTHING_TO_CHANGE)
+        self._existing_user(user_id)
         user = self.storage.update_names(user_id, names)
         if user is None:
             raise InvalidToken()
@@ -40,19 +41,24 @@ class Profile(Codes):
         self, user_id: str, session_id: str, password: str, new_email: str, client: Client
     ) -> None:
         """Check the password and mail a code to the new address; the email changes once it is confirmed."""
-        user = self._existing_user(user_id)
+        user = self._signed_in_user(user_id, session_id)
         now = self._check_signed_in_password(user, session_id, password, "password")
         if new_email == user["email"]:
             raise ApiError(SAME_EMAIL, errors={"newEmail": [SAME_EMAIL]})
         if self.storage.find_user_by_email(new_email) is not None:
             raise ApiError(EMAIL_TAKEN, errors={"newEmail": [EMAIL_TAKEN]})
-        self._mail_code("change_email", EMAIL_CHANGE, user, new_email, now, new_email=new_email)
+        self._mail_code(
+            "change_email", EMAIL_CHANGE, user, new_email, now, new_email=new_email, session_id=session_id
+        )
 
-    def confirm_email_change(self, user_id: str, code: str, client: Client) -> dict:
-        """Move the user to the address the code was mailed to, tell the old address, return the user."""
-        user = self._existing_user(user_id)
+    def confirm_email_change(self, user_id: str, session_id: str, code: str, client: Client) -> dict:
+        """Move the user to the address the code was mailed to, tell the old address, return the user.
+
+        Only from the session that asked for the change, while it is open.
+        """
+        user = self._signed_in_user(user_id, session_id)
         now = self.clock()
-        document = self._use_code(user_id, EMAIL_CHANGE, None, code, now)
+        document = self._use_code(user_id, EMAIL_CHANGE, None, code, now, session_id=session_id)
         try:
             # The unique index decides again now: the address may have been taken since the code went out.
             changed = self.storage.change_email(user_id, document["newEmail"])
@@ -60,6 +66,14 @@ class Profile(Codes):
             raise ApiError(EMAIL_TAKEN, errors={"newEmail": [EMAIL_TAKEN]}) from None
         if changed is None:
             raise InvalidToken()
+        self._end_pending_codes(user_id)  # codes sent to the old address
         self._log(user_id, "emailChanged", client, now)
-        self.mailer.send("email_changed", user["email"], first=user["first"], new_email=changed["email"])
+        self._send_notice(
+            "email_changed",
+            user["email"],
+            now,
+            address_proven=user["emailVerified"],
+            first=user["first"],
+            new_email=changed["email"],
+        )
         return changed

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .base import Client
-from .codes import PASSWORD_RESET, Codes, InvalidCode
+from .codes import NO_USER, PASSWORD_RESET, Codes, InvalidCode
 
 
 class Recovery(Codes):
@@ -17,7 +17,7 @@ class Recovery(Codes):
         """
         now = self.clock()
         user = self.storage.find_user_by_email(email)
-        allowed = self._mail_allowed(PASSWORD_RESET, email, now)
+        allowed = self._code_mail_allowed(PASSWORD_RESET, email, user, now)
         if user is None or not allowed:
             return
         self._send_new_code(
@@ -32,17 +32,21 @@ class Recovery(Codes):
     def reset_password(self, email: str, code: str, new_password: str, client: Client) -> None:
         """Set a new password with a reset code, end every session, and mail a notice.
 
-        Resetting proves the mailbox is the user's, so the email becomes verified and the
-        login delays of the account are forgotten.
+        Resetting proves the mailbox is the user's, so the email becomes verified, the login
+        delays of the account are forgotten, and on an account not verified until now the
+        identities linked before are removed.
         """
         now = self.clock()
         user = self.storage.find_user_by_email(email)
+        # An unknown address looks its (missing) code up too, so that it costs what a wrong code costs.
+        self._use_code(user["id"] if user else NO_USER, PASSWORD_RESET, email, code, now)
         if user is None:
             raise InvalidCode()
-        self._use_code(user["id"], PASSWORD_RESET, email, code, now)
         self.storage.update_password(user["id"], self.hasher.hash(new_password))
+        self._mailbox_proven(user, email, client, now)
         self.storage.set_email_verified(user["id"], email)
         self.storage.end_user_sessions(user["id"], now)
+        self._end_pending_codes(user["id"])
         self.throttle.forget(email)
         self._log(user["id"], "passwordReset", client, now)
-        self.mailer.send("password_changed", email, first=user["first"])
+        self._send_notice("password_changed", email, now, address_proven=True, first=user["first"])

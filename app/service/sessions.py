@@ -148,6 +148,7 @@ class Sessions(ServiceBase):
         """End every open session of the user and return how many there were."""
         now = self.clock()
         ended = self.storage.end_user_sessions(user_id, now)
+        self._end_pending_codes(user_id)
         self._log(user_id, "logoutAll", client, now)
         return ended
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from .base import Client
-from .codes import VERIFY_EMAIL, Codes, InvalidCode
+from .codes import NO_USER, VERIFY_EMAIL, Codes, InvalidCode
 
 
 class Verification(Codes):
@@ -23,12 +23,14 @@ class Verification(Codes):
         )
 
     def verify_email(self, email: str, code: str, client: Client) -> None:
-        """Mark the address verified with the code mailed to it."""
+        """Mark the address verified with the code mailed to it (identities linked before are removed)."""
         now = self.clock()
         user = self.storage.find_user_by_email(email)
+        # An unknown address looks its (missing) code up too, so that it costs what a wrong code costs.
+        self._use_code(user["id"] if user else NO_USER, VERIFY_EMAIL, email, code, now)
         if user is None:
             raise InvalidCode()
-        self._use_code(user["id"], VERIFY_EMAIL, email, code, now)
+        self._mailbox_proven(user, email, client, now)
         self.storage.set_email_verified(user["id"], email)
         self._log(user["id"], "emailVerified", client, now)
 
@@ -37,7 +39,7 @@ class Verification(Codes):
         now = self.clock()
         user = self.storage.find_user_by_email(email)
         # Counted for every address, as forgotPassword does: the same work whoever owns it.
-        allowed = self._mail_allowed(VERIFY_EMAIL, email, now)
+        allowed = self._code_mail_allowed(VERIFY_EMAIL, email, user, now)
         if user is None or user["emailVerified"] or not allowed:
             return
         self._send_new_code(

@@ -6,7 +6,6 @@ from .base import (
     ACTIVITY,
     IDENTITIES,
     LOGIN_FAILURES,
-    MAIL_QUOTA,
     ONE_TIME_CODES,
     SESSIONS,
     USERS,
@@ -36,5 +35,6 @@ class DeletionStore(StoreBase):
             deleted[ACTIVITY] = self.db[ACTIVITY].delete_many({"userId": object_id}).deleted_count
             deleted[IDENTITIES] = self.db[IDENTITIES].delete_many(by_user).deleted_count
             deleted[LOGIN_FAILURES] = self.clear_account_login_failures(email)  # AttemptStore's, on Storage
-            deleted[MAIL_QUOTA] = self.db[MAIL_QUOTA].delete_many({"email": email}).deleted_count
+            # MailQuota stays: its counters belong to the address, not the account, and expire
+            # within the hour. Deleting them let signup + deleteAccount loops flood an inbox.
         return deleted

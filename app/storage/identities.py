@@ -104,6 +104,20 @@ class IdentityStore(StoreBase):
             query = {"provider": provider, "subject": subject, "userId": user_id}
             return self.db[IDENTITIES].delete_one(query).deleted_count == 1
 
+    def remove_unproven_identities(self, user_id: str, email: str) -> list[dict]:
+        """Remove the user's identities whose provider did not verify `email` itself; return them.
+
+        Called when a code first proves the account's mailbox: an identity linked before then
+        may belong to whoever signed up in that address's name. One whose provider verified
+        this very address vouches for the same mailbox, so it stays.
+        """
+        unproven = {"userId": user_id, "$nor": [{"emailVerified": True, "email": email}]}
+        with self._lock:
+            found = [_identity(document) for document in self.db[IDENTITIES].find(unproven)]
+            removed = self.db[IDENTITIES].delete_many(unproven).deleted_count
+        self._count_identities(user_id, -removed)
+        return found if removed else []
+
     def _count_identities(self, user_id: str, change: int) -> None:
         object_id = object_id_of(user_id)
         if object_id is None or change == 0:

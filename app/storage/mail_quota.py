@@ -21,8 +21,10 @@ class MailQuotaStore(StoreBase):
             quota.create_index([("expiresAt", ASCENDING)], expireAfterSeconds=0)
             quota.create_index([("email", ASCENDING)])
 
-    def count_mail(self, purpose: str, email: str, limit: int, now: datetime) -> bool:
-        """Count one more message of `purpose` to `email` if the hour's quota allows it; say whether it did.
+    def count_mail(
+        self, purpose: str, email: str, limit: int, now: datetime, window: timedelta = MAIL_QUOTA_WINDOW
+    ) -> bool:
+        """Count one more message of `purpose` to `email` if the window's quota allows it; say whether it did.
 
         Each step is one atomic update, so concurrent requests cannot together pass the limit.
         """
@@ -33,11 +35,11 @@ class MailQuotaStore(StoreBase):
             )
         if counted.matched_count == 1:
             return True
-        window = {"$set": {"email": email, "count": 1, "expiresAt": now + MAIL_QUOTA_WINDOW}}
-        try:  # no counter, or one from an hour that has passed: start a new hour
+        start = {"$set": {"email": email, "count": 1, "expiresAt": now + window}}
+        try:  # no counter, or one from a window that has passed: start a new window
             with self._lock:
                 started = self.db[MAIL_QUOTA].update_one(
-                    {"_id": key, "expiresAt": {"$lte": now}}, window, upsert=True
+                    {"_id": key, "expiresAt": {"$lte": now}}, start, upsert=True
                 )
         except DuplicateKeyError:  # a live counter at its limit (or one created just now)
             return False
