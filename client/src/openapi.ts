@@ -858,7 +858,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Link a Google or Apple account to the signed-in user, to sign in with it from then on. */
+        /**
+         * Link a Google or Apple account to the signed-in user, to sign in with it from then on.
+         * @description The account's email must be verified, and the owner proves it is them: `password` for an
+         *         account that has one, else `currentIdToken`, a fresh ID token of a sign-in already linked.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -2160,12 +2164,21 @@ export interface components {
         };
         LinkIdToken: {
             /** @description the OpenID Connect ID token the Google or Apple SDK returned */
+            currentIdToken?: string | null;
+            /**
+             * @description with currentIdToken, as at sign-in
+             * @default null
+             */
+            currentNonce?: string | null;
+            /** @description the OpenID Connect ID token the Google or Apple SDK returned */
             idToken: string;
             /**
              * @description the raw nonce the app gave the SDK
              * @default null
              */
             nonce?: string | null;
+            /** @example correct horse */
+            password?: string | null;
             /** @enum {string} */
             provider: "google" | "apple";
         };

@@ -13,7 +13,7 @@ import { AuthError, createAuthClient, memoryStorage, readTokenClaims } from "../
 import { AuthProvider, useAuth } from "../dist/react/index.js";
 import { newUser, recordingFetch } from "./support/fetch.mjs";
 import { hashedNonce, startProviders } from "./support/providers.mjs";
-import { startServer } from "./support/server.mjs";
+import { codeIn, startServer } from "./support/server.mjs";
 
 const { act, create } = TestRenderer;
 globalThis.IS_REACT_ACT_ENVIRONMENT = true;
@@ -22,7 +22,8 @@ let providers;
 let server;
 before(async () => {
   providers = await startProviders();
-  server = await startServer({ ACCESS_TOKEN_TTL: "600", ...providers.settings });
+  // At INFO, in JSON, the server logs each message it would mail: verify() reads the codes there.
+  server = await startServer({ ACCESS_TOKEN_TTL: "600", LOG_LEVEL: "INFO", LOG_FORMAT: "json", ...providers.settings });
 });
 after(async () => {
   await server?.stop();
@@ -133,6 +134,12 @@ describe("loginWithIdToken", () => {
   });
 });
 
+/** Confirm a signed-in user's address with the code the server mailed at signup. */
+async function verify(client, user) {
+  const code = codeIn(await server.nextMail(user.email, /^Confirm your email address/));
+  assert.deepEqual(await client.verifyEmail({ email: user.email, code }), { success: true });
+}
+
 describe("linked identities", () => {
   test("linkIdToken links Google to a password account; identities lists it; unlinkIdentity removes it", async () => {
     const { client, fetch, storage } = makeClient();
@@ -149,7 +156,14 @@ describe("linked identities", () => {
     assert.deepEqual(await client.identities(), { success: true, identities: [] });
     assert.deepEqual(lastRequest(fetch), { method: "GET", path: "/api/auth/identities", body: undefined, bearer: true });
 
-    const body = { provider: "google", idToken: providers.idToken("google", person) };
+    // Linking takes a verified address and the password: a stolen access token alone adds no way in.
+    const unproven = { provider: "google", idToken: providers.idToken("google", person), password: user.password };
+    assert.equal((await rejection(client.linkIdToken(unproven))).code, "emailNotVerified");
+    await verify(client, user);
+    const noPassword = await rejection(client.linkIdToken({ provider: "google", idToken: providers.idToken("google", person) }));
+    assert.equal(noPassword.status, 400);
+
+    const body = { provider: "google", idToken: providers.idToken("google", person), password: user.password };
     assert.deepEqual(await client.linkIdToken(body), { success: true });
     assert.deepEqual(lastRequest(fetch), { method: "POST", path: "/api/auth/linkIdToken", body, bearer: true });
     assert.equal(fetch.requests.at(-1).authorization, `Bearer ${token}`);
@@ -170,8 +184,10 @@ describe("linked identities", () => {
     const otherUser = newUser();
     await other.client.signup(otherUser);
     await other.client.login({ email: otherUser.email, password: otherUser.password });
-    assert.equal((await rejection(other.client.linkIdToken(body))).code, "identityInUse");
-    const second = { provider: "google", idToken: providers.idToken("google", someone()) };
+    await verify(other.client, otherUser);
+    const taken = { ...body, password: otherUser.password };
+    assert.equal((await rejection(other.client.linkIdToken(taken))).code, "identityInUse");
+    const second = { provider: "google", idToken: providers.idToken("google", someone()), password: user.password };
     assert.equal((await rejection(client.linkIdToken(second))).code, "providerAlreadyLinked");
 
     assert.deepEqual(await client.unlinkIdentity("google"), { success: true });
