@@ -1,6 +1,7 @@
 """`flask sessions ...` through click's test runner: list, end one, end all."""
 
 import json
+from datetime import timedelta
 
 from helpers import EXPIRED, bearer, refresh
 
@@ -21,6 +22,15 @@ def test_list_shows_the_open_sessions_newest_first(app, auth, clock):
     assert all("tokenHash" not in session for session in sessions)
     text = run(app, "sessions", "list", "ada@example.com").output
     assert sessions[0]["id"] in text and "Tablet/2" in text
+
+
+def test_end_takes_a_session_id_that_starts_with_a_dash(app, auth, storage, clock):
+    user_id = auth.tokens()["user"]["id"]
+    now = clock()
+    storage.open_session("-dash-first-id", user_id, "hash", now, now + timedelta(days=1), None, None)
+    result = run(app, "sessions", "end", "-dash-first-id", "--json")
+    assert result.exit_code == 0, result.output
+    assert storage.find_open_session("-dash-first-id", user_id, clock()) is None
 
 
 def test_end_ends_one_session_and_the_user_sees_who_did_it(app, auth, client):

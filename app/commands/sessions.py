@@ -28,7 +28,8 @@ def list_sessions(who: str, as_json: bool) -> None:
     )
 
 
-@sessions.command("end")
+# Session ids are URL-safe base64 and may start with "-": taken as the id, not as an option.
+@sessions.command("end", context_settings={"ignore_unknown_options": True})
 @click.argument("session_id")
 @json_option
 def end(session_id: str, as_json: bool) -> None:
