@@ -1,0 +1,81 @@
+"""Accounts: sign up, the signed-in user, the password, the activity log, deletion."""
+
+from __future__ import annotations
+
+from .. import schemas
+from ..api import accepts, responds
+from .blueprint import auth_service, bp, client, current_session_id, current_user_id
+
+
+@bp.post("/signup")
+@accepts(schemas.signup_schema)
+@responds(200, schemas.SuccessSchema, tag="accounts", errors=(429,))
+def signup(data: dict) -> dict:
+    """Create an account."""
+    auth_service().signup(data["first"], data["last"], data["email"], data["password"], client())
+    return {"success": True}
+
+
+@bp.get("/me")
+@responds(200, schemas.MeResponseSchema, tag="accounts")
+def me() -> dict:
+    """Show the user the access token belongs to, as stored now."""
+    return {"success": True, "user": schemas.user_with_role_schema.dump(auth_service().me(current_user_id()))}
+
+
+@bp.patch("/me")
+@accepts(schemas.update_profile_schema)
+@responds(200, schemas.MeResponseSchema, tag="accounts")
+def update_me(data: dict) -> dict:
+    """Change the user's first and/or last name."""
+    user = auth_service().update_profile(current_user_id(), data, client())
+    return {"success": True, "user": schemas.user_with_role_schema.dump(user)}
+
+
+@bp.post("/changePassword")
+@accepts(schemas.change_password_schema)
+@responds(200, schemas.RevokedResponseSchema, tag="accounts", errors=(429,))
+def change_password(data: dict) -> dict:
+    """Change the password and end every other session of the user."""
+    revoked = auth_service().change_password(
+        current_user_id(), current_session_id(), data["currentPassword"], data["newPassword"], client()
+    )
+    return {"success": True, "revoked": revoked}
+
+
+@bp.get("/activity")
+@accepts(schemas.page_schema, location="query")
+@responds(200, schemas.ActivityPageSchema, tag="accounts")
+def activity(data: dict) -> dict:
+    """Show the user's own activity log, newest first, one page at a time."""
+    entries, next_cursor = auth_service().list_activity(current_user_id(), data["after"], data["limit"])
+    return {
+        "success": True,
+        "activity": schemas.activity_schema.dump(entries, many=True),
+        "next": next_cursor,
+    }
+
+
+@bp.post("/deleteAccount")
+@accepts(schemas.delete_account_schema)
+@responds(200, schemas.SuccessSchema, tag="accounts", errors=(429,))
+def delete_account(data: dict) -> dict:
+    """Delete the account and everything it owns; every session ends.
+
+    Send the password, or for an account without one (made with Google or Apple) a fresh
+    ID token of a linked provider (issued in the last ten minutes).
+    """
+    if "password" in data:
+        auth_service().delete_account_with_password(
+            current_user_id(), current_session_id(), data["password"], client()
+        )
+    else:
+        auth_service().delete_account_with_id_token(
+            current_user_id(),
+            current_session_id(),
+            data["provider"],
+            data["idToken"],
+            data["nonce"],
+            client(),
+        )
+    return {"success": True}

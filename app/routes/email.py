@@ -1,0 +1,71 @@
+"""One-time codes by mail: a forgotten password, verifying the address, moving to a new one."""
+
+from __future__ import annotations
+
+from .. import schemas
+from ..api import accepts, responds
+from .blueprint import auth_service, bp, client, current_session_id, current_user_id
+
+
+@bp.post("/forgotPassword")
+@accepts(schemas.email_schema)
+@responds(200, schemas.SuccessSchema, tag="email", errors=(429,))
+def forgot_password(data: dict) -> dict:
+    """Mail a password-reset code, if an account has this email.
+
+    The answer is the same for an unknown address.
+    """
+    auth_service().forgot_password(data["email"], client())
+    return {"success": True}
+
+
+@bp.post("/resetPassword")
+@accepts(schemas.reset_password_schema)
+@responds(200, schemas.SuccessSchema, tag="email", errors=(429,))
+def reset_password(data: dict) -> dict:
+    """Set a new password with the mailed code; every session ends."""
+    auth_service().reset_password(data["email"], data["code"], data["newPassword"], client())
+    return {"success": True}
+
+
+@bp.post("/verifyEmail")
+@accepts(schemas.verify_email_schema)
+@responds(200, schemas.SuccessSchema, tag="email", errors=(429,))
+def verify_email(data: dict) -> dict:
+    """Confirm the email address with the mailed code."""
+    auth_service().verify_email(data["email"], data["code"], client())
+    return {"success": True}
+
+
+@bp.post("/resendVerification")
+@accepts(schemas.email_schema)
+@responds(200, schemas.SuccessSchema, tag="email", errors=(429,))
+def resend_verification(data: dict) -> dict:
+    """Mail a new verification code, if an unverified account has this email.
+
+    The answer is the same for an unknown or already verified address.
+    """
+    auth_service().resend_verification(data["email"], client())
+    return {"success": True}
+
+
+@bp.post("/changeEmail")
+@accepts(schemas.change_email_schema)
+@responds(200, schemas.SuccessSchema, tag="email", errors=(429,))
+def change_email(data: dict) -> dict:
+    """Mail a code to the new address; the email changes once the code is confirmed."""
+    auth_service().change_email(
+        current_user_id(), current_session_id(), data["password"], data["newEmail"], client()
+    )
+    return {"success": True}
+
+
+@bp.post("/confirmEmailChange")
+@accepts(schemas.code_schema)
+@responds(200, schemas.MeResponseSchema, tag="email", errors=(429,))
+def confirm_email_change(data: dict) -> dict:
+    """Move to the new address with the code mailed to it; the old address gets a notice."""
+    user = auth_service().confirm_email_change(
+        current_user_id(), current_session_id(), data["code"], client()
+    )
+    return {"success": True, "user": schemas.user_with_role_schema.dump(user)}

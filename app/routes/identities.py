@@ -1,0 +1,68 @@
+"""Sign in with Apple and Google, and the sign-ins linked to the account."""
+
+from __future__ import annotations
+
+from .. import schemas
+from ..api import accepts, responds
+from ..service import LinkProof
+from .blueprint import auth_service, bp, client, current_session_id, current_user_id
+
+
+@bp.post("/loginWithIdToken")
+@accepts(schemas.id_token_login_schema)
+@responds(200, schemas.IdTokenLoginResponseSchema, tag="identities", errors=(429, 503))
+def login_with_id_token(data: dict) -> dict:
+    """Sign in with Google or Apple: verify the app's ID token and open a session.
+
+    An identity seen before signs in to its account; a new one is linked to the account with
+    its email when both sides have verified that email (else `accountExists`), or gets a new
+    account without a password (`created: true`). The answer is a password login's.
+    """
+    login = auth_service().login_with_id_token(
+        data["provider"], data["idToken"], data["nonce"], data["first"], data["last"], client()
+    )
+    return {
+        "success": True,
+        "authToken": login.result.auth_token,
+        "refreshToken": login.result.refresh_token,
+        "user": schemas.user_schema.dump(login.result.user),
+        "created": login.created,
+    }
+
+
+@bp.post("/linkIdToken")
+@accepts(schemas.link_id_token_schema)
+@responds(200, schemas.SuccessSchema, tag="identities", errors=(429, 503))
+def link_id_token(data: dict) -> dict:
+    """Link a Google or Apple account to the signed-in user, to sign in with it from then on.
+
+    The account's email must be verified, and the owner proves it is them: `password` for an
+    account that has one, else `currentIdToken`, a fresh ID token of a sign-in already linked.
+    """
+    proof = LinkProof(data.get("password"), data.get("currentIdToken"), data["currentNonce"])
+    auth_service().link_id_token(
+        current_user_id(),
+        current_session_id(),
+        data["provider"],
+        data["idToken"],
+        data["nonce"],
+        proof,
+        client(),
+    )
+    return {"success": True}
+
+
+@bp.get("/identities")
+@responds(200, schemas.IdentitiesResponseSchema, tag="identities")
+def identities() -> dict:
+    """List the Google and Apple accounts linked to the user."""
+    found = auth_service().list_identities(current_user_id())
+    return {"success": True, "identities": schemas.identity_schema.dump(found, many=True)}
+
+
+@bp.delete("/identities/<provider>")
+@responds(200, schemas.SuccessSchema, tag="identities", errors=(404,))
+def unlink_identity(provider: str) -> dict:
+    """Unlink the user's Google or Apple account (refused if it is the last way to sign in)."""
+    auth_service().unlink_identity(current_user_id(), provider, client())
+    return {"success": True}
