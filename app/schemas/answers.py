@@ -1,0 +1,102 @@
+"""Answer bodies, for the OpenAPI document (views return plain dicts of these shapes)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+from .shapes import (
+    ActivitySchema,
+    IdentitySchema,
+    SessionSchema,
+    UserWithRoleSchema,
+)
+
+
+class SuccessSchema(Schema):
+    success = fields.Boolean(required=True, metadata={"example": True})
+
+
+class LoginResponseSchema(SuccessSchema):
+    authToken = fields.String(required=True, metadata={"description": "JWT access token"})  # noqa: N815
+    refreshToken = fields.String(required=True, metadata={"description": "JWT refresh token"})  # noqa: N815
+    user = fields.Nested(UserWithRoleSchema, required=True)
+
+
+class IdTokenLoginResponseSchema(LoginResponseSchema):
+    created = fields.Boolean(required=True, metadata={"description": "a new account was made"})
+
+
+class IdentitiesResponseSchema(SuccessSchema):
+    identities = fields.List(fields.Nested(IdentitySchema), required=True)
+
+
+class RefreshResponseSchema(SuccessSchema):
+    authToken = fields.String(required=True, metadata={"description": "a new JWT access token"})  # noqa: N815
+    refreshToken = fields.String(  # noqa: N815
+        metadata={"description": "with REFRESH_TOKEN_ROTATION only: the refresh token to use next time"}
+    )
+
+
+class MeResponseSchema(SuccessSchema):
+    user = fields.Nested(UserWithRoleSchema, required=True)
+
+
+class RevokedResponseSchema(SuccessSchema):
+    revoked = fields.Integer(required=True, metadata={"description": "how many sessions were ended"})
+
+
+class SessionsResponseSchema(SuccessSchema):
+    sessions = fields.List(fields.Nested(SessionSchema), required=True)
+
+
+class ActivityPageSchema(SuccessSchema):
+    activity = fields.List(
+        fields.Nested(ActivitySchema), required=True, metadata={"description": "newest first"}
+    )
+    next = fields.String(
+        required=True, allow_none=True, metadata={"description": "pass as `after` for the next page"}
+    )
+
+
+class UsersPageSchema(SuccessSchema):
+    message = fields.List(
+        fields.Nested(UserWithRoleSchema),
+        required=True,
+        metadata={"description": "one page of users; `role` only when the caller is an admin"},
+    )
+    next = fields.String(
+        required=True, allow_none=True, metadata={"description": "pass as `after` for the next page"}
+    )
+
+
+class StatusResponseSchema(SuccessSchema):
+    status = fields.String(required=True, metadata={"example": "up"})
+
+
+class KeySetResponseSchema(SuccessSchema):
+    keys = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={"description": "RFC 7517 public keys, each with `kid`, `alg`, `use` and its key members"},
+    )
+
+
+class ErrorSchema(Schema):
+    """The failure envelope every error answer uses."""
+
+    success = fields.Boolean(required=True, metadata={"example": False})
+    message = fields.String(required=True, metadata={"example": "You must send all details."})
+    code = fields.String(
+        metadata={
+            "description": "`invalidToken`: refresh and retry; `refreshExpired`: log out; "
+            "`rateLimited`: wait `Retry-After` seconds; `accountDisabled`: an operator disabled "
+            "the account; `forbidden`: signed in, but not allowed; `invalidCode`: the one-time code "
+            "is wrong, used or expired; `emailNotVerified`: verify the email address first",
+            "example": "invalidToken",
+        }
+    )
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "field name to its messages, for validation failures"},
+    )

@@ -1,0 +1,251 @@
+"""Request bodies and queries: what each route takes, and `load`, which turns a refusal into one sentence."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from ..errors import ApiError
+from ..id_tokens import PROVIDERS
+from .fields import (
+    MISSING,
+    Code,
+    Email,
+    GivenPassword,
+    IdToken,
+    NewPassword,
+    OptionalName,
+    OptionalText,
+    Provider,
+    RequiredText,
+)
+
+
+class RequestSchema(Schema):
+    """Base for request bodies: unknown fields ignored, one sentence for anything missing."""
+
+    missing_message: ClassVar[str] = "Some required fields are missing."
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+class SignupSchema(RequestSchema):
+    missing_message = "You must send all details."
+    first = RequiredText(max_length=100, metadata={"example": "Ada"})
+    last = RequiredText(max_length=100, metadata={"example": "Lovelace"})
+    email = Email()
+    password = NewPassword()
+
+
+class LoginSchema(RequestSchema):
+    missing_message = "You must send the username and the password."
+    email = Email()
+    password = GivenPassword()
+    refreshToken = fields.String(  # noqa: N815
+        load_default=None,
+        validate=validate.Length(max=4096),
+        metadata={
+            "description": "optional: the refresh token of a session of this account the client already "
+            "holds; such a login is not kept waiting by other people's failed guesses"
+        },
+    )
+
+
+class RefreshSchema(RequestSchema):
+    missing_message = "There is no refresh token to check."
+    refreshToken = RequiredText(max_length=4096)  # noqa: N815 - the original's field name
+
+
+class ChangePasswordSchema(RequestSchema):
+    missing_message = "You must send the current and the new password."
+    currentPassword = GivenPassword()  # noqa: N815 - JSON field names are camelCase
+    newPassword = NewPassword()  # noqa: N815
+
+
+class IdTokenLoginSchema(RequestSchema):
+    missing_message = "You must send the provider and the sign-in token."
+    provider = Provider()
+    idToken = IdToken()  # noqa: N815
+    nonce = OptionalText(
+        max_length=512,
+        trim=False,
+        metadata={"description": "the raw nonce the app gave the SDK; the token holds it or its SHA-256 hex"},
+    )
+    first = OptionalText(
+        metadata={"description": "for a new account; Apple tells the app the name only once"}
+    )
+    last = OptionalText(metadata={"description": "for a new account"})
+
+
+class LinkIdTokenSchema(RequestSchema):
+    missing_message = (
+        "You must send the provider and the sign-in token, with your password "
+        "(or, for an account without one, a fresh currentIdToken)."
+    )
+    provider = Provider()
+    idToken = IdToken()  # noqa: N815
+    nonce = OptionalText(
+        max_length=512, trim=False, metadata={"description": "the raw nonce the app gave the SDK"}
+    )
+    password = GivenPassword()  # the account's password, when it has one
+    # For an account without a password: a fresh ID token (last ten minutes) of a sign-in already linked.
+    currentIdToken = IdToken()  # noqa: N815
+    currentNonce = OptionalText(  # noqa: N815
+        max_length=512, trim=False, metadata={"description": "with currentIdToken, as at sign-in"}
+    )
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # The proof that the caller is the account's owner: which one is the service's to say.
+        for name in ("password", "currentIdToken"):  # null or left out: the service asks for the one it needs
+            self.fields[name].required = False
+            self.fields[name].allow_none = True
+
+
+class NewPasswordSchema(RequestSchema):
+    """A password an operator sets for a user, under the signup rules."""
+
+    missing_message = "You must send the new password."
+    password = NewPassword()
+
+
+class EmailSchema(RequestSchema):
+    missing_message = "You must send your email address."
+    email = Email()
+
+
+class ResetPasswordSchema(RequestSchema):
+    missing_message = "You must send the email, the code and the new password."
+    email = Email()
+    code = Code()
+    newPassword = NewPassword()  # noqa: N815
+
+
+class VerifyEmailSchema(RequestSchema):
+    missing_message = "You must send the email and the code."
+    email = Email()
+    code = Code()
+
+
+class UpdateProfileSchema(RequestSchema):
+    missing_message = "Names cannot be empty."
+    first = OptionalName(max_length=100, metadata={"example": "Ada"})
+    last = OptionalName(max_length=100, metadata={"example": "Lovelace"})
+
+
+class ChangeEmailSchema(RequestSchema):
+    missing_message = "You must send your password and the new email address."
+    password = GivenPassword()
+    newEmail = Email()  # noqa: N815
+
+
+class CodeSchema(RequestSchema):
+    missing_message = "You must send the code."
+    code = Code()
+
+
+class DeleteAccountSchema(RequestSchema):
+    missing_message = "You must send your password (or a fresh idToken, for an account without one)."
+    password = GivenPassword()
+    idToken = IdToken()  # noqa: N815
+    provider = fields.String(
+        load_default=None,
+        validate=validate.OneOf(PROVIDERS),
+        metadata={
+            "enum": list(PROVIDERS),
+            "description": "with idToken; read from the token's issuer when left out",
+        },
+    )
+    nonce = OptionalText(max_length=512, trim=False, metadata={"description": "with idToken, as at sign-in"})
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        for name in ("password", "idToken"):  # one of the two, checked below
+            self.fields[name].required = False
+
+    @validates_schema
+    def _password_or_id_token(self, data: dict, **kwargs: Any) -> None:
+        if data.get("password") is None and data.get("idToken") is None:
+            raise ValidationError(MISSING, "password")
+
+
+class PageSchema(RequestSchema):
+    missing_message = "Some paging parameters are missing."
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000), strict=False)
+    # Length as well as the pattern: "$" would let a trailing newline through.
+    after = fields.String(
+        load_default=None, validate=[validate.Length(equal=24), validate.Regexp(r"^[0-9a-f]{24}$")]
+    )
+
+
+def _summary(schema: RequestSchema, messages: dict) -> str:
+    """One sentence for the client to show: the schema's own if a field is missing."""
+    flat = [(name, text) for name, texts in messages.items() for text in _as_list(texts)]
+    if any(text == MISSING for _, text in flat):
+        return schema.missing_message
+    name, text = flat[0]
+    if text.startswith("Password"):
+        return text
+    return f"Invalid {name}: {text}"
+
+
+def _as_list(texts: Any) -> list[str]:
+    if isinstance(texts, list):
+        return [str(text) for text in texts]
+    return [str(texts)]
+
+
+def load(schema: RequestSchema, data: Any, partial: tuple[str, ...] = ()) -> dict:
+    """Validate `data` with `schema` (the `partial` fields may be absent), or raise an ApiError."""
+    try:
+        return schema.load(data, partial=partial)
+    except ValidationError as error:
+        messages = error.messages if isinstance(error.messages, dict) else {"_body": error.messages}
+        raise ApiError(_summary(schema, messages), errors=messages) from None
+
+
+signup_schema = SignupSchema()
+
+
+login_schema = LoginSchema()
+
+
+refresh_schema = RefreshSchema()
+
+
+change_password_schema = ChangePasswordSchema()
+
+
+page_schema = PageSchema()
+
+
+id_token_login_schema = IdTokenLoginSchema()
+
+
+link_id_token_schema = LinkIdTokenSchema()
+
+
+new_password_schema = NewPasswordSchema()
+
+
+email_schema = EmailSchema()
+
+
+reset_password_schema = ResetPasswordSchema()
+
+
+verify_email_schema = VerifyEmailSchema()
+
+
+update_profile_schema = UpdateProfileSchema()
+
+
+change_email_schema = ChangeEmailSchema()
+
+
+code_schema = CodeSchema()
+
+
+delete_account_schema = DeleteAccountSchema()
