@@ -65,6 +65,8 @@ FLOW = [
         200,
         [],
     ),
+    # Logging out ended the session; deleting the account asks for an open one.
+    ("POST", "/api/auth/login", "Log in again (saves both tokens)", CREDENTIALS, 200, SAVE_BOTH_TOKENS),
     ("POST", "/api/auth/deleteAccount", "Delete the account", {"password": "{{password}}"}, 200, []),
     (
         "GET",
