@@ -53,11 +53,12 @@ def test_me_shows_the_same_user_as_login_and_get_all(auth, client, clock):
     assert me["createdAt"] == clock.now.replace(microsecond=0).isoformat(timespec="milliseconds") + "Z"
 
 
-def test_me_answers_from_the_token_without_reading_the_user(auth, client, storage):
+def test_me_reads_the_stored_user_so_a_deleted_account_is_refused(auth, client, storage):
     tokens = auth.tokens()
-    storage.db[USERS].delete_many({})  # stateless like every guarded route: valid until it expires
+    storage.db[USERS].delete_many({})
     response = client.get("/api/auth/me", headers=bearer(tokens["authToken"]))
-    assert response.json == {"success": True, "user": tokens["user"]}
+    assert response.status_code == 403
+    assert response.json == INVALID
 
 
 def test_a_token_whose_subject_is_not_a_user_id_is_invalid_not_a_crash(auth, client):
