@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from flask import Flask, jsonify
-from flask_jwt_extended import JWTManager, create_access_token, get_jwt, get_jwt_identity, jwt_required
+from flask_jwt_extended import JWTManager, create_access_token, get_jwt_identity, jwt_required
 
 from . import store
 
@@ -32,13 +32,9 @@ store.add_views(app, issue_token)
 @app.get("/api/auth/me")
 @jwt_required()
 def me():  # noqa: ANN201
-    claims = get_jwt()
-    user = {
-        "id": get_jwt_identity(),
-        "email": claims["email"],
-        "first": claims["first"],
-        "last": claims["last"],
-    }
+    user = store.find_public(get_jwt_identity())  # the stored user, as the project's /me reads it
+    if user is None:
+        return store.not_found()
     return jsonify(success=True, user=user)
 
 

@@ -40,7 +40,9 @@ store.add_views(app, issue_token)
 @app.get("/api/auth/me")
 @token_required
 def me(claims):  # noqa: ANN001, ANN201
-    user = {"id": claims["sub"], "email": claims["email"], "first": claims["first"], "last": claims["last"]}
+    user = store.find_public(claims["sub"])  # the stored user, as the project's /me reads it
+    if user is None:
+        return store.not_found()
     return jsonify(success=True, user=user)
 
 

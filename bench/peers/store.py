@@ -35,6 +35,14 @@ def create_user(data: dict) -> bool:
     return True
 
 
+def find_public(user_id: str) -> dict | None:
+    """Return the public fields of the user with this id (one find_one by _id), or None."""
+    if not ObjectId.is_valid(user_id):
+        return None
+    user = users.find_one({"_id": ObjectId(user_id)}, {"first": 1, "last": 1, "email": 1})
+    return None if user is None else public(user)
+
+
 def check_login(data: dict) -> dict | None:
     """Return the user whose email and password match, else None."""
     user = users.find_one({"email": data.get("email")})
@@ -64,6 +72,11 @@ def add_views(app: Flask, issue_token: Callable[[dict], str]) -> None:
         if user is None:
             return jsonify(success=False, message="The email or password is incorrect."), 400
         return jsonify(success=True, authToken=issue_token(user), user=user)
+
+
+def not_found() -> tuple[Response, int]:
+    """Answer a guarded request whose token names no stored user."""
+    return jsonify(success=False, message="Your access token is invalid.", code="invalidToken"), 403
 
 
 def page_response() -> tuple[Response, int]:

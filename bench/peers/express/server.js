@@ -14,6 +14,7 @@ const secret =
 const rounds = Number(process.env.BCRYPT_ROUNDS || 12);
 const port = Number(process.argv[2] || process.env.PORT || 1140);
 const users = []; // in memory, like the project's embedded store
+const usersById = new Map(); // the index /me looks a user up in
 let nextId = 1;
 
 const app = express();
@@ -28,7 +29,9 @@ router.post('/signup', (req, res) => {
     return res.status(400).send({ success: false, message: 'You must send all details.' });
   }
   bcrypt.hash(password, rounds).then((hash) => {
-    users.push({ id: String(nextId++).padStart(24, '0'), first, last, email, password: hash });
+    const user = { id: String(nextId++).padStart(24, '0'), first, last, email, password: hash };
+    users.push(user);
+    usersById.set(user.id, user);
     res.send({ success: true });
   });
 });
@@ -58,9 +61,13 @@ router.use((req, res, next) => {
   });
 });
 
+// The stored user, as the project's /me reads it.
 router.get('/me', (req, res) => {
-  const { sub, email, first, last } = req.claims;
-  res.send({ success: true, user: { id: sub, email, first, last } });
+  const user = usersById.get(req.claims.sub);
+  if (!user) {
+    return res.status(403).send({ success: false, message: 'Your access token is invalid.', code: 'invalidToken' });
+  }
+  res.send({ success: true, user: publicUser(user) });
 });
 
 router.all('/getAll', (req, res) => {
