@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import base64
+import binascii
 import json
 import re
 import secrets
@@ -17,8 +17,6 @@ from .keys import Key, KeySet
 
 ACCESS = "access"
 REFRESH = "refresh"
-
-_REQUIRED_CLAIMS = ["sub", "sid", "type", "iat", "exp", "jti"]
 
 # Tokens whose signature and claims were already checked, per signer: a client sends the same
 # access token with every request until it expires, and checking it again is most of the cost
@@ -46,20 +44,27 @@ def encode(claims: dict, key: Key) -> str:
 _COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 
+_TO_STANDARD_ALPHABET = bytes.maketrans(b"-_", b"+/")
+
+
 def _segment(text: str) -> bytes:
     """Decode one base64url segment, refusing every spelling of its bytes but the canonical one."""
     if len(text) % 4 == 1:
         raise TokenError("malformed segment")
-    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    if base64.urlsafe_b64encode(data).rstrip(b"=").decode() != text:  # spare bits set
+    standard = text.encode().translate(_TO_STANDARD_ALPHABET) + b"=" * (-len(text) % 4)
+    try:
+        data = binascii.a2b_base64(standard, strict_mode=True)
+    except binascii.Error:
+        raise TokenError("malformed segment") from None
+    if binascii.b2a_base64(data, newline=False) != standard:  # spare bits set: another spelling
         raise TokenError("malformed segment")
     return data
 
 
 def _json_object(data: bytes, name: str) -> dict:
     try:
-        value = json.loads(data)
-    except (ValueError, RecursionError):
+        value = json.loads(data.decode())
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         raise TokenError(f"malformed {name}") from None
     if not isinstance(value, dict):
         raise TokenError(f"malformed {name}")
@@ -81,11 +86,20 @@ def verification_key(header: dict, keys: Mapping[str, Key]) -> Key:
 
 def check_claims(claims: dict, expected_type: str, issuer: str | None, audience: str | None) -> None:
     """Raise TokenError unless the claims are complete, of the right types, of `expected_type`, for us."""
-    if any(claims.get(name) is None for name in _REQUIRED_CLAIMS):
+    # Required: sub, sid, jti, iat, exp, and type (checked against the expected one).
+    if None in (
+        claims.get("sub"),
+        claims.get("sid"),
+        claims.get("jti"),
+        claims.get("iat"),
+        claims.get("exp"),
+    ):
         raise TokenError("missing claim")
-    if claims["type"] != expected_type:
+    if claims.get("type") != expected_type:
         raise TokenError("wrong token type")
-    if not all(isinstance(claims[name], str) for name in ("sub", "sid", "jti")):
+    if not (
+        isinstance(claims["sub"], str) and isinstance(claims["sid"], str) and isinstance(claims["jti"], str)
+    ):
         raise TokenError("malformed subject claims")
     if not isinstance(claims["exp"], int | float) or not isinstance(claims.get("nbf", 0), int | float):
         raise TokenError("malformed expiry")
