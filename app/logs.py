@@ -50,6 +50,8 @@ class RequestIdFilter(logging.Filter):
     """Stamp each record made during a request with that request's id."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if hasattr(record, "request_id"):  # the request line brings its own: no context lookups
+            return True
         if has_request_context() and REQUEST_ID_KEY in request.environ:
             record.request_id = request.environ[REQUEST_ID_KEY]
         return True

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cached_property
 
 from bson import ObjectId
 from pymongo import ASCENDING
+from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from .base import MIGRATIONS, USERS, StoreBase, id_time, object_id_of
@@ -98,13 +100,18 @@ class UserStore(StoreBase):
         with self._lock:
             return _user(self.db[USERS].find_one({"email": email}, _USER_FIELDS))
 
+    @cached_property
+    def _users(self) -> Collection:
+        """The collection's handle, made once: GET /me reads a user on every request."""
+        return self.db[USERS]
+
     def find_user_by_id(self, user_id: str) -> dict | None:
         """Return the user with this id, if any."""
         object_id = object_id_of(user_id)
         if object_id is None:
             return None
         with self._lock:
-            return _user(self.db[USERS].find_one({"_id": object_id}, _USER_FIELDS))
+            return _user(self._users.find_one({"_id": object_id}, _USER_FIELDS))
 
     def list_users(self, after: str | None, limit: int) -> list[dict]:
         """Return up to `limit` users in id order, starting after the id `after`."""
