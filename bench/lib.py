@@ -26,7 +26,9 @@ SERVE = str(ROOT / "bench" / "serve.sh")
 EXPRESS = ROOT / "bench" / "peers" / "express"
 SECRET = "bench-secret-that-is-long-enough-for-hs256-0123456789"
 PASSWORD = "correct horse battery"
-FIRST_PORT = 18100
+# Targets listen on consecutive ports from here; BENCH_FIRST_PORT moves them, so that two
+# benchmarks can run on one machine at once.
+FIRST_PORT = int(os.environ.get("BENCH_FIRST_PORT", "18100"))
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ TARGETS = {
     # The original article's code as written: the secret as a string, which jsonwebtoken 9
     # tries to read as a public key on every verify.
     "express-string-secret": Target("express-string-secret", _express, EXPRESS),
+    "express-seeded": Target("express-seeded", _express, EXPRESS, (("JWT_KEY_OBJECT", "1"),)),
 }
 REFERENCE = "express"
 

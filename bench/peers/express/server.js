@@ -17,6 +17,17 @@ const users = []; // in memory, like the project's embedded store
 const usersById = new Map(); // the index /me looks a user up in
 let nextId = 1;
 
+// BENCH_USERS=N: N users stored at start-up (user000000@example.com, ...), as bench/seeded.py does.
+const seeded = Number(process.env.BENCH_USERS || 0);
+if (seeded) {
+  const hash = bcrypt.hashSync('correct horse battery', rounds);
+  for (let n = 0; n < seeded; n++) {
+    const user = { id: String(nextId++).padStart(24, '0'), first: `U${n}`, last: 'Bench', email: `user${String(n).padStart(6, '0')}@example.com`, password: hash };
+    users.push(user);
+    usersById.set(user.id, user);
+  }
+}
+
 const app = express();
 app.use(express.json());
 const router = express.Router();
