@@ -9,6 +9,7 @@ from flask import Flask
 from config import Settings
 
 from . import docs, health, jwks, routes
+from .admission import Admission, init_admission
 from .errors import register_error_handlers
 from .keys import load_key_set
 from .limits import init_rate_limits
@@ -30,9 +31,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # keep "success" first, as the original did
     app.extensions["settings"] = settings
-    init_request_logging(app)  # first, so that requests refused by later hooks are logged too
+    admission = init_admission(app, settings)  # innermost middleware: the request log counts the wait
+    init_request_logging(app)  # before the hooks, so that requests refused by them are logged too
     init_security(app, settings)
-    register_services(app, settings)
+    register_services(app, settings, admission)
     app.register_blueprint(routes.bp)
     app.register_blueprint(docs.bp)
     app.register_blueprint(health.bp)
@@ -44,7 +46,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     return app
 
 
-def register_services(app: Flask, settings: Settings) -> None:
+def register_services(app: Flask, settings: Settings, admission: Admission) -> None:
     """Connect storage and build the auth service the views use."""
     storage = connect(app, settings.mongo_uri)
     storage.ensure_indexes()
@@ -68,7 +70,12 @@ def register_services(app: Flask, settings: Settings) -> None:
         first_delay=settings.login_delay_first,
         max_delay=settings.login_delay_max,
     )
-    hasher = PasswordHasher(settings.bcrypt_rounds, settings.bcrypt_concurrency, settings.bcrypt_nice)
+    hasher = PasswordHasher(
+        settings.bcrypt_rounds,
+        settings.bcrypt_concurrency,
+        settings.bcrypt_nice,
+        waiting=admission.stepped_out,
+    )
     app.extensions["auth_service"] = AuthService(storage, signer, hasher, throttle, rules=rules)
 
 

@@ -7,6 +7,7 @@ import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from typing import TypeVar
 
 import bcrypt
@@ -44,8 +45,15 @@ class PasswordHasher:
     the server's request threads stay free and first in line for cheap, guarded requests.
     """
 
-    def __init__(self, rounds: int, concurrency: int = 1, nice: int = 0) -> None:
+    def __init__(
+        self,
+        rounds: int,
+        concurrency: int = 1,
+        nice: int = 0,
+        waiting: Callable[[], AbstractContextManager] = nullcontext,
+    ) -> None:
         self.rounds = rounds
+        self._waiting = waiting  # entered while a hash runs: the request gives up its turn (app/admission.py)
         self._pool = ThreadPoolExecutor(
             max_workers=concurrency,
             thread_name_prefix="bcrypt",
@@ -56,7 +64,9 @@ class PasswordHasher:
         self._dummy_hash = bcrypt.hashpw(b"dummy-password", bcrypt.gensalt(rounds))
 
     def _run(self, function: Callable[..., T], *args: bytes) -> T:
-        return self._pool.submit(function, *args).result()
+        future = self._pool.submit(function, *args)
+        with self._waiting():
+            return future.result()
 
     def hash(self, password: str) -> str:
         """Return the bcrypt hash of `password`, exactly as typed."""

@@ -30,7 +30,13 @@ def test_values_are_read_from_the_environment():
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("ACCESS_TOKEN_TTL", "15m"), ("ACCESS_TOKEN_TTL", "0"), ("BCRYPT_ROUNDS", "3"), ("BCRYPT_ROUNDS", "40")],
+    [
+        ("ACCESS_TOKEN_TTL", "15m"),
+        ("ACCESS_TOKEN_TTL", "0"),
+        ("BCRYPT_ROUNDS", "3"),
+        ("BCRYPT_ROUNDS", "40"),
+        ("REQUEST_CONCURRENCY", "0"),
+    ],
 )
 def test_malformed_values_stop_the_server_with_a_message_naming_the_setting(name, value):
     with pytest.raises(ConfigError, match=name):
@@ -91,3 +97,12 @@ def test_a_dotenv_file_is_read_and_the_environment_wins(tmp_path, monkeypatch):
 def test_a_database_password_never_shows_in_the_settings_repr():
     settings = Settings.from_env({"MONGO_URI": "mongodb://app:hunter2-secret@db:27017/auth"})
     assert "hunter2-secret" not in repr(settings)
+
+
+def test_more_requests_run_at_once_on_mongodb_where_each_also_waits_for_the_database():
+    assert Settings.from_env({}).request_concurrency == 4
+    assert Settings.from_env({"MONGO_URI": "mongodb://db:27017/auth"}).request_concurrency == 16
+    assert (
+        Settings.from_env({"MONGO_URI": "mongodb://db/auth", "REQUEST_CONCURRENCY": "8"}).request_concurrency
+        == 8
+    )
