@@ -84,6 +84,27 @@ def verification_key(header: dict, keys: Mapping[str, Key]) -> Key:
     return key
 
 
+# Header spellings remembered per signer: tokens from one key share one header segment. Only
+# segments that passed verification_key get in, and only this many, so no client can grow it.
+KNOWN_HEADERS = 16
+
+
+class HeaderKeys:
+    """The key a token's header segment names, parsed once per spelling in use."""
+
+    def __init__(self, keys: Mapping[str, Key]) -> None:
+        self.keys = keys
+        self._known: dict[str, Key] = {}
+
+    def __call__(self, segment: str) -> Key:
+        key = self._known.get(segment)
+        if key is None:
+            key = verification_key(_json_object(_segment(segment), "header"), self.keys)
+            if len(self._known) < KNOWN_HEADERS:
+                self._known[segment] = key
+        return key
+
+
 def check_claims(claims: dict, expected_type: str, issuer: str | None, audience: str | None) -> None:
     """Raise TokenError unless the claims are complete, of the right types, of `expected_type`, for us."""
     # Required: sub, sid, jti, iat, exp, and type (checked against the expected one).
@@ -125,7 +146,7 @@ def _for_audience(audiences: object, audience: str | None) -> bool:
 def decode_signed(
     token: str,
     *,
-    keys: Mapping[str, Key],
+    keys: Mapping[str, Key] | HeaderKeys,
     expected_type: str,
     issuer: str | None = None,
     audience: str | None = None,
@@ -141,7 +162,7 @@ def decode_signed(
     if not isinstance(token, str) or not _COMPACT.fullmatch(token):
         raise TokenError("not a compact JWS")
     header_segment, payload_segment, signature_segment = token.split(".")
-    key = verification_key(_json_object(_segment(header_segment), "header"), keys)
+    key = (keys if isinstance(keys, HeaderKeys) else HeaderKeys(keys))(header_segment)
     signing_input = token[: len(header_segment) + 1 + len(payload_segment)].encode()
     if not key.verifies(signing_input, _segment(signature_segment)):
         raise TokenError("signature verification failed")
@@ -188,11 +209,12 @@ class TokenSigner:
     def __post_init__(self) -> None:
         verified = lru_cache(maxsize=VERIFIED_TOKENS_CACHED)(self._decode_signed)
         object.__setattr__(self, "_verified", verified)
+        object.__setattr__(self, "_header_keys", HeaderKeys(self.keys.verifying))
 
     def _decode_signed(self, token: str, expected_type: str) -> dict:
         return decode_signed(
             token,
-            keys=self.keys.verifying,
+            keys=self._header_keys,
             expected_type=expected_type,
             issuer=self.issuer,
             audience=self.audience,

@@ -10,7 +10,7 @@ import jwt
 import pytest
 
 from app.keys import KeySet, secret_key
-from app.tokens import ACCESS, REFRESH, TokenError, TokenSigner
+from app.tokens import ACCESS, KNOWN_HEADERS, REFRESH, TokenError, TokenSigner
 from helpers import TEST_SECRET
 
 NOW = datetime(2030, 1, 1, 12, 0, 0)
@@ -190,3 +190,14 @@ def test_a_token_from_another_or_no_issuer_is_refused_when_an_issuer_is_set(issu
     if issuer is not None:
         claims["iss"] = issuer
     assert refused(signed_as_is(jwt.get_unverified_header(token), json.dumps(claims)), tokens)
+
+
+def test_header_spellings_are_remembered_only_when_valid_and_only_a_few():
+    tokens = signer()
+    token = tokens.access_token(USER, "session", NOW)
+    header = jwt.get_unverified_header(token)
+    for number in range(3 * KNOWN_HEADERS):  # each a valid header, spelled differently
+        assert not refused(signed_as_is({**header, "n": number}, json.dumps(claims_of(token))), tokens)
+    assert refused(signed_as_is({**header, "kid": "unknown"}, json.dumps(claims_of(token))), tokens)
+    assert len(tokens._header_keys._known) == KNOWN_HEADERS
+    assert all(key.kid == header["kid"] for key in tokens._header_keys._known.values())
