@@ -54,6 +54,8 @@ TARGETS = {
     "project": Target("project", served("wsgi:app")),
     "plain": Target("plain", served("bench.peers.plain_pyjwt:app")),
     "fje": Target("fje", served("bench.peers.fje:app")),
+    # Not a peer: Flask answering /me with a fixed user, no guard, no read (the framework's floor).
+    "flask-bare": Target("flask-bare", served("bench.peers.bare:app")),
     # The same three with BENCH_USERS users stored at start-up (bench/seeded.py).
     "project-seeded": Target(
         "project-seeded", served("bench.seeded:app"), env=(("BENCH_SEEDED", "project"),)
