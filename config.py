@@ -111,6 +111,7 @@ class Settings:
     bcrypt_rounds: int = 12
     bcrypt_concurrency: int = field(default_factory=usable_cores)
     bcrypt_nice: int = 10
+    request_concurrency: int = 4
     jwt_algorithm: str = "HS256"
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
@@ -213,6 +214,10 @@ class Settings:
             bcrypt_rounds=_int(env, "BCRYPT_ROUNDS", 12, minimum=4),
             bcrypt_concurrency=_int(env, "BCRYPT_CONCURRENCY", usable_cores(), minimum=1),
             bcrypt_nice=_int(env, "BCRYPT_NICE", 10, minimum=0),
+            # On MongoDB a request also waits for the database inside its turn: more at once.
+            request_concurrency=_int(
+                env, "REQUEST_CONCURRENCY", 4 if _text(env, "MONGO_URI") is None else 16, minimum=1
+            ),
             jwt_algorithm=_text(env, "JWT_ALGORITHM", "HS256"),
             jwt_issuer=_text(env, "JWT_ISSUER"),
             jwt_audience=_text(env, "JWT_AUDIENCE"),

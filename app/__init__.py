@@ -12,6 +12,7 @@ from flask import Flask
 from config import Settings
 
 from . import docs, health, jwks, routes
+from .admission import Admission, init_admission
 from .commands import register_commands
 from .errors import register_error_handlers
 from .id_tokens import IdTokenVerifier
@@ -47,9 +48,10 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # keep "success" first, as the original did
     app.extensions["settings"] = settings
-    init_request_logging(app)  # first, so that requests refused by later hooks are logged too
+    admission = init_admission(app, settings)  # innermost middleware: the request log counts the wait
+    init_request_logging(app)  # before the hooks, so that requests refused by them are logged too
     init_security(app, settings)
-    register_services(app, settings, prepare_database)
+    register_services(app, settings, admission, prepare_database)
     app.register_blueprint(routes.bp)
     if settings.getall_access == "off":
         routes.switch_off_user_listing(app)
@@ -67,7 +69,9 @@ def create_app(
     return app
 
 
-def register_services(app: Flask, settings: Settings, prepare_database: bool = True) -> None:
+def register_services(
+    app: Flask, settings: Settings, admission: Admission, prepare_database: bool = True
+) -> None:
     """Connect storage and build the auth service the views use."""
     storage = connect(app, settings.mongo_uri, keep_activity_for=timedelta(days=settings.activity_ttl_days))
     if prepare_database:
@@ -96,7 +100,12 @@ def register_services(app: Flask, settings: Settings, prepare_database: bool = T
         max_delay=settings.login_delay_max,
         account_failures_per_day=settings.login_account_failures_per_day,
     )
-    hasher = PasswordHasher(settings.bcrypt_rounds, settings.bcrypt_concurrency, settings.bcrypt_nice)
+    hasher = PasswordHasher(
+        settings.bcrypt_rounds,
+        settings.bcrypt_concurrency,
+        settings.bcrypt_nice,
+        waiting=admission.stepped_out,
+    )
     account_rules = AccountRules(
         code_key=code_key(keys),
         code_ttl=settings.one_time_code_ttl,

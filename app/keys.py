@@ -34,6 +34,17 @@ class Key:
     signer: Any = None  # None when only the public half is held (a retired key)
     public_jwk: dict | None = None  # None for shared secrets: those are never published
 
+    def __post_init__(self) -> None:
+        # PyJWT's implementation of this key's one algorithm, and the key in the form it
+        # verifies with, made once: jwt.decode looks both up again on every call.
+        implementation = get_default_algorithms()[self.algorithm]
+        object.__setattr__(self, "_implementation", implementation)
+        object.__setattr__(self, "_prepared", implementation.prepare_key(self.verifier))
+
+    def verifies(self, signing_input: bytes, signature: bytes) -> bool:
+        """Say whether `signature` is this key's signature of `signing_input`, with its own algorithm."""
+        return self._implementation.verify(signing_input, self._prepared, signature)
+
 
 @dataclass(frozen=True)
 class KeySet:

@@ -7,6 +7,7 @@ import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from typing import TypeVar
 
 import bcrypt
@@ -45,8 +46,15 @@ class PasswordHasher:
     the server's request threads stay free and first in line for cheap, guarded requests.
     """
 
-    def __init__(self, rounds: int, concurrency: int = 1, nice: int = 0) -> None:
+    def __init__(
+        self,
+        rounds: int,
+        concurrency: int = 1,
+        nice: int = 0,
+        waiting: Callable[[], AbstractContextManager] = nullcontext,
+    ) -> None:
         self.rounds = rounds
+        self._waiting = waiting  # entered while a hash runs: the request gives up its turn (app/admission.py)
         self._pool = ThreadPoolExecutor(
             max_workers=concurrency,
             thread_name_prefix="bcrypt",
@@ -58,7 +66,9 @@ class PasswordHasher:
         self._dummies = {rounds: self._dummy_hash}  # by cost, made when first needed
 
     def _run(self, function: Callable[..., T], *args: object) -> T:
-        return self._pool.submit(function, *args).result()
+        future = self._pool.submit(function, *args)
+        with self._waiting():
+            return future.result()
 
     def _dummy_at(self, cost: int) -> bytes:
         if cost not in self._dummies:  # two threads making one at once waste a hash, nothing else

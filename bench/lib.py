@@ -20,13 +20,16 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import bcrypt
+import jwt
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVE = str(ROOT / "bench" / "serve.sh")
 EXPRESS = ROOT / "bench" / "peers" / "express"
 SECRET = "bench-secret-that-is-long-enough-for-hs256-0123456789"
 PASSWORD = "correct horse battery"
-FIRST_PORT = 18100
+# Targets listen on consecutive ports from here; BENCH_FIRST_PORT moves them, so that two
+# benchmarks can run on one machine at once.
+FIRST_PORT = int(os.environ.get("BENCH_FIRST_PORT", "18100"))
 
 
 @dataclass(frozen=True)
@@ -44,20 +47,32 @@ def served(app: str) -> Callable[[int], list[str]]:
     return lambda port: [SERVE, str(port), app]
 
 
+def _express(port: int) -> list[str]:
+    return ["env", "NODE_ENV=production", "node", "server.js", str(port)]
+
+
 TARGETS = {
     "project": Target("project", served("wsgi:app")),
     "plain": Target("plain", served("bench.peers.plain_pyjwt:app")),
     "fje": Target("fje", served("bench.peers.fje:app")),
+    # Not a peer: Flask answering /me with a fixed user, no guard, no read (the framework's floor).
+    "flask-bare": Target("flask-bare", served("bench.peers.bare:app")),
     # The same three with BENCH_USERS users stored at start-up (bench/seeded.py).
     "project-seeded": Target(
         "project-seeded", served("bench.seeded:app"), env=(("BENCH_SEEDED", "project"),)
     ),
     "plain-seeded": Target("plain-seeded", served("bench.seeded:app"), env=(("BENCH_SEEDED", "plain"),)),
     "fje-seeded": Target("fje-seeded", served("bench.seeded:app"), env=(("BENCH_SEEDED", "fje"),)),
-    "express": Target(
-        "express", lambda port: ["env", "NODE_ENV=production", "node", "server.js", str(port)], EXPRESS
-    ),
+    # The reference peer: Express and jsonwebtoken given a prepared key (crypto.createSecretKey),
+    # as an Express user who cares about speed writes it, and as fast as the original's
+    # jsonwebtoken 7 was with a string.
+    "express": Target("express", _express, EXPRESS, (("JWT_KEY_OBJECT", "1"),)),
+    # The original article's code as written: the secret as a string, which jsonwebtoken 9
+    # tries to read as a public key on every verify.
+    "express-string-secret": Target("express-string-secret", _express, EXPRESS),
+    "express-seeded": Target("express-seeded", _express, EXPRESS, (("JWT_KEY_OBJECT", "1"),)),
 }
+REFERENCE = "express"
 
 
 @dataclass
@@ -214,6 +229,24 @@ def refreshed_tokens(server: Server, count: int, email: str = "many@example.com"
     return [
         call(server, "POST", "/api/auth/refreshToken", {"refreshToken": refresh_token})["authToken"]
         for _ in range(count)
+    ]
+
+
+def resigned_tokens(token: str, count: int) -> list[str]:
+    """Return `count` tokens that differ from `token` only in their expiry, signed with the same secret.
+
+    Each is a token the server would issue (its own claims and header, `kid` included), but
+    one it has not seen: `exp` moves a second later for each, so every request that sends the
+    next one verifies a signature the server has never checked.
+    """
+    header = jwt.get_unverified_header(token)
+    claims = jwt.decode(token, options={"verify_signature": False})
+    extra = {name: value for name, value in header.items() if name not in ("alg", "typ")}
+    return [
+        jwt.encode(
+            {**claims, "exp": claims["exp"] + offset}, SECRET, algorithm=header["alg"], headers=extra or None
+        )
+        for offset in range(1, count + 1)
     ]
 
 
@@ -457,13 +490,30 @@ def medians(samples: dict) -> dict[str, dict[str, float]]:
     }
 
 
-def print_table(title: str, results: dict[str, dict[str, float]], ratio_of: str) -> None:
-    """Print medians per target, and how the first target's `ratio_of` compares with each one's."""
-    first = next(iter(results))
+def print_table(
+    title: str,
+    results: dict[str, dict[str, float]],
+    ratio_of: str | tuple[str, ...],
+    reference: str | None = None,
+) -> None:
+    """Print medians per target, and each target's `ratio_of` figures against the reference row's.
+
+    The reference is `reference` when it is one of the rows, else the first row.
+    """
+    ratios = (ratio_of,) if isinstance(ratio_of, str) else ratio_of
+    base = reference if reference in results else next(iter(results))
     width = max(len(name) for name in results) + 2
-    keys = list(results[first])
+    keys = list(results[base])
     print(f"\n{title}")
-    print(f"  {'target':{width}}" + "".join(f"{key:>12}" for key in keys) + f"  {ratio_of}: first/this")
+    heads = "".join(f"  {key}: this/{base}" for key in ratios)
+    print(f"  {'target':{width}}" + "".join(f"{key:>12}" for key in keys) + heads)
     for name, metrics in results.items():
-        ratio = results[first][ratio_of] / metrics[ratio_of] if metrics[ratio_of] else float("nan")
-        print(f"  {name:{width}}" + "".join(f"{metrics[key]:>12,.2f}" for key in keys) + f"  {ratio:.2f}x")
+        cells = "".join(f"{key:>12,.2f}" for key in keys for key in [metrics[key]])
+        shares = "".join(
+            f"  {_share(metrics[key], results[base][key]):>{len(key) + len(base) + 7}}" for key in ratios
+        )
+        print(f"  {name:{width}}" + cells + shares)
+
+
+def _share(value: float, of: float) -> str:
+    return f"{value / of:.2f}x" if of else "-"

@@ -13,7 +13,7 @@ LOGIN = "/api/auth/login"
 
 
 def main() -> None:
-    parser = lib.arguments(__doc__, "project,plain,fje", seconds=8, rounds=3)
+    parser = lib.arguments(__doc__, "project,plain,fje,express", seconds=8, rounds=3)
     parser.add_argument("--clients", type=int, default=8)
     lib.add_mongo_uri(parser)
     args = parser.parse_args()
@@ -24,7 +24,7 @@ def main() -> None:
             server.name: lib.throughput(server, script, args.seconds, args.clients, 30) for server in servers
         }
         results = lib.with_bcrypt_limit(cases, args.rounds, "req/s")
-    lib.print_table(f"POST {LOGIN}, {args.clients} clients (medians)", results, "req/s")
+    lib.print_table(f"POST {LOGIN}, {args.clients} clients (medians)", results, "req/s", lib.REFERENCE)
 
 
 if __name__ == "__main__":

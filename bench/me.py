@@ -1,8 +1,9 @@
-"""Guarded GET /api/auth/me: throughput, p50 and p99, the project against its peers, A B A B.
+"""Guarded GET /api/auth/me: throughput, p50 and p99 at saturation, every target against the reference.
 
-`project` sends one token over and over, as a client does until its token expires;
-`project-uncached` cycles through twice as many distinct tokens as the guard remembers, so
-every request verifies a signature: the guard's cost with nothing remembered.
+Each target is measured twice, A B A B: sending one token over and over, as a client does
+until its token expires, and (`new tokens`) sending a token the server has not seen with
+every request, as many clients do: the guard's full cost, since nothing it remembers helps.
+Every /me reads the stored user. The reference is Express given a prepared key (`express`).
 """
 
 from __future__ import annotations
@@ -11,21 +12,32 @@ from app.tokens import VERIFIED_TOKENS_CACHED
 from bench import lib
 
 ME = "/api/auth/me"
+NEW = " new tokens"
 
 
 def main() -> None:
-    parser = lib.arguments(__doc__, "project,plain,fje,express", seconds=8, rounds=3)
+    parser = lib.arguments(__doc__, "project,plain,fje,express,express-string-secret", seconds=8, rounds=3)
     parser.add_argument("--connections", type=int, default=32)
     lib.add_mongo_uri(parser)
+    parser.add_argument(
+        "--tokens",
+        type=int,
+        default=2 * VERIFIED_TOKENS_CACHED,
+        help="distinct tokens cycled through in the new-token case (twice what the guard remembers)",
+    )
+    parser.add_argument("--same-token-only", action="store_true", help="skip the new-token case")
     args = parser.parse_args()
     print(lib.machine())
     with lib.serving_all(args.targets.split(","), mongo_uri=args.mongo_uri) as servers:
         scripts = {}
         for server in servers:
-            scripts[server.name] = (server, lib.lua_tokens("GET", ME, [lib.token_for(server)]))
-            if server.name == "project":
-                tokens = lib.refreshed_tokens(server, 2 * VERIFIED_TOKENS_CACHED)
-                scripts["project uncached"] = (server, lib.lua_tokens("GET", ME, tokens))
+            token = lib.token_for(server)
+            scripts[server.name] = (server, lib.lua_tokens("GET", ME, [token]))
+            if not args.same_token_only:
+                scripts[server.name + NEW] = (
+                    server,
+                    lib.lua_tokens("GET", ME, lib.resigned_tokens(token, args.tokens)),
+                )
         for server, script in scripts.values():  # warm up
             lib.throughput(server, script, 1, args.connections)()
         cases = {
@@ -33,7 +45,13 @@ def main() -> None:
             for name, (server, script) in scripts.items()
         }
         samples = lib.alternate(cases, args.rounds)
-    lib.print_table(f"GET {ME}, {args.connections} connections (medians)", lib.medians(samples), "req/s")
+    results = lib.medians(samples)
+    title = f"GET {ME}, {args.connections} connections (medians; p99 at saturation)"
+    same = {name: metrics for name, metrics in results.items() if not name.endswith(NEW)}
+    lib.print_table(title + ", one token", same, ("req/s", "p99 ms"), lib.REFERENCE)
+    new = {name: metrics for name, metrics in results.items() if name.endswith(NEW)}
+    if new:
+        lib.print_table(title + ", every token new", new, ("req/s", "p99 ms"), lib.REFERENCE + NEW)
 
 
 if __name__ == "__main__":

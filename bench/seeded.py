@@ -11,22 +11,29 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 
+import bcrypt
 from flask import Flask
 from pymongo.collection import Collection
 
 from app import create_app
+from app.logs import configure_logging
 from app.storage import USERS
+from bench.lib import PASSWORD
+from config import Settings
 
 
 def _fill(users: Collection, rebuild_indexes: callable) -> None:
     count = int(os.environ.get("BENCH_USERS", "0"))
     now = datetime.now(UTC).replace(tzinfo=None)
+    # One hash for all, of the benchmarks' password, so that any of them can log in.
+    rounds = int(os.environ.get("BCRYPT_ROUNDS", "4"))
+    hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds)).decode()
     documents = [
         {
             "first": f"U{n}",
             "last": "Bench",
             "email": f"user{n:06}@example.com",
-            "password": "-",
+            "password": hashed,
             "createdAt": now,
         }
         for n in range(count)
@@ -38,8 +45,10 @@ def _fill(users: Collection, rebuild_indexes: callable) -> None:
 
 
 def project() -> Flask:
-    """Return the project's app with the users stored."""
-    app = create_app()
+    """Return the project's app with the users stored, logging as wsgi.py does."""
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    app = create_app(settings)
     storage = app.extensions["auth_service"].storage
     _fill(storage.db[USERS], storage.ensure_indexes)
     return app

@@ -18,7 +18,7 @@ EMAIL = "storm@example.com"
 
 
 def main() -> None:
-    parser = lib.arguments(__doc__, "project,plain,fje", seconds=8, rounds=3)
+    parser = lib.arguments(__doc__, "project,plain,fje,express", seconds=8, rounds=3)
     parser.add_argument("--clients", type=int, default=8, help="login clients in the storm")
     parser.add_argument("--me-connections", type=int, default=2)
     parser.add_argument("--me-delay-ms", type=int, default=20, help="pause between a connection's requests")
@@ -32,7 +32,9 @@ def main() -> None:
             me = lib.lua_tokens("GET", ME, [token]) + lib.lua_paced(args.me_delay_ms)
             cases[server.name] = measure(server, me, login, args)
         results = lib.with_bcrypt_limit(cases, args.rounds, "logins/s")
-    lib.print_table(f"{ME} alone and during {args.clients} login clients (medians)", results, "storm p99")
+    lib.print_table(
+        f"{ME} alone and during {args.clients} login clients (medians)", results, "storm p99", lib.REFERENCE
+    )
 
 
 def measure(server: lib.Server, me: str, login: str, args: argparse.Namespace):  # noqa: ANN201

@@ -32,7 +32,13 @@ def test_values_are_read_from_the_environment():
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("ACCESS_TOKEN_TTL", "15m"), ("ACCESS_TOKEN_TTL", "0"), ("BCRYPT_ROUNDS", "3"), ("BCRYPT_ROUNDS", "40")],
+    [
+        ("ACCESS_TOKEN_TTL", "15m"),
+        ("ACCESS_TOKEN_TTL", "0"),
+        ("BCRYPT_ROUNDS", "3"),
+        ("BCRYPT_ROUNDS", "40"),
+        ("REQUEST_CONCURRENCY", "0"),
+    ],
 )
 def test_malformed_values_stop_the_server_with_a_message_naming_the_setting(name, value):
     with pytest.raises(ConfigError, match=name):
@@ -160,3 +166,12 @@ def test_no_setting_error_repeats_the_value_it_refuses():
             Settings.from_env({name: secret_looking})
         assert name in str(refusal.value)
         assert "hunter2" not in str(refusal.value)
+
+
+def test_more_requests_run_at_once_on_mongodb_where_each_also_waits_for_the_database():
+    assert Settings.from_env({}).request_concurrency == 4
+    assert Settings.from_env({"MONGO_URI": "mongodb://db:27017/auth"}).request_concurrency == 16
+    assert (
+        Settings.from_env({"MONGO_URI": "mongodb://db/auth", "REQUEST_CONCURRENCY": "8"}).request_concurrency
+        == 8
+    )

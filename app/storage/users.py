@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import cached_property
 
 from bson import ObjectId
 from pymongo import ASCENDING, ReturnDocument
+from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from ..schemas import normalise_email
@@ -142,13 +144,18 @@ class UserStore(StoreBase):
         with self._lock:
             return _user(self.db[USERS].find_one({"email": email}, _USER_FIELDS))
 
+    @cached_property
+    def _users(self) -> Collection:
+        """The collection's handle, made once: GET /me reads a user on every request."""
+        return self.db[USERS]
+
     def find_user_by_id(self, user_id: str) -> dict | None:
         """Return the user with this id, if any."""
         object_id = object_id_of(user_id)
         if object_id is None:
             return None
         with self._lock:
-            return _user(self.db[USERS].find_one({"_id": object_id}, _USER_FIELDS))
+            return _user(self._users.find_one({"_id": object_id}, _USER_FIELDS))
 
     def _pending_user_migrations(self) -> list[str]:
         with self._lock:
@@ -185,7 +192,7 @@ class UserStore(StoreBase):
         if object_id is None:
             return None
         with self._lock:
-            return _user(self.db[USERS].find_one({"_id": object_id}, _PUBLIC_FIELDS))
+            return _user(self._users.find_one({"_id": object_id}, _PUBLIC_FIELDS))
 
     def set_email_verified(self, user_id: str, email: str) -> bool:
         """Mark the user's email verified if it still is `email`; say whether it is."""

@@ -35,6 +35,14 @@ def create_user(data: dict) -> bool:
     return True
 
 
+def find_public(user_id: str) -> dict | None:
+    """Return the public fields of the user with this id (one find_one by _id), or None."""
+    if not ObjectId.is_valid(user_id):
+        return None
+    user = users.find_one({"_id": ObjectId(user_id)}, {"first": 1, "last": 1, "email": 1})
+    return None if user is None else public(user)
+
+
 def check_login(data: dict) -> dict | None:
     """Return the user whose email and password match, else None."""
     user = users.find_one({"email": data.get("email")})
@@ -43,17 +51,8 @@ def check_login(data: dict) -> dict | None:
     return public(user)
 
 
-def find_public(user_id: str) -> dict | None:
-    """Return the stored user with this id as a client may see it (one lookup by _id), else None."""
-    try:
-        object_id = ObjectId(user_id)
-    except (TypeError, ValueError):
-        return None
-    user = users.find_one({"_id": object_id}, {"password": 0})
-    return None if user is None else public(user)
-
-
 def invalid_token() -> tuple[Response, int]:
+    """Answer a guarded request whose token names no stored user, as the project does."""
     return jsonify(success=False, message="Your access token is invalid.", code="invalidToken"), 403
 
 

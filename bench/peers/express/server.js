@@ -17,6 +17,17 @@ const users = []; // in memory, like the project's embedded store
 const usersById = new Map(); // its _id index
 let nextId = 1;
 
+// BENCH_USERS=N: N users stored at start-up (user000000@example.com, ...), as bench/seeded.py does.
+const seeded = Number(process.env.BENCH_USERS || 0);
+if (seeded) {
+  const hash = bcrypt.hashSync('correct horse battery', rounds);
+  for (let n = 0; n < seeded; n++) {
+    const user = { id: String(nextId++).padStart(24, '0'), first: `U${n}`, last: 'Bench', email: `user${String(n).padStart(6, '0')}@example.com`, password: hash };
+    users.push(user);
+    usersById.set(user.id, user);
+  }
+}
+
 const app = express();
 app.use(express.json());
 const router = express.Router();
@@ -61,6 +72,7 @@ router.use((req, res, next) => {
   });
 });
 
+// The stored user, as the project's /me reads it.
 router.get('/me', (req, res) => {
   const user = usersById.get(req.claims.sub); // the stored user, as the project's /me reads it
   if (!user) {
