@@ -56,6 +56,14 @@ class OptionalName(RequiredText):
         self.required = False
 
 
+def may_be_left_out(field: RequiredText, *, allow_none: bool = False) -> RequiredText:
+    """Return `field` made optional (one of several ways to prove something; the schema or the
+    service says which it needs); when sent, it is checked as before."""
+    field.required = False
+    field.allow_none = allow_none
+    return field
+
+
 class Email(RequiredText):
     """An email address, trimmed and lower-cased so that comparisons ignore case."""
 

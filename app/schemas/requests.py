@@ -19,6 +19,7 @@ from .fields import (
     OptionalText,
     Provider,
     RequiredText,
+    may_be_left_out,
 )
 
 
@@ -89,19 +90,13 @@ class LinkIdTokenSchema(RequestSchema):
     nonce = OptionalText(
         max_length=512, trim=False, metadata={"description": "the raw nonce the app gave the SDK"}
     )
-    password = GivenPassword()  # the account's password, when it has one
+    # The proof that the caller is the account's owner: which one is the service's to say.
+    password = may_be_left_out(GivenPassword(), allow_none=True)  # the account's password, when it has one
     # For an account without a password: a fresh ID token (last ten minutes) of a sign-in already linked.
-    currentIdToken = IdToken()  # noqa: N815
+    currentIdToken = may_be_left_out(IdToken(), allow_none=True)  # noqa: N815
     currentNonce = OptionalText(  # noqa: N815
         max_length=512, trim=False, metadata={"description": "with currentIdToken, as at sign-in"}
     )
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        # The proof that the caller is the account's owner: which one is the service's to say.
-        for name in ("password", "currentIdToken"):  # null or left out: the service asks for the one it needs
-            self.fields[name].required = False
-            self.fields[name].allow_none = True
 
 
 class NewPasswordSchema(RequestSchema):
@@ -148,8 +143,8 @@ class CodeSchema(RequestSchema):
 
 class DeleteAccountSchema(RequestSchema):
     missing_message = "You must send your password (or a fresh idToken, for an account without one)."
-    password = GivenPassword()
-    idToken = IdToken()  # noqa: N815
+    password = may_be_left_out(GivenPassword())  # one of the two, checked below
+    idToken = may_be_left_out(IdToken())  # noqa: N815
     provider = fields.String(
         load_default=None,
         validate=validate.OneOf(PROVIDERS),
@@ -159,11 +154,6 @@ class DeleteAccountSchema(RequestSchema):
         },
     )
     nonce = OptionalText(max_length=512, trim=False, metadata={"description": "with idToken, as at sign-in"})
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        for name in ("password", "idToken"):  # one of the two, checked below
-            self.fields[name].required = False
 
     @validates_schema
     def _password_or_id_token(self, data: dict, **kwargs: Any) -> None:
