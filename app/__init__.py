@@ -22,6 +22,7 @@ from .lockout import LoginThrottle
 from .logs import init_request_logging
 from .mail import Mailer
 from .passwords import PasswordHasher
+from .rules import route_rules
 from .security import init_security
 from .service import AccountRules, AuthService, SessionRules
 from .storage import UNAVAILABLE_ERRORS, Storage, connect
@@ -41,7 +42,7 @@ def create_app(
     the app never waits on a database that is down.
     """
     settings = settings or Settings.from_env()
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # the docs page serves its own files
     # A doubled slash (an encoded "/" in a path parameter, say) is a 404 like any unknown
     # address, not Werkzeug's 308 redirect with an HTML body.
     app.url_map.merge_slashes = False
@@ -58,9 +59,10 @@ def create_app(
     app.register_blueprint(docs.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(jwks.bp)
+    app.extensions["route_rules"] = route_rules(app)  # every view declares its rules
     init_rate_limits(app, settings)  # after the blueprints: it wraps their views
     register_error_handlers(app, unavailable=UNAVAILABLE_ERRORS)
-    app.extensions["openapi"] = docs.build_spec(app, routes.PUBLIC_ENDPOINTS)
+    app.extensions["openapi"] = docs.build_spec(app, app.extensions["route_rules"])
     register_commands(app)
     if warn:
         log.info(app.extensions["mailer"].describe())

@@ -61,16 +61,13 @@ def accepts(schema: schemas.RequestSchema, *, location: str = "body") -> Callabl
     return decorate
 
 
-def responds(
-    status: int, schema: Schema | None = None, *, tag: str, errors: tuple[int, ...] = ()
-) -> Callable:
-    """Document the success answer (`status`, `schema`), the failure statuses a view can give, and
-    the group of the docs page it belongs to (`tag`, one of `docs.TAGS`)."""
+def responds(status: int, schema: Schema | None = None, *, tag: str) -> Callable:
+    """Document the success answer (`status`, `schema`) and the group of the docs page it belongs
+    to (`tag`, one of `docs.TAGS`); the failures come from the route's rules (app.rules)."""
 
     def decorate(view: Callable) -> Callable:
         operation = _operation(view)
         operation["responses"][status] = schema
-        operation["errors"] = errors
         operation["tag"] = tag
         return view
 

@@ -12,6 +12,7 @@ from flask import Blueprint, Flask, abort, current_app, send_from_directory
 from werkzeug.routing import Rule
 
 from . import schemas
+from .rules import RouteRules, public
 
 bp = Blueprint("docs", __name__)
 
@@ -57,7 +58,7 @@ def _error_response(status: int) -> dict:
     }
 
 
-def _operation(view: Callable, notes: dict, guarded: bool, uses_database: bool) -> dict:
+def _operation(view: Callable, notes: dict, rules: RouteRules) -> dict:
     """Turn a view's declarations into one OpenAPI operation."""
     summary, _, description = (view.__doc__ or "").strip().partition("\n")
     if notes["tag"] not in TAGS:
@@ -68,7 +69,7 @@ def _operation(view: Callable, notes: dict, guarded: bool, uses_database: bool) 
         "description": description.strip(),
         "responses": {},
     }
-    errors = set(notes.get("errors", ()))
+    errors = rules.statuses()
     if "body" in notes:
         schema = notes["body"]
         operation["requestBody"] = {
@@ -82,11 +83,8 @@ def _operation(view: Callable, notes: dict, guarded: bool, uses_database: bool) 
     if "query" in notes:
         operation["parameters"] = [{"in": "query", "schema": notes["query"]}]
         errors.add(400)
-    if guarded:
+    if rules.bearer:
         operation["security"] = [{"bearer": []}]
-        errors.add(403)
-    if uses_database:
-        errors.add(503)
     for status, schema in notes["responses"].items():
         response: dict = {"description": "Success"}
         if schema is not None:
@@ -97,7 +95,7 @@ def _operation(view: Callable, notes: dict, guarded: bool, uses_database: bool) 
     return operation
 
 
-def build_spec(app: Flask, public_endpoints: set[str]) -> dict:
+def build_spec(app: Flask, route_rules: dict[str, RouteRules]) -> dict:
     """Build the OpenAPI 3 document of every declared route of `app`."""
     spec = APISpec(
         title="JWT auth server",
@@ -115,8 +113,6 @@ def build_spec(app: Flask, public_endpoints: set[str]) -> dict:
         notes = getattr(view, "openapi", None)
         if notes is None:
             continue
-        uses_database = rule.endpoint.startswith("auth.")
-        guarded = uses_database and rule.endpoint not in public_endpoints
         methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
         parameters = [
             {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
@@ -125,7 +121,7 @@ def build_spec(app: Flask, public_endpoints: set[str]) -> dict:
         spec.path(
             path=_openapi_path(rule),
             operations={
-                method.lower(): _operation(view, notes, guarded, uses_database) for method in methods
+                method.lower(): _operation(view, notes, route_rules[rule.endpoint]) for method in methods
             },
             parameters=parameters,
         )
@@ -133,16 +129,19 @@ def build_spec(app: Flask, public_endpoints: set[str]) -> dict:
 
 
 @bp.get("/api/openapi.json")
+@public(uses_database=False)
 def openapi_document() -> dict:
     return current_app.extensions["openapi"]
 
 
 @bp.get("/api/docs")
+@public(uses_database=False)
 def docs_page():  # noqa: ANN201 - a file response
     return send_from_directory(OWN_ASSETS, "docs.html")
 
 
 @bp.get("/api/docs/<name>")
+@public(uses_database=False)
 def docs_asset(name: str):  # noqa: ANN201 - a file response
     if name in SWAGGER_UI_ASSETS:
         return send_from_directory(SWAGGER_UI_DIST, name)

@@ -7,6 +7,7 @@ from flask import Blueprint, current_app
 from . import schemas
 from .api import responds
 from .errors import ApiError
+from .rules import public
 
 bp = Blueprint("jwks", __name__)
 
@@ -15,7 +16,8 @@ CACHE = "public, max-age=300"  # verifiers may cache the set; a new key is picke
 
 
 @bp.get("/.well-known/jwks.json")
-@responds(200, schemas.KeySetResponseSchema, tag="keys", errors=(404,))
+@responds(200, schemas.KeySetResponseSchema, tag="keys")
+@public(errors=(404,), uses_database=False)
 def jwks() -> tuple[dict, int, dict]:
     """Return the key set; 404 when tokens are signed with a shared secret (HS256)."""
     key_set = current_app.extensions["auth_service"].signer.keys.jwks()

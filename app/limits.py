@@ -56,23 +56,12 @@ def storage_options(uri: str) -> dict:
     return {}
 
 
-def limited_endpoints(settings: Settings) -> dict[str, str]:
-    """Return each limited endpoint and its limit, e.g. `20/minute`."""
+def limited_endpoints(app: Flask, settings: Settings) -> dict[str, str]:
+    """Return each endpoint that declared a rate limit (app.rules) and its limit, e.g. `20/minute`."""
     return {
-        "auth.login": settings.rate_limit_login,
-        "auth.change_password": settings.rate_limit_login,  # a password check too, behind a token
-        "auth.signup": settings.rate_limit_signup,
-        "auth.refresh_token": settings.rate_limit_refresh,
-        # Signing in with Google or Apple: as many as password logins, so forged tokens cannot flood.
-        "auth.login_with_id_token": settings.rate_limit_login,
-        "auth.link_id_token": settings.rate_limit_login,
-        "auth.forgot_password": settings.rate_limit_forgot_password,
-        "auth.resend_verification": settings.rate_limit_resend_verification,
-        "auth.reset_password": settings.rate_limit_reset_password,
-        "auth.verify_email": settings.rate_limit_verify_email,
-        "auth.confirm_email_change": settings.rate_limit_verify_email,  # a code check too
-        "auth.change_email": settings.rate_limit_login,  # password checks, behind a token
-        "auth.delete_account": settings.rate_limit_login,
+        endpoint: getattr(settings, f"rate_limit_{rules.limit}")
+        for endpoint, rules in app.extensions["route_rules"].items()
+        if rules.limit is not None
     }
 
 
@@ -113,7 +102,7 @@ def init_rate_limits(app: Flask, settings: Settings) -> Limiter | None:
         log.warning("The rate-limit store does not answer; each process counts by itself until it does.")
     app.extensions["rate_limiter"] = limiter
     app.register_error_handler(RateLimitExceeded, refuse)
-    for endpoint, limit in limited_endpoints(settings).items():
+    for endpoint, limit in limited_endpoints(app, settings).items():
         # Flask-Limiter checks a route's own limits in a wrapper around its view, before the view.
         app.view_functions[endpoint] = limiter.limit(limit)(app.view_functions[endpoint])
     return limiter

@@ -66,6 +66,13 @@ def guard_answer(app, token: str):
     return app.test_client().get("/api/auth/getAll", headers=bearer(token))
 
 
+def restarted(old_app, new_app):
+    """Give `new_app` the users of `old_app`, as a restart with new keys on the same database would."""
+    old_db = old_app.extensions["auth_service"].storage.db
+    new_app.extensions["auth_service"].storage.db["Users"].insert_many(old_db["Users"].find())
+    return new_app
+
+
 @pytest.mark.parametrize("algorithm", sorted(GENERATORS))
 def test_each_asymmetric_algorithm_signs_and_verifies(make_app, private_keys, algorithm):
     app = make_app(jwt_algorithm=algorithm, jwt_private_key=private_pem(private_keys[algorithm][0]))
@@ -174,8 +181,9 @@ def test_jwk_jku_and_x5u_headers_are_never_trusted(make_app, private_keys):
 
 
 def test_rotating_the_secret_keeps_old_tokens_until_the_old_secret_is_removed(make_app):
-    old_token = access_token(make_app(secret_key=OLD_SECRET))
-    rotated = make_app(previous_secret_keys=(OLD_SECRET,))
+    old_app = make_app(secret_key=OLD_SECRET)
+    old_token = access_token(old_app)
+    rotated = restarted(old_app, make_app(previous_secret_keys=(OLD_SECRET,)))
     assert guard_answer(rotated, old_token).status_code == 201
     new_kid = jwt.get_unverified_header(access_token(rotated))["kid"]
     assert new_kid != jwt.get_unverified_header(old_token)["kid"]
@@ -185,10 +193,12 @@ def test_rotating_the_secret_keeps_old_tokens_until_the_old_secret_is_removed(ma
 
 def test_rotating_a_key_pair_keeps_old_tokens_and_publishes_both_keys(make_app, private_keys):
     old, new = private_keys["RS256"]
-    old_token = access_token(make_app(jwt_algorithm="RS256", jwt_private_key=private_pem(old)))
+    old_app = make_app(jwt_algorithm="RS256", jwt_private_key=private_pem(old))
+    old_token = access_token(old_app)
     rotated = make_app(
         jwt_algorithm="RS256", jwt_private_key=private_pem(new), jwt_previous_public_keys=(public_pem(old),)
     )
+    restarted(old_app, rotated)
     assert guard_answer(rotated, old_token).status_code == 201
     kids = {key["kid"] for key in rotated.test_client().get("/.well-known/jwks.json").json["keys"]}
     assert jwt.get_unverified_header(old_token)["kid"] in kids
@@ -201,12 +211,14 @@ def test_rotating_a_key_pair_keeps_old_tokens_and_publishes_both_keys(make_app, 
 def test_moving_from_a_secret_to_a_key_pair_keeps_old_tokens_each_under_its_own_algorithm(
     make_app, private_keys
 ):
-    old_token = access_token(make_app())
+    old_app = make_app()
+    old_token = access_token(old_app)
     moved = make_app(
         jwt_algorithm="EdDSA",
         jwt_private_key=private_pem(private_keys["EdDSA"][0]),
         previous_secret_keys=(TEST_SECRET,),
     )
+    restarted(old_app, moved)
     assert guard_answer(moved, old_token).status_code == 201
     # The retired secret still verifies only HS256: an HS512 token under its kid is refused.
     assert guard_answer(moved, sign_like(old_token, claims_of(old_token), algorithm="HS512")).json == INVALID

@@ -7,7 +7,7 @@ module holds the views of one group of the API (the docs page's groups).
 from __future__ import annotations
 
 from . import accounts, email, identities, sessions, tokens  # noqa: F401 - each registers its views on `bp`
-from .blueprint import PUBLIC_ENDPOINTS, bp
+from .blueprint import bp
 from .users import switch_off_user_listing
 
-__all__ = ["PUBLIC_ENDPOINTS", "bp", "switch_off_user_listing"]
+__all__ = ["bp", "switch_off_user_listing"]

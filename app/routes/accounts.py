@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from .. import schemas
 from ..api import accepts, responds
-from .blueprint import auth_service, bp, client, current_session_id, current_user_id
+from ..rules import READS_UNTIL_EXPIRY, public, signed_in
+from .blueprint import auth_service, bp, client, current_session_id, current_user, current_user_id
 
 
 @bp.post("/signup")
 @accepts(schemas.signup_schema)
-@responds(200, schemas.SuccessSchema, tag="accounts", errors=(429,))
+@responds(200, schemas.SuccessSchema, tag="accounts")
+@public(limit="signup")
 def signup(data: dict) -> dict:
     """Create an account."""
     auth_service().signup(data["first"], data["last"], data["email"], data["password"], client())
@@ -18,14 +20,16 @@ def signup(data: dict) -> dict:
 
 @bp.get("/me")
 @responds(200, schemas.MeResponseSchema, tag="accounts")
+@signed_in(ended_session_ok=READS_UNTIL_EXPIRY)
 def me() -> dict:
     """Show the user the access token belongs to, as stored now."""
-    return {"success": True, "user": schemas.user_with_role_schema.dump(auth_service().me(current_user_id()))}
+    return {"success": True, "user": schemas.user_with_role_schema.dump(current_user())}
 
 
 @bp.patch("/me")
 @accepts(schemas.update_profile_schema)
 @responds(200, schemas.MeResponseSchema, tag="accounts")
+@signed_in()
 def update_me(data: dict) -> dict:
     """Change the user's first and/or last name."""
     user = auth_service().update_profile(current_user_id(), data, client())
@@ -34,7 +38,8 @@ def update_me(data: dict) -> dict:
 
 @bp.post("/changePassword")
 @accepts(schemas.change_password_schema)
-@responds(200, schemas.RevokedResponseSchema, tag="accounts", errors=(429,))
+@responds(200, schemas.RevokedResponseSchema, tag="accounts")
+@signed_in(limit="login")
 def change_password(data: dict) -> dict:
     """Change the password and end every other session of the user."""
     revoked = auth_service().change_password(
@@ -46,6 +51,7 @@ def change_password(data: dict) -> dict:
 @bp.get("/activity")
 @accepts(schemas.page_schema, location="query")
 @responds(200, schemas.ActivityPageSchema, tag="accounts")
+@signed_in(ended_session_ok=READS_UNTIL_EXPIRY)
 def activity(data: dict) -> dict:
     """Show the user's own activity log, newest first, one page at a time."""
     entries, next_cursor = auth_service().list_activity(current_user_id(), data["after"], data["limit"])
@@ -58,7 +64,8 @@ def activity(data: dict) -> dict:
 
 @bp.post("/deleteAccount")
 @accepts(schemas.delete_account_schema)
-@responds(200, schemas.SuccessSchema, tag="accounts", errors=(429,))
+@responds(200, schemas.SuccessSchema, tag="accounts")
+@signed_in(limit="login")
 def delete_account(data: dict) -> dict:
     """Delete the account and everything it owns; every session ends.
 

@@ -8,22 +8,10 @@ from config import Settings
 
 from ..errors import InvalidToken
 from ..logs import note_user
+from ..rules import RouteRules
 from ..service import AuthService, Client
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
-
-# Every other route of this blueprint needs a valid access token.
-PUBLIC_ENDPOINTS = {
-    "auth.signup",
-    "auth.login",
-    "auth.refresh_token",
-    "auth.logout",
-    "auth.forgot_password",
-    "auth.reset_password",
-    "auth.verify_email",
-    "auth.resend_verification",
-    "auth.login_with_id_token",
-}
 
 
 def auth_service() -> AuthService:
@@ -44,6 +32,17 @@ def current_session_id() -> str:
     return g.claims["sid"]
 
 
+def current_user() -> dict:
+    """Return the stored user of the guarded request, as the guard read it."""
+    return g.user
+
+
+def signed_in_user_id() -> str | None:
+    """Return the user whose open session a public route's optional bearer token shows, or None."""
+    claims = g.get("optional_claims")
+    return claims["sub"] if claims else None
+
+
 def client() -> Client:
     return Client(ip=request.remote_addr, user_agent=request.headers.get("User-Agent"))
 
@@ -58,10 +57,19 @@ def bearer_token() -> str:
     return token
 
 
+def rules() -> RouteRules:
+    return current_app.extensions["route_rules"][request.endpoint]
+
+
 @bp.before_request
-def require_access_token() -> None:
-    """Let public routes and CORS preflights through; check the bearer token on the rest."""
-    if request.endpoint in PUBLIC_ENDPOINTS or request.method == "OPTIONS":
+def apply_route_rules() -> None:
+    """Enforce what the route declared (app.rules): a valid token, an open session, a live account."""
+    if request.method == "OPTIONS":  # CORS preflights carry no token
         return
-    g.claims = auth_service().verify_access(bearer_token())
+    declared = rules()
+    if declared.optional_bearer and "Authorization" in request.headers:
+        g.optional_claims = auth_service().open_session_claims(bearer_token())
+    if not declared.bearer:
+        return
+    g.claims, g.user = auth_service().authorize(bearer_token(), open_session=declared.open_session)
     note_user(g.claims["sub"])

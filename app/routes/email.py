@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from .. import schemas
 from ..api import accepts, responds
+from ..rules import public, signed_in
 from .blueprint import auth_service, bp, client, current_session_id, current_user_id
 
 
 @bp.post("/forgotPassword")
 @accepts(schemas.email_schema)
-@responds(200, schemas.SuccessSchema, tag="email", errors=(429,))
+@responds(200, schemas.SuccessSchema, tag="email")
+@public(limit="forgot_password")
 def forgot_password(data: dict) -> dict:
     """Mail a password-reset code, if an account has this email.
 
@@ -21,7 +23,8 @@ def forgot_password(data: dict) -> dict:
 
 @bp.post("/resetPassword")
 @accepts(schemas.reset_password_schema)
-@responds(200, schemas.SuccessSchema, tag="email", errors=(429,))
+@responds(200, schemas.SuccessSchema, tag="email")
+@public(limit="reset_password")
 def reset_password(data: dict) -> dict:
     """Set a new password with the mailed code; every session ends."""
     auth_service().reset_password(data["email"], data["code"], data["newPassword"], client())
@@ -30,7 +33,8 @@ def reset_password(data: dict) -> dict:
 
 @bp.post("/verifyEmail")
 @accepts(schemas.verify_email_schema)
-@responds(200, schemas.SuccessSchema, tag="email", errors=(429,))
+@responds(200, schemas.SuccessSchema, tag="email")
+@public(limit="verify_email", optional_bearer=True)
 def verify_email(data: dict) -> dict:
     """Confirm the email address with the mailed code."""
     auth_service().verify_email(data["email"], data["code"], client())
@@ -39,7 +43,8 @@ def verify_email(data: dict) -> dict:
 
 @bp.post("/resendVerification")
 @accepts(schemas.email_schema)
-@responds(200, schemas.SuccessSchema, tag="email", errors=(429,))
+@responds(200, schemas.SuccessSchema, tag="email")
+@public(limit="resend_verification")
 def resend_verification(data: dict) -> dict:
     """Mail a new verification code, if an unverified account has this email.
 
@@ -51,7 +56,8 @@ def resend_verification(data: dict) -> dict:
 
 @bp.post("/changeEmail")
 @accepts(schemas.change_email_schema)
-@responds(200, schemas.SuccessSchema, tag="email", errors=(429,))
+@responds(200, schemas.SuccessSchema, tag="email")
+@signed_in(limit="login")
 def change_email(data: dict) -> dict:
     """Mail a code to the new address; the email changes once the code is confirmed."""
     auth_service().change_email(
@@ -62,7 +68,8 @@ def change_email(data: dict) -> dict:
 
 @bp.post("/confirmEmailChange")
 @accepts(schemas.code_schema)
-@responds(200, schemas.MeResponseSchema, tag="email", errors=(429,))
+@responds(200, schemas.MeResponseSchema, tag="email")
+@signed_in(limit="verify_email")
 def confirm_email_change(data: dict) -> dict:
     """Move to the new address with the code mailed to it; the old address gets a notice."""
     user = auth_service().confirm_email_change(

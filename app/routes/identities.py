@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from .. import schemas
 from ..api import accepts, responds
+from ..rules import READS_UNTIL_EXPIRY, public, signed_in
 from ..service import LinkProof
 from .blueprint import auth_service, bp, client, current_session_id, current_user_id
 
 
 @bp.post("/loginWithIdToken")
 @accepts(schemas.id_token_login_schema)
-@responds(200, schemas.IdTokenLoginResponseSchema, tag="identities", errors=(429, 503))
+@responds(200, schemas.IdTokenLoginResponseSchema, tag="identities")
+@public(limit="login", errors=(503,))
 def login_with_id_token(data: dict) -> dict:
     """Sign in with Google or Apple: verify the app's ID token and open a session.
 
@@ -32,7 +34,8 @@ def login_with_id_token(data: dict) -> dict:
 
 @bp.post("/linkIdToken")
 @accepts(schemas.link_id_token_schema)
-@responds(200, schemas.SuccessSchema, tag="identities", errors=(429, 503))
+@responds(200, schemas.SuccessSchema, tag="identities")
+@signed_in(limit="login", errors=(503,))
 def link_id_token(data: dict) -> dict:
     """Link a Google or Apple account to the signed-in user, to sign in with it from then on.
 
@@ -54,6 +57,7 @@ def link_id_token(data: dict) -> dict:
 
 @bp.get("/identities")
 @responds(200, schemas.IdentitiesResponseSchema, tag="identities")
+@signed_in(ended_session_ok=READS_UNTIL_EXPIRY)
 def identities() -> dict:
     """List the Google and Apple accounts linked to the user."""
     found = auth_service().list_identities(current_user_id())
@@ -61,7 +65,8 @@ def identities() -> dict:
 
 
 @bp.delete("/identities/<provider>")
-@responds(200, schemas.SuccessSchema, tag="identities", errors=(404,))
+@responds(200, schemas.SuccessSchema, tag="identities")
+@signed_in(errors=(404,))
 def unlink_identity(provider: str) -> dict:
     """Unlink the user's Google or Apple account (refused if it is the last way to sign in)."""
     auth_service().unlink_identity(current_user_id(), provider, client())

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from .. import schemas
 from ..api import accepts, responds
+from ..rules import public
 from .blueprint import auth_service, bp, client
 
 
 @bp.post("/login")
 @accepts(schemas.login_schema)
-@responds(200, schemas.LoginResponseSchema, tag="tokens", errors=(429,))
+@responds(200, schemas.LoginResponseSchema, tag="tokens")
+@public(limit="login")
 def login(data: dict) -> dict:
     """Log in: open a new session and get its access and refresh tokens.
 
@@ -27,7 +29,8 @@ def login(data: dict) -> dict:
 
 @bp.post("/refreshToken")
 @accepts(schemas.refresh_schema)
-@responds(200, schemas.RefreshResponseSchema, tag="tokens", errors=(403, 429))
+@responds(200, schemas.RefreshResponseSchema, tag="tokens")
+@public(limit="refresh", errors=(403,))
 def refresh_token(data: dict) -> dict:
     """Trade a refresh token for a new access token (and, with rotation on, a new refresh token)."""
     result = auth_service().refresh(data["refreshToken"], client())

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from ..errors import ApiError
-from ..storage import ADMIN
-from .base import Client, ensure_enabled, page
+from .base import Client, page
 from .verification import Verification
 
 EMAIL_TAKEN = "A user with that username already exists."
@@ -49,17 +48,6 @@ class Accounts(Verification):
     def list_users(self, after: str | None, limit: int) -> tuple[list[dict], str | None]:
         """Return one page of users and the cursor of the next page (None on the last)."""
         return page(self.storage.list_users(after, limit + 1), limit)
-
-    def is_admin(self, user_id: str) -> bool:
-        """Say whether the user is, right now, an admin (one read by id, never the token's word).
-
-        A disabled account is refused (accountDisabled): its access token must list nobody.
-        """
-        user = self.storage.find_user_by_id(user_id)
-        if user is None:
-            return False
-        ensure_enabled(user)
-        return user["role"] == ADMIN
 
     def list_activity(self, user_id: str, after: str | None, limit: int) -> tuple[list[dict], str | None]:
         """Return one page of the user's activity, newest first, and the cursor of the next page."""

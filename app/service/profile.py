@@ -15,16 +15,6 @@ SAME_EMAIL = "That is already your email address."
 class Profile(Codes):
     """GET and PATCH /me, changeEmail and confirmEmailChange."""
 
-    def me(self, user_id: str) -> dict:
-        """Return the stored user an access token names; a deleted account's token is invalid.
-
-        One lookup by `_id`, so an edit shows at once; the guard itself stays stateless.
-        """
-        user = self.storage.find_public_user(user_id)
-        if user is None:
-            raise InvalidToken()
-        return user
-
     def update_profile(self, user_id: str, names: dict[str, str], client: Client) -> dict:
         """Change the user's `first` and/or `last` and return the user as it is now."""
         names = {name: names[name] for name in ("first", "last") if name in names}

@@ -19,18 +19,47 @@ class Refreshed:
 class Refresh(ServiceBase):
     """Verifies access tokens and refreshes sessions."""
 
-    def verify_access(self, token: str) -> dict:
-        """Return the claims of a valid access token, or raise InvalidToken."""
+    def verify_access(self, token: str, *, open_session: bool = False) -> dict:
+        """Return the claims of a valid access token, or raise InvalidToken.
+
+        With `open_session` (or ACCESS_TOKEN_SESSION_CHECK), its session must not have ended.
+        """
         now = self.clock()
+        claims = self._access_claims(token, now)
+        self._check_session(claims, now, open_session)
+        return claims
+
+    def authorize(self, token: str, *, open_session: bool) -> tuple[dict, dict]:
+        """Return the claims of a valid access token and its stored, enabled user (the routes' guard).
+
+        A deleted account's token is invalid; a disabled one's is refused, before the route's
+        own open-session check (disabling ends the sessions too), so that the answer says why.
+        """
+        now = self.clock()
+        claims = self.verify_access(token)
+        user = self._existing_user(claims["sub"])
+        if open_session and not self.rules.check_access_session:  # else verify_access checked it
+            self._check_session(claims, now, open_session=True)
+        return claims, user
+
+    def _access_claims(self, token: str, now: datetime) -> dict:
         try:
-            claims = self.signer.verify(token, ACCESS, now)
+            return self.signer.verify(token, ACCESS, now)
         except TokenError:
             raise InvalidToken() from None
-        if self.rules.check_access_session and not self.storage.find_open_session(
-            claims["sid"], claims["sub"], now
-        ):
+
+    def _check_session(self, claims: dict, now: datetime, open_session: bool) -> None:
+        if not (open_session or self.rules.check_access_session):
+            return
+        if not self.storage.find_open_session(claims["sid"], claims["sub"], now):
             raise InvalidToken()
-        return claims
+
+    def open_session_claims(self, token: str) -> dict | None:
+        """Return the claims of a valid access token whose session is open, or None (never raises)."""
+        try:
+            return self.verify_access(token, open_session=True)
+        except InvalidToken:
+            return None
 
     def refresh(self, refresh_token: str, client: Client) -> Refreshed:
         """Give an open session's refresh token a new access token, and with rotation a new refresh token."""

@@ -1243,6 +1243,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description Rate limited (`code: rateLimited`); wait `Retry-After` seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
                 503: {
                     headers: {
