@@ -269,3 +269,14 @@ def test_an_unknown_address_does_the_lookups_a_wrong_code_does(make_app, monkeyp
         assert response.json == INVALID_CODE
 
     assert lookups == ["ada@example.com", "nobody@example.com"]
+
+
+def test_logout_all_leaves_a_pending_reset_code_working(mail_client, mailbox, delivered):
+    """A session holder (a squatter, a thief of the old password) cannot void the owner's reset."""
+    auth = AuthActions(mail_client)
+    holder = auth.tokens()
+    code = reset_code(mail_client, mailbox, delivered)
+    response = mail_client.post("/api/auth/logoutAll", headers=bearer(holder["authToken"]))
+    assert response.status_code == 200
+    assert reset(mail_client, code).json == {"success": True}
+    assert auth.login(password=NEW_PASSWORD).status_code == 200

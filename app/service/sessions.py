@@ -145,10 +145,14 @@ class Sessions(ServiceBase):
             self._log(claims["sub"], "logout", client, now)
 
     def logout_all(self, user_id: str, client: Client) -> int:
-        """End every open session of the user and return how many there were."""
+        """End every open session of the user and return how many there were.
+
+        Only the codes those sessions asked for end with them: a reset or verification code
+        belongs to the mailbox, and a session holder must not be able to void it.
+        """
         now = self.clock()
         ended = self.storage.end_user_sessions(user_id, now)
-        self._end_pending_codes(user_id)
+        self.storage.delete_session_codes(user_id)
         self._log(user_id, "logoutAll", client, now)
         return ended
 

@@ -114,3 +114,9 @@ class CodeStore(StoreBase):
         """Delete every pending code of the user (their credentials or sessions changed); return how many."""
         with self._lock:
             return self.db[ONE_TIME_CODES].delete_many({"userId": user_id}).deleted_count
+
+    def delete_session_codes(self, user_id: str) -> int:
+        """Delete the user's pending codes that a session asked for (email changes); return how many."""
+        with self._lock:
+            deleted = self.db[ONE_TIME_CODES].delete_many({"userId": user_id, "sessionId": {"$ne": None}})
+        return deleted.deleted_count
