@@ -161,6 +161,7 @@ class Settings:
     email_verification_url: str | None = None
     require_email_verification: bool = False
     mail_limit_per_hour: int = 3
+    code_failures_per_day: int = 10
     rate_limit_forgot_password: str = "5/minute"
     rate_limit_reset_password: str = "10/minute"
     rate_limit_verify_email: str = "10/minute"
@@ -264,6 +265,7 @@ class Settings:
             email_verification_url=_text(env, "EMAIL_VERIFICATION_URL"),
             require_email_verification=_bool(env, "REQUIRE_EMAIL_VERIFICATION", False),
             mail_limit_per_hour=_int(env, "MAIL_LIMIT_PER_HOUR", 3, minimum=1),
+            code_failures_per_day=_int(env, "CODE_FAILURES_PER_DAY", 10, minimum=1),
             rate_limit_forgot_password=_text(env, "RATE_LIMIT_FORGOT_PASSWORD", "5/minute"),
             rate_limit_reset_password=_text(env, "RATE_LIMIT_RESET_PASSWORD", "10/minute"),
             rate_limit_verify_email=_text(env, "RATE_LIMIT_VERIFY_EMAIL", "10/minute"),

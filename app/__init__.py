@@ -112,6 +112,7 @@ def register_services(
         code_key=code_key(keys),
         code_ttl=settings.one_time_code_ttl,
         mail_limit_per_hour=settings.mail_limit_per_hour,
+        code_failures_per_day=settings.code_failures_per_day,
         password_reset_url=settings.password_reset_url,
         email_verification_url=settings.email_verification_url,
         require_email_verification=settings.require_email_verification,

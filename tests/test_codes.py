@@ -186,3 +186,95 @@ def test_racing_guesses_on_mongodb_never_compare_more_than_five(clock):
 
     assert results["right"] is None, "the 13th guess was compared against the live code"
     assert not any(results.values())
+
+
+RATE_LIMITED_CODE = "rateLimited"
+
+
+def other_than(code: str) -> str:
+    return f"{(int(code) + 1) % 10**6:06d}"
+
+
+def test_an_account_takes_at_most_ten_wrong_codes_a_day_across_purposes_and_codes(
+    make_mail_app, mailbox, clock
+):
+    app = make_mail_app(rate_limit_enabled=False)  # the per-address limit is not what is tested
+    client, mailer = app.test_client(), app.extensions["mailer"]
+    AuthActions(client).signup()
+    mailer.flush(10)
+    verification = code_in(mailbox.last("ada@example.com", "Confirm"))
+    for _ in range(5):
+        body = {"email": "ada@example.com", "code": other_than(verification)}
+        assert client.post("/api/auth/verifyEmail", json=body).json["code"] == "invalidCode"
+    forgot(client)
+    mailer.flush(10)
+    reset = code_in(mailbox.last("ada@example.com", "Reset"))
+    body = {"email": "ada@example.com", "code": other_than(reset), "newPassword": "a brand new passphrase"}
+    for _ in range(5):
+        assert client.post("/api/auth/resetPassword", json=body).json["code"] == "invalidCode"
+    forgot(client)
+    mailer.flush(10)
+    reset = code_in(mailbox.last("ada@example.com", "Reset"))
+    body["code"] = reset
+    response = client.post("/api/auth/resetPassword", json=body)
+    assert response.status_code == 429 and response.json["code"] == RATE_LIMITED_CODE
+    assert 0 < int(response.headers["Retry-After"]) <= 24 * 3600
+    clock.advance(24 * 3600)
+    forgot(client)
+    mailer.flush(10)
+    body["code"] = code_in(mailbox.last("ada@example.com", "Reset"))
+    assert client.post("/api/auth/resetPassword", json=body).json == {"success": True}
+
+
+def test_right_codes_do_not_count_towards_the_ceiling(make_mail_app, mailbox, clock):
+    app = make_mail_app(rate_limit_enabled=False, mail_limit_per_hour=20)
+    client, mailer = app.test_client(), app.extensions["mailer"]
+    AuthActions(client).signup()
+    for attempt in range(12):
+        forgot(client)
+        mailer.flush(10)
+        code = code_in(mailbox.last("ada@example.com", "Reset"))
+        body = {"email": "ada@example.com", "code": code, "newPassword": f"passphrase number {attempt}"}
+        assert client.post("/api/auth/resetPassword", json=body).json == {"success": True}, attempt
+
+
+def test_an_unknown_address_reaches_the_ceiling_after_as_many_wrong_codes(make_mail_app):
+    client = make_mail_app(rate_limit_enabled=False).test_client()
+    body = {"email": "nobody@example.com", "code": "123456"}
+    answers = [client.post("/api/auth/verifyEmail", json=body).json.get("code") for _ in range(11)]
+    assert answers == ["invalidCode"] * 10 + [RATE_LIMITED_CODE]
+
+
+def storage_calls(monkeypatch, storage) -> list[str]:
+    """Record the name of every storage method called from now on."""
+    calls: list[str] = []
+    for name in dir(storage):
+        method = getattr(storage, name)
+        if name.startswith("_") or not callable(method):
+            continue
+        monkeypatch.setattr(
+            storage,
+            name,
+            lambda *args, _name=name, _method=method, **kwargs: (
+                calls.append(_name) or _method(*args, **kwargs)
+            ),
+        )
+    return calls
+
+
+@pytest.mark.parametrize("route", ["forgotPassword", "resendVerification"])
+def test_past_the_quota_known_and_unknown_addresses_do_the_same_work(make_mail_app, monkeypatch, route):
+    mail_app = make_mail_app(rate_limit_enabled=False)  # the per-address limit is not what is tested
+    mail_client, storage = mail_app.test_client(), mail_app.extensions["auth_service"].storage
+    AuthActions(mail_client).signup()  # one verification code mailed, still live
+    for _ in range(3):
+        mail_client.post(f"/api/auth/{route}", json={"email": "ada@example.com"})
+        mail_client.post(f"/api/auth/{route}", json={"email": "nobody@example.com"})
+    calls = storage_calls(monkeypatch, storage)
+    assert mail_client.post(f"/api/auth/{route}", json={"email": "ada@example.com"}).json == {"success": True}
+    known = list(calls)
+    calls.clear()
+    assert mail_client.post(f"/api/auth/{route}", json={"email": "nobody@example.com"}).json == {
+        "success": True
+    }
+    assert calls == known

@@ -90,6 +90,7 @@ class AccountRules:
     code_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
     code_ttl: int = 900
     max_code_failures: int = 5
+    code_failures_per_day: int = 10  # wrong codes an account (or unknown address) takes a day
     mail_limit_per_hour: int = 3
     password_reset_url: str | None = None
     email_verification_url: str | None = None

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from urllib.parse import quote
 
-from ..errors import ApiError
+from ..errors import ApiError, RateLimited
 from .base import Client, ServiceBase
 
 # Purposes: a code of one purpose is never accepted for another, and each has its own mail quota.
@@ -22,6 +22,9 @@ PROVIDER_NAMES = {"google": "Google", "apple": "Apple"}
 
 # Past the hourly quota, codes mailed a day to replace one no longer usable (see _code_mail_allowed).
 REPLACEMENTS_PER_DAY = 5
+# The counter of wrong codes an account takes a day, whatever their purpose (CODE_FAILURES_PER_DAY).
+WRONG_CODES = "wrongCodes"
+DAY = timedelta(days=1)
 NO_USER = "none"  # looked up for an unknown address, so that it costs what a known one costs
 
 CODE_DIGITS = 6
@@ -72,11 +75,13 @@ class Codes(ServiceBase):
         if self._mail_allowed(purpose, email, now):
             return True
         user_id = user["id"] if user is not None else NO_USER
-        if self.storage.has_live_code(user_id, purpose, now, self.account_rules.max_code_failures):
-            return False  # the code mailed last is still the one to use
-        return self.storage.count_mail(
+        live = self.storage.has_live_code(user_id, purpose, now, self.account_rules.max_code_failures)
+        # Counted whether or not the last code is live, so that an unknown address (which has
+        # none) and a known one do the same work.
+        replacement = self.storage.count_mail(
             f"{purpose}Replacement", email, REPLACEMENTS_PER_DAY, now, window=timedelta(days=1)
         )
+        return replacement and not live  # while the code mailed last is live, it is the one to use
 
     def _mail_code(
         self,
@@ -190,11 +195,15 @@ class Codes(ServiceBase):
     ) -> dict:
         """Use the code of `purpose` (sent to `email`, for `session_id`, if given), or raise InvalidCode.
 
-        A wrong code counts a try.
+        A wrong code counts a try against the code and, unless the code belongs to the caller's
+        session, against the account's daily ceiling of wrong codes.
         """
         code = code.replace(" ", "").replace("-", "")  # as a phone may paste "123 456"
         if not _CODE_SHAPE.fullmatch(code):
             code = ""  # cannot match, but still counts as a try
+        ceiling = None if session_id is not None else self._wrong_codes_key(user_id, email)
+        if ceiling is not None:
+            self._claim_code_try(ceiling, now)
         document = self.storage.use_code(
             user_id,
             purpose,
@@ -206,4 +215,22 @@ class Codes(ServiceBase):
         )
         if document is None:
             raise InvalidCode()
+        if ceiling is not None:
+            self.storage.uncount_mail(WRONG_CODES, ceiling)  # a right code is not a guess
         return document
+
+    @staticmethod
+    def _wrong_codes_key(user_id: str, email: str | None) -> str:
+        """Return whose wrong codes a try counts against: the account, or an unknown address."""
+        return f"{NO_USER}:{email}" if user_id == NO_USER else user_id
+
+    def _claim_code_try(self, key: str, now: datetime) -> None:
+        """Count a code try against the daily ceiling, before comparing; raise RateLimited past it.
+
+        Each code is void after a few wrong tries, but new codes keep coming within the mail
+        quotas: without a ceiling per account, one address could take hundreds of guesses a day.
+        """
+        limit = self.account_rules.code_failures_per_day
+        if not self.storage.count_mail(WRONG_CODES, key, limit, now, window=DAY):
+            wait = self.storage.mail_window_end(WRONG_CODES, key, now) - now
+            raise RateLimited(wait.total_seconds())

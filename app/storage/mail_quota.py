@@ -1,4 +1,7 @@
-"""Mail quota: how many messages of one purpose went to one address in the current hour."""
+"""Mail quota: how many messages of one purpose went to one address in the current hour.
+
+The same windowed counters count other things per address or account (wrong codes a day).
+"""
 
 from __future__ import annotations
 
@@ -44,3 +47,16 @@ class MailQuotaStore(StoreBase):
         except DuplicateKeyError:  # a live counter at its limit (or one created just now)
             return False
         return started.matched_count == 1 or started.upserted_id is not None
+
+    def uncount_mail(self, purpose: str, email: str) -> None:
+        """Take one back from the counter of `purpose` for `email` (what it counted turned out free)."""
+        with self._lock:
+            self.db[MAIL_QUOTA].update_one(
+                {"_id": f"{purpose}:{email}", "count": {"$gt": 0}}, {"$inc": {"count": -1}}
+            )
+
+    def mail_window_end(self, purpose: str, email: str, now: datetime) -> datetime:
+        """Return when the current window of the counter of `purpose` for `email` ends (now if none)."""
+        with self._lock:
+            counter = self.db[MAIL_QUOTA].find_one({"_id": f"{purpose}:{email}"}, {"expiresAt": 1})
+        return counter["expiresAt"] if counter else now
