@@ -93,11 +93,52 @@ def test_verifying_the_email_removes_identities_linked_before_and_ends_their_ses
     assert sign_in(id_client, "apple", apple.token("owner-apple", email=VICTIM)).json["user"]["id"] == user_id
 
 
-def test_verifying_an_account_with_nothing_linked_keeps_its_sessions(id_client, mail):
+def test_verifying_from_a_session_of_the_account_keeps_the_password_and_the_sessions(id_client, mail):
     tokens = AuthActions(id_client).tokens(VICTIM)
-    assert verify(id_client, mail).status_code == 200
+    body = {"email": VICTIM, "code": mail.last_code(VICTIM)}
+    response = id_client.post("/api/auth/verifyEmail", json=body, headers=bearer(tokens["authToken"]))
+    assert response.json == {"success": True, "passwordRemoved": False}
     assert refresh(id_client, tokens["refreshToken"]).status_code == 200
+    assert AuthActions(id_client).login(VICTIM).status_code == 200
     assert "identities_removed" not in mail.templates(VICTIM)
+
+
+def test_verifying_with_the_password_keeps_it(id_client, mail):
+    AuthActions(id_client).signup(VICTIM)
+    body = {"email": VICTIM, "code": mail.last_code(VICTIM), "password": PASSWORD}
+    assert id_client.post("/api/auth/verifyEmail", json=body).json == {
+        "success": True,
+        "passwordRemoved": False,
+    }
+    assert AuthActions(id_client).login(VICTIM).status_code == 200
+
+
+def test_a_wrong_password_with_the_code_is_refused_and_leaves_the_code_usable(id_client, mail):
+    AuthActions(id_client).signup(VICTIM)
+    body = {"email": VICTIM, "code": mail.last_code(VICTIM), "password": "not the password"}
+    wrong = id_client.post("/api/auth/verifyEmail", json=body)
+    assert wrong.status_code == 400 and wrong.json["errors"] == {
+        "password": ["The email or password is incorrect."]
+    }
+    assert id_client.post("/api/auth/verifyEmail", json=body | {"password": PASSWORD}).status_code == 200
+
+
+def test_a_squatters_password_and_sessions_end_when_the_owner_first_proves_the_mailbox(
+    id_client, google, mail
+):
+    """A squatter signs up with the victim's address; the victim verifies it, then signs in with Google."""
+    squatter = AuthActions(id_client).tokens(VICTIM)
+
+    proof = verify(id_client, mail)
+    assert proof.json == {"success": True, "passwordRemoved": True}
+
+    assert refresh(id_client, squatter["refreshToken"]).json == EXPIRED
+    assert AuthActions(id_client).login(VICTIM).json["message"] == "The email or password is incorrect."
+    owner = sign_in(id_client, "google", google.token("victim", email=VICTIM, email_verified=True))
+    assert owner.json["created"] is False, "the owner's sign-in links into the proven account"
+    assert AuthActions(id_client).login(VICTIM).status_code == 400, "the squatter's password is gone for good"
+    assert recover(id_client, mail).json == {"success": True}, "the owner sets a password of their own"
+    assert AuthActions(id_client).login(VICTIM, NEW_PASSWORD).status_code == 200
 
 
 def test_a_verified_account_links_an_identity(id_client, google, users, mail):
@@ -240,3 +281,28 @@ def test_an_ended_sessions_access_token_cannot_hand_the_account_over(id_client, 
     response = id_client.post(f"/api/auth/{route}", json=body, headers=bearer(owner["authToken"]))
     assert response.status_code == 403 and response.json["code"] == "invalidToken"
     assert AuthActions(id_client).login("ada@example.com").status_code == 200, "the password is unchanged"
+
+
+def test_an_operators_verify_email_removes_identities_linked_before_the_proof(
+    id_app, id_client, google, mail
+):
+    """A squatter made the account with a Google identity whose provider had not verified the address."""
+    squatter_token = google.token("squatter", email=VICTIM, email_verified=False)
+    squatter = sign_in(id_client, "google", squatter_token).json
+    assert squatter["created"] is True
+
+    result = id_app.test_cli_runner().invoke(args=["users", "verify-email", VICTIM])
+
+    assert result.exit_code == 0, result.output
+    assert refresh(id_client, squatter["refreshToken"]).json == EXPIRED
+    again = sign_in(id_client, "google", google.token("squatter", email=VICTIM, email_verified=False))
+    assert again.json["code"] == "accountExists", "the identity is no longer the account's"
+    assert mail.last("identities_removed", VICTIM)["providers"] == ["Google"]
+
+
+def test_a_sign_in_that_links_to_a_verified_account_mails_the_owner(id_client, google, users, mail):
+    AuthActions(id_client).signup(VICTIM)
+    users.update_one({"email": VICTIM}, {"$set": {"emailVerified": True}})
+    response = sign_in(id_client, "google", google.token("owner", email=VICTIM, email_verified=True))
+    assert response.json["created"] is False
+    assert mail.last("identity_linked", VICTIM)["provider"] == "Google"

@@ -54,8 +54,15 @@ def test_a_signup_mails_a_code_that_verifies_the_address(mail_client, mailbox, d
     assert "Acme" in text and "Acme" in html
 
     auth = AuthActions(mail_client)
-    assert auth.login().json["user"]["emailVerified"] is False
-    assert verify(mail_client, code).json == {"success": True}
+    signed_in = auth.login().json
+    assert signed_in["user"]["emailVerified"] is False
+    # From a session of the account: the password and the sessions are kept.
+    verified = mail_client.post(
+        "/api/auth/verifyEmail",
+        json={"email": "ada@example.com", "code": code},
+        headers=bearer(signed_in["authToken"]),
+    )
+    assert verified.json == {"success": True, "passwordRemoved": False}
     tokens = auth.login().json
     assert tokens["user"]["emailVerified"] is True
     me = mail_client.get("/api/auth/me", headers=bearer(tokens["authToken"])).json["user"]
@@ -194,7 +201,12 @@ def test_required_verification_opens_no_session_and_lets_a_verified_account_in(s
     strict_client.application.extensions["mailer"].flush(10)
     storage = strict_client.application.extensions["auth_service"].storage
     assert storage.db["Sessions"].count_documents({}) == 0
-    assert verify(strict_client, code_in(mailbox.last("ada@example.com"))).status_code == 200
+    code = code_in(mailbox.last("ada@example.com"))
+    body = {"email": "ada@example.com", "code": code, "password": PASSWORD}  # no session yet: the password
+    assert strict_client.post("/api/auth/verifyEmail", json=body).json == {
+        "success": True,
+        "passwordRemoved": False,
+    }
     assert auth.login().status_code == 200
 
 
@@ -214,7 +226,10 @@ def test_original_users_can_verify_their_address_and_then_log_in_when_it_is_requ
     assert auth.login("jay@example.com").json == NOT_VERIFIED
     resend(strict_client, "jay@example.com")
     strict_client.application.extensions["mailer"].flush(10)
-    assert (
-        verify(strict_client, code_in(mailbox.last("jay@example.com")), "jay@example.com").status_code == 200
-    )
+    body = {
+        "email": "jay@example.com",
+        "code": code_in(mailbox.last("jay@example.com")),
+        "password": PASSWORD,
+    }
+    assert strict_client.post("/api/auth/verifyEmail", json=body).json["passwordRemoved"] is False
     assert auth.login("jay@example.com").status_code == 200

@@ -147,7 +147,11 @@ def set_password(who: str, password_stdin: bool, as_json: bool) -> None:
 @who_argument
 @json_option
 def verify_email(who: str, as_json: bool) -> None:
-    """Mark the user's email address as verified."""
+    """Mark the user's email address as verified.
+
+    As a mailed code's first proof does, it removes the identities linked before it (and ends
+    the sessions when it does); the password stays.
+    """
     auth = service()
     user = auth.find_user(who)
     changed = auth.mark_email_verified(user)

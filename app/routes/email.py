@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import schemas
 from ..api import accepts, responds
 from ..rules import public, signed_in
-from .blueprint import auth_service, bp, client, current_session_id, current_user_id
+from .blueprint import auth_service, bp, client, current_session_id, current_user_id, signed_in_user_id
 
 
 @bp.post("/forgotPassword")
@@ -33,12 +33,20 @@ def reset_password(data: dict) -> dict:
 
 @bp.post("/verifyEmail")
 @accepts(schemas.verify_email_schema)
-@responds(200, schemas.SuccessSchema, tag="email")
+@responds(200, schemas.VerifyEmailResponseSchema, tag="email")
 @public(limit="verify_email", optional_bearer=True)
 def verify_email(data: dict) -> dict:
-    """Confirm the email address with the mailed code."""
-    auth_service().verify_email(data["email"], data["code"], client())
-    return {"success": True}
+    """Confirm the email address with the mailed code.
+
+    At the address's first proof, the account's password is kept only if the caller shows
+    they hold the account: a bearer token of an open session of it, or `password`. Else it
+    is removed (it may be whoever signed up with this address's), every session ends, and
+    `passwordRemoved` is true: the owner sets a password with forgotPassword.
+    """
+    removed = auth_service().verify_email(
+        data["email"], data["code"], client(), signed_in_as=signed_in_user_id(), password=data.get("password")
+    )
+    return {"success": True, "passwordRemoved": removed}
 
 
 @bp.post("/resendVerification")

@@ -21,6 +21,7 @@ from .answers import (
     StatusResponseSchema,
     SuccessSchema,
     UsersPageSchema,
+    VerifyEmailResponseSchema,
 )
 from .fields import (
     normalise_email,
@@ -68,6 +69,7 @@ __all__ = [
     "SessionsResponseSchema",
     "StatusResponseSchema",
     "SuccessSchema",
+    "VerifyEmailResponseSchema",
     "UsersPageSchema",
     "activity_schema",
     "change_email_schema",

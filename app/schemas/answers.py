@@ -16,6 +16,17 @@ class SuccessSchema(Schema):
     success = fields.Boolean(required=True, metadata={"example": True})
 
 
+class VerifyEmailResponseSchema(SuccessSchema):
+    passwordRemoved = fields.Boolean(  # noqa: N815
+        required=True,
+        metadata={
+            "description": "true when this first proof of the mailbox came without the password or a "
+            "session of the account, so the password (perhaps set by someone else) was removed: "
+            "set one with forgotPassword"
+        },
+    )
+
+
 class LoginResponseSchema(SuccessSchema):
     authToken = fields.String(required=True, metadata={"description": "JWT access token"})  # noqa: N815
     refreshToken = fields.String(required=True, metadata={"description": "JWT refresh token"})  # noqa: N815

@@ -122,6 +122,8 @@ class VerifyEmailSchema(RequestSchema):
     missing_message = "You must send the email and the code."
     email = Email()
     code = Code()
+    # Shows that the caller chose the password, so that the mailbox's first proof keeps it.
+    password = may_be_left_out(GivenPassword())
 
 
 class UpdateProfileSchema(RequestSchema):

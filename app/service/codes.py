@@ -162,27 +162,35 @@ class Codes(ServiceBase):
             ttl_minutes=self.account_rules.code_ttl // 60,
         )
 
-    def _mailbox_proven(self, user: dict, email: str, client: Client, now: datetime) -> bool:
-        """Remove what an unverified account had linked before a code first proved its mailbox.
+    def _mailbox_proven(
+        self, user: dict, email: str, client: Client, now: datetime, *, owner_shown: bool
+    ) -> bool:
+        """Undo what an unverified account had set up before a code first proved its mailbox.
 
         Anyone can sign up, or sign in with a provider that has not verified the address, in
-        someone else's name and link their own Google or Apple account. Once the owner proves
-        the mailbox (reset or verification), those identities go, the account's sessions end,
-        and the owner is told. Returns whether anything was removed.
+        someone else's name. Once the owner proves the mailbox, the identities linked before go
+        (the owner is told which). Unless the prover showed they already held the account (a
+        session of it, the password, or a new password set by a reset: `owner_shown`), the
+        password goes too, as it may be whoever signed up's: the owner sets one with
+        forgotPassword. Either removal ends every session. Returns whether the password went.
         """
         if user["emailVerified"]:
             return False
         removed = self.storage.remove_unproven_identities(user["id"], email)
-        if not removed:
-            return False
-        self.storage.end_user_sessions(user["id"], now)
+        password_removed = not owner_shown and user["password"] is not None
+        if password_removed:
+            self.storage.update_password(user["id"], None, replacing=user["password"])
+            self._log(user["id"], "passwordRemoved", client, now)
+        if removed or password_removed:
+            self.storage.end_user_sessions(user["id"], now)
         for identity in removed:
             self._log(user["id"], "identityUnlinked", client, now, identity["provider"])
-        providers = [PROVIDER_NAMES.get(identity["provider"], identity["provider"]) for identity in removed]
-        self._send_notice(
-            "identities_removed", email, now, address_proven=True, first=user["first"], providers=providers
-        )
-        return True
+        if removed:
+            names = [PROVIDER_NAMES.get(identity["provider"], identity["provider"]) for identity in removed]
+            self._send_notice(
+                "identities_removed", email, now, address_proven=True, first=user["first"], providers=names
+            )
+        return password_removed
 
     def _use_code(
         self,

@@ -133,14 +133,7 @@ class Identities(Sessions):
                     raise ApiError(IDENTITY_IN_USE, code=IDENTITY_IN_USE_CODE)
                 return
             if self._link(user_id, claims, client, now):
-                self._send_notice(
-                    "identity_linked",
-                    user["email"],
-                    now,
-                    address_proven=True,  # linking asks for a verified email
-                    first=user["first"],
-                    provider=NAMES[claims.provider],
-                )
+                self._notify_linked(user, claims.provider, now)
                 return
             if self.storage.find_identity(claims.provider, claims.subject) is None:
                 # The insert lost to the unique (user, provider) index, not to this identity.
@@ -232,6 +225,7 @@ class Identities(Sessions):
                         continue  # another device of this person made the account and linked it meanwhile
                     raise ApiError(ACCOUNT_EXISTS, code=ACCOUNT_EXISTS_CODE)
                 if self._link(user["id"], claims, client, now):
+                    self._notify_linked(user, claims.provider, now)
                     return user, user["id"] == made
                 if self.storage.find_user_identity(user["id"], claims.provider) is not None and (
                     self.storage.find_identity(claims.provider, claims.subject) is None
@@ -265,6 +259,17 @@ class Identities(Sessions):
         if user_id is not None:
             self._log(user_id, "signup", client, now, claims.provider)
         return user_id
+
+    def _notify_linked(self, user: dict, provider: str, now: datetime) -> None:
+        """Mail the owner that a sign-in was linked to the account, however it was linked."""
+        self._send_notice(
+            "identity_linked",
+            user["email"],
+            now,
+            address_proven=True,  # linking asks for a verified email, at sign-in as by linkIdToken
+            first=user["first"],
+            provider=NAMES[provider],
+        )
 
     def _link(
         self, user_id: str, claims: IdentityClaims, client: Client, now: datetime, *, log_it: bool = True

@@ -11,7 +11,8 @@ import re
 
 from ..errors import ApiError
 from ..storage import ADMIN
-from .base import OPERATOR, ServiceBase, page
+from .base import OPERATOR, page
+from .codes import Codes
 from .sessions import NO_SUCH_SESSION
 
 log = logging.getLogger(__name__)
@@ -19,7 +20,7 @@ log = logging.getLogger(__name__)
 USER_ID = re.compile(r"[0-9a-f]{24}")
 
 
-class Operators(ServiceBase):
+class Operators(Codes):
     """Finds, disables, promotes, re-passwords and removes accounts for an operator."""
 
     def find_user(self, email_or_id: str) -> dict:
@@ -98,11 +99,17 @@ class Operators(ServiceBase):
         return True
 
     def mark_email_verified(self, user: dict) -> bool:
-        """Mark the user's email address verified without a code; return whether it changed."""
+        """Mark the user's email address verified without a code; return whether it changed.
+
+        A first proof of the mailbox like a code's: identities linked before it are removed (and
+        the sessions end). The password stays: the operator vouches for who holds the account.
+        """
         if user["emailVerified"]:
             return False
+        now = self.clock()
+        self._mailbox_proven(user, user["email"], OPERATOR, now, owner_shown=True)
         self.storage.set_email_verified(user["id"], user["email"])
-        self._log(user["id"], "emailVerified", OPERATOR, self.clock())
+        self._log(user["id"], "emailVerified", OPERATOR, now)
         return True
 
     def end_any_session(self, session_id: str) -> str:

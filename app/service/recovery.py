@@ -43,7 +43,7 @@ class Recovery(Codes):
         if user is None:
             raise InvalidCode()
         self.storage.update_password(user["id"], self.hasher.hash(new_password))
-        self._mailbox_proven(user, email, client, now)
+        self._mailbox_proven(user, email, client, now, owner_shown=True)  # the new password is theirs
         self.storage.set_email_verified(user["id"], email)
         self.storage.end_user_sessions(user["id"], now)
         self._end_pending_codes(user["id"])

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ..errors import ApiError
+from ..lockout import from_address
 from .base import Client
 from .codes import NO_USER, VERIFY_EMAIL, Codes, InvalidCode
+from .sessions import BAD_CREDENTIALS
 
 
 class Verification(Codes):
@@ -22,17 +25,45 @@ class Verification(Codes):
             link_template=self.account_rules.email_verification_url,
         )
 
-    def verify_email(self, email: str, code: str, client: Client) -> None:
-        """Mark the address verified with the code mailed to it (identities linked before are removed)."""
+    def verify_email(
+        self,
+        email: str,
+        code: str,
+        client: Client,
+        *,
+        signed_in_as: str | None = None,
+        password: str | None = None,
+    ) -> bool:
+        """Mark the address verified with the code mailed to it; return whether the password was removed.
+
+        At the mailbox's first proof, identities linked before are removed, and so is the
+        password unless the caller shows they hold the account: an open session of it
+        (`signed_in_as`, the user id of the request's bearer token) or its `password`.
+        """
         now = self.clock()
         user = self.storage.find_user_by_email(email)
+        owner_shown = user is not None and signed_in_as == user["id"]
+        if password is not None and not owner_shown:
+            self._check_password_shown(user, email, password, client, now)
+            owner_shown = True
         # An unknown address looks its (missing) code up too, so that it costs what a wrong code costs.
         self._use_code(user["id"] if user else NO_USER, VERIFY_EMAIL, email, code, now)
         if user is None:
             raise InvalidCode()
-        self._mailbox_proven(user, email, client, now)
+        password_removed = self._mailbox_proven(user, email, client, now, owner_shown=owner_shown)
         self.storage.set_email_verified(user["id"], email)
         self._log(user["id"], "emailVerified", client, now)
+        return password_removed
+
+    def _check_password_shown(
+        self, user: dict | None, email: str, password: str, client: Client, now: datetime
+    ) -> None:
+        """Check a password sent with a code as a login does (throttled, the same for an unknown address)."""
+        source = from_address(client.ip)
+        self.throttle.claim(email, source, now)
+        if not self.hasher.check(password, user["password"] if user else None) or user is None:
+            raise ApiError(BAD_CREDENTIALS, errors={"password": [BAD_CREDENTIALS]})
+        self.throttle.succeeded(email, source, now)
 
     def resend_verification(self, email: str, client: Client) -> None:
         """Mail a new code when an unverified account has this email; the caller learns nothing either way."""

@@ -174,8 +174,9 @@ class UserStore(StoreBase):
             cursor = self.db[USERS].find(query, _USER_FIELDS).sort("_id", ASCENDING).limit(limit)
             return [_user(document) for document in cursor]
 
-    def update_password(self, user_id: str, password_hash: str, replacing: str | None = None) -> bool:
-        """Replace the user's password hash (only while it is `replacing`, if given); say whether it did."""
+    def update_password(self, user_id: str, password_hash: str | None, replacing: str | None = None) -> bool:
+        """Replace the user's password hash, None for none (only while it is `replacing`, if given);
+        say whether it did."""
         object_id = object_id_of(user_id)
         if object_id is None:
             return False

@@ -1879,7 +1879,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Confirm the email address with the mailed code. */
+        /**
+         * Confirm the email address with the mailed code.
+         * @description At the address's first proof, the account's password is kept only if the caller shows
+         *         they hold the account: a bearer token of an open session of it, or `password`. Else it
+         *         is removed (it may be whoever signed up with this address's), every session ends, and
+         *         `passwordRemoved` is true: the owner sets a password with forgotPassword.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -1900,7 +1906,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Success"];
+                        "application/json": components["schemas"]["VerifyEmailResponse"];
                     };
                 };
                 /** @description Invalid input; the message says what, `errors` says which fields */
@@ -2325,6 +2331,14 @@ export interface components {
              * @example ada@example.com
              */
             email: string;
+            /** @example correct horse */
+            password?: string;
+        };
+        VerifyEmailResponse: {
+            /** @description true when this first proof of the mailbox came without the password or a session of the account, so the password (perhaps set by someone else) was removed: set one with forgotPassword */
+            passwordRemoved: boolean;
+            /** @example true */
+            success: boolean;
         };
     };
     responses: never;
