@@ -207,16 +207,18 @@ def _email_verified(claims: dict) -> bool:
 
 
 def _nonce_matches(token_nonce: object, nonce: str | None) -> bool:
-    """Say whether the token's nonce is the client's, or its SHA-256 hex (what Apple's flow puts in)."""
+    """Say whether the token's nonce is the SHA-256 hex of the raw nonce the client sent.
+
+    Never the raw value itself: the token's own claim, which anyone holding a copy of the token
+    can read, would then pass as the nonce.
+    """
     if nonce is None:
         # A token bound to a nonce is only good to whoever knows it: without it, a copy is being replayed.
         return token_nonce is None
     if not isinstance(token_nonce, str):
         return False
     hashed = hashlib.sha256(nonce.encode()).hexdigest()
-    return hmac.compare_digest(token_nonce.encode(), nonce.encode()) or hmac.compare_digest(
-        token_nonce.encode(), hashed.encode()
-    )
+    return hmac.compare_digest(token_nonce.encode(), hashed.encode())
 
 
 class IdTokenVerifier:

@@ -72,7 +72,7 @@ class IdTokenLoginSchema(RequestSchema):
     nonce = OptionalText(
         max_length=512,
         trim=False,
-        metadata={"description": "the raw nonce the app gave the SDK; the token holds it or its SHA-256 hex"},
+        metadata={"description": "the raw nonce; the SDK was given its SHA-256 hex, which the token holds"},
     )
     first = OptionalText(
         metadata={"description": "for a new account; Apple tells the app the name only once"}
@@ -87,9 +87,7 @@ class LinkIdTokenSchema(RequestSchema):
     )
     provider = Provider()
     idToken = IdToken()  # noqa: N815
-    nonce = OptionalText(
-        max_length=512, trim=False, metadata={"description": "the raw nonce the app gave the SDK"}
-    )
+    nonce = OptionalText(max_length=512, trim=False, metadata={"description": "the raw nonce, as at sign-in"})
     # The proof that the caller is the account's owner: which one is the service's to say.
     password = may_be_left_out(GivenPassword(), allow_none=True)  # the account's password, when it has one
     # For an account without a password: a fresh ID token (last ten minutes) of a sign-in already linked.
