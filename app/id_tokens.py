@@ -23,6 +23,8 @@ from jwt.exceptions import PyJWTError
 
 from config import Settings, is_safe_key_set_url
 
+from .texts import InvalidEmailDomain, normalise_email
+
 log = logging.getLogger(__name__)
 
 GOOGLE = "google"
@@ -197,7 +199,10 @@ def _email(claims: dict) -> str | None:
     email = _text_claim(claims, "email", 254)
     if email is None or "@" not in email:
         return None
-    return email.lower()
+    try:
+        return normalise_email(email)
+    except InvalidEmailDomain:
+        return None
 
 
 def _email_verified(claims: dict) -> bool:

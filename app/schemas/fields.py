@@ -8,6 +8,7 @@ from marshmallow import ValidationError, fields, validate
 
 from ..id_tokens import PROVIDERS
 from ..passwords import MAX_PASSWORD_BYTES
+from ..texts import InvalidEmailDomain, normalise_email
 
 MIN_PASSWORD_BYTES = 8
 
@@ -19,6 +20,9 @@ PASSWORD_LENGTH = f"Password must be {MIN_PASSWORD_BYTES} to {MAX_PASSWORD_BYTES
 
 
 PASSWORD_TOO_LONG = f"Password must be at most {MAX_PASSWORD_BYTES} bytes long."
+
+
+INVALID_EMAIL_DOMAIN = "Not a valid email address: its domain is not a valid domain name."
 
 
 class RequiredText(fields.String):
@@ -43,11 +47,6 @@ class RequiredText(fields.String):
         return text
 
 
-def normalise_email(email: str) -> str:
-    """Return an email as every account holds it: trimmed and lower-cased by Unicode's rules."""
-    return email.strip().lower()
-
-
 class OptionalName(RequiredText):
     """Like RequiredText, but it may be left out; when sent, it must not be empty."""
 
@@ -65,14 +64,17 @@ def may_be_left_out(field: RequiredText, *, allow_none: bool = False) -> Require
 
 
 class Email(RequiredText):
-    """An email address, trimmed and lower-cased so that comparisons ignore case."""
+    """An email address in the one spelling accounts hold (see normalise_email), then checked."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("metadata", {"format": "email", "example": "ada@example.com"})
         super().__init__(validate=[validate.Length(max=254), validate.Email()], **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        return normalise_email(super()._deserialize(value, attr, data, **kwargs))
+        try:
+            return normalise_email(super()._deserialize(value, attr, data, **kwargs))
+        except InvalidEmailDomain:
+            raise ValidationError(INVALID_EMAIL_DOMAIN) from None
 
 
 def _byte_length(minimum: int, message: str) -> validate.Validator:
