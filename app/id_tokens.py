@@ -23,7 +23,7 @@ from jwt.exceptions import PyJWTError
 
 from config import Settings, is_safe_key_set_url
 
-from .texts import InvalidEmailDomain, normalise_email
+from .texts import InvalidEmailDomain, clean_name, normalise_email
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,6 @@ ISSUERS = {
 }
 ALGORITHM = "RS256"  # what both providers sign with; nothing else is ever accepted
 MAX_TOKEN_CHARS = 8192  # real ones are 1 to 2 KB; anything longer is refused before parsing
-MAX_NAME_CHARS = 100  # as the signup form allows
 FETCH_TIMEOUT_S = 5
 REFETCH_INTERVAL = timedelta(minutes=1)  # at most one fetch a minute, whatever tokens arrive
 KEY_SET_LIFESPAN = timedelta(hours=1)  # then refetched on the next token
@@ -194,6 +193,12 @@ def _text_claim(claims: dict, name: str, max_chars: int) -> str | None:
     return value[:max_chars] or None
 
 
+def _name(claims: dict, name: str) -> str | None:
+    # Cleaned, not refused: the provider's name is no reason to turn the sign-in away.
+    value = claims.get(name)
+    return clean_name(value) if isinstance(value, str) else None
+
+
 def _email(claims: dict) -> str | None:
     """Return the token's email, normalised as signup does, or None when it has no plausible one."""
     email = _text_claim(claims, "email", 254)
@@ -303,7 +308,7 @@ class IdTokenVerifier:
             subject=subject,
             email=_email(claims),
             email_verified=_email_verified(claims),
-            given_name=_text_claim(claims, "given_name", MAX_NAME_CHARS),
-            family_name=_text_claim(claims, "family_name", MAX_NAME_CHARS),
+            given_name=_name(claims, "given_name"),
+            family_name=_name(claims, "family_name"),
             issued_at=issued_at,
         )

@@ -8,7 +8,7 @@ from marshmallow import ValidationError, fields, validate
 
 from ..id_tokens import PROVIDERS
 from ..passwords import MAX_PASSWORD_BYTES
-from ..texts import InvalidEmailDomain, normalise_email
+from ..texts import MAX_NAME_CHARS, InvalidEmailDomain, has_unsafe_characters, normalise_email
 
 MIN_PASSWORD_BYTES = 8
 
@@ -23,6 +23,9 @@ PASSWORD_TOO_LONG = f"Password must be at most {MAX_PASSWORD_BYTES} bytes long."
 
 
 INVALID_EMAIL_DOMAIN = "Not a valid email address: its domain is not a valid domain name."
+
+
+NOT_ONE_LINE = "Must be one line, without control characters or direction overrides."
 
 
 class RequiredText(fields.String):
@@ -47,8 +50,21 @@ class RequiredText(fields.String):
         return text
 
 
-class OptionalName(RequiredText):
-    """Like RequiredText, but it may be left out; when sent, it must not be empty."""
+def one_line(text: str | None) -> None:
+    """Refuse text that would break a mail's line or reorder what a screen shows after it."""
+    if text is not None and has_unsafe_characters(text):
+        raise ValidationError(NOT_ONE_LINE)
+
+
+class Name(RequiredText):
+    """A person's name: trimmed, 1 to 100 characters, one line of plain text (it goes into mail)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(validate=[validate.Length(max=MAX_NAME_CHARS), one_line], **kwargs)
+
+
+class OptionalName(Name):
+    """Like Name, but it may be left out; when sent, it must not be empty."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -113,9 +129,19 @@ class OptionalText(fields.String):
     Trimmed unless `trim=False` (a nonce is compared, and hashed, exactly as the app made it).
     """
 
-    def __init__(self, *, max_length: int = 100, trim: bool = True, metadata: dict | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        max_length: int = 100,
+        trim: bool = True,
+        metadata: dict | None = None,
+        validate: Any = None,
+    ) -> None:
         super().__init__(
-            load_default=None, allow_none=True, metadata={"maxLength": max_length, **(metadata or {})}
+            load_default=None,
+            allow_none=True,
+            validate=validate,
+            metadata={"maxLength": max_length, **(metadata or {})},
         )
         self.max_length = max_length
         self.trim = trim

@@ -14,12 +14,14 @@ from .fields import (
     Email,
     GivenPassword,
     IdToken,
+    Name,
     NewPassword,
     OptionalName,
     OptionalText,
     Provider,
     RequiredText,
     may_be_left_out,
+    one_line,
 )
 
 
@@ -34,8 +36,8 @@ class RequestSchema(Schema):
 
 class SignupSchema(RequestSchema):
     missing_message = "You must send all details."
-    first = RequiredText(max_length=100, metadata={"example": "Ada"})
-    last = RequiredText(max_length=100, metadata={"example": "Lovelace"})
+    first = Name(metadata={"example": "Ada"})
+    last = Name(metadata={"example": "Lovelace"})
     email = Email()
     password = NewPassword()
 
@@ -75,9 +77,10 @@ class IdTokenLoginSchema(RequestSchema):
         metadata={"description": "the raw nonce; the SDK was given its SHA-256 hex, which the token holds"},
     )
     first = OptionalText(
-        metadata={"description": "for a new account; Apple tells the app the name only once"}
+        validate=one_line,
+        metadata={"description": "for a new account; Apple tells the app the name only once"},
     )
-    last = OptionalText(metadata={"description": "for a new account"})
+    last = OptionalText(validate=one_line, metadata={"description": "for a new account"})
 
 
 class LinkIdTokenSchema(RequestSchema):
@@ -124,8 +127,8 @@ class VerifyEmailSchema(RequestSchema):
 
 class UpdateProfileSchema(RequestSchema):
     missing_message = "Names cannot be empty."
-    first = OptionalName(max_length=100, metadata={"example": "Ada"})
-    last = OptionalName(max_length=100, metadata={"example": "Lovelace"})
+    first = OptionalName(metadata={"example": "Ada"})
+    last = OptionalName(metadata={"example": "Lovelace"})
 
 
 class ChangeEmailSchema(RequestSchema):
