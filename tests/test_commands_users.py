@@ -411,3 +411,23 @@ def test_show_and_list_escape_the_control_characters_clients_sent(client, cli, s
     for output in (shown, listed):
         assert "\x1b" not in output and "\x07" not in output
     assert "\\x1b[31mFAKE" in shown and "UA\\x1b]0;owned\\x07" in shown
+
+
+def test_text_and_json_output_escape_c1_controls_separators_and_direction_overrides(client, cli, storage):
+    # An 8-bit CSI and NEL, a line separator, and an override that would show "evil" reversed.
+    hostile = "A\x9b2J\x85B\u2028C\u202elive\u2066D\u2069"
+    body = {"first": "A", "last": "B", "email": "e@example.com", "password": PASSWORD}
+    client.post("/api/auth/signup", json=body, headers={"User-Agent": "UA\u202d" + hostile})
+    storage.db[USERS].update_one({"email": "e@example.com"}, {"$set": {"first": hostile}})
+
+    shown_json = ok(cli("users", "show", "e@example.com", "--json")).output
+    listed_json = ok(cli("users", "list", "--json")).output
+    shown = ok(cli("users", "show", "e@example.com")).output
+    listed = ok(cli("users", "list")).output
+
+    for output in (shown_json, listed_json, shown, listed):
+        assert not set(output) & set("\x85\x9b\u2028\u202d\u202e\u2066\u2069"), repr(output)
+    assert json.loads(shown_json)["user"]["first"] == hostile  # JSON escapes, which parse back
+    assert json.loads(listed_json)["users"][0]["first"] == hostile
+    assert "\\x9b2J" in shown and "\\u202elive" in shown and "UA\\u202d" in shown
+    assert "\\u2028C" in listed
