@@ -119,3 +119,11 @@ def test_a_folded_address_folds_to_itself_and_its_domain_is_ascii(local, domain)
         return
     assert normalise_email(folded) == folded
     assert folded.rpartition("@")[2].isascii()
+
+
+@pytest.mark.parametrize("email", ['"a\x1b[2Jb"@example.com', '"a\x7fb"@example.com', '"a\x01b"@example.com'])
+def test_a_quoted_local_part_with_control_characters_is_refused(client, storage, email):
+    response = signup(client, email)
+    assert response.status_code == 400
+    assert list(response.json["errors"]) == ["email"]
+    assert storage.db[USERS].count_documents({}) == 0

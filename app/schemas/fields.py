@@ -22,6 +22,9 @@ PASSWORD_LENGTH = f"Password must be {MIN_PASSWORD_BYTES} to {MAX_PASSWORD_BYTES
 PASSWORD_TOO_LONG = f"Password must be at most {MAX_PASSWORD_BYTES} bytes long."
 
 
+NOT_AN_EMAIL = "Not a valid email address."
+
+
 INVALID_EMAIL_DOMAIN = "Not a valid email address: its domain is not a valid domain name."
 
 
@@ -88,9 +91,14 @@ class Email(RequiredText):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         try:
-            return normalise_email(super()._deserialize(value, attr, data, **kwargs))
+            email = normalise_email(super()._deserialize(value, attr, data, **kwargs))
         except InvalidEmailDomain:
             raise ValidationError(INVALID_EMAIL_DOMAIN) from None
+        # validate.Email lets a quoted local part hold control characters; mail headers and
+        # terminals must not get them.
+        if has_unsafe_characters(email):
+            raise ValidationError(NOT_AN_EMAIL)
+        return email
 
 
 def _byte_length(minimum: int, message: str) -> validate.Validator:
