@@ -431,3 +431,15 @@ def test_text_and_json_output_escape_c1_controls_separators_and_direction_overri
     assert json.loads(listed_json)["users"][0]["first"] == hostile
     assert "\\x9b2J" in shown and "\\u202elive" in shown and "UA\\u202d" in shown
     assert "\\u2028C" in listed
+
+
+def test_sentences_and_prompts_escape_an_address_the_original_stored_as_typed(cli, storage):
+    storage.db[USERS].insert_one(
+        {"first": "J", "last": "G", "email": "j\x1b[2J\u202e@example.com", "password": "x"}
+    )
+    user_id = str(storage.db[USERS].find_one({})["_id"])
+    verified = ok(cli("users", "verify-email", user_id)).output
+    asked = cli("users", "delete", user_id, input="n\n").output
+    for output in (verified, asked):
+        assert "\x1b" not in output and "\u202e" not in output, repr(output)
+        assert "j\\x1b[2J\\u202e@example.com" in output

@@ -97,7 +97,7 @@ def report(as_json: bool, text: str, **data: Any) -> None:
     if as_json:
         echo_json(data)
     else:
-        click.echo(text)
+        click.echo(escaped(text))  # it may quote a stored email, which the original took as typed
 
 
 def echo_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
