@@ -23,6 +23,8 @@ from jwt.exceptions import PyJWTError
 
 from config import Settings, is_safe_key_set_url
 
+from .texts import InvalidEmailDomain, clean_name, normalise_email
+
 log = logging.getLogger(__name__)
 
 GOOGLE = "google"
@@ -34,7 +36,6 @@ ISSUERS = {
 }
 ALGORITHM = "RS256"  # what both providers sign with; nothing else is ever accepted
 MAX_TOKEN_CHARS = 8192  # real ones are 1 to 2 KB; anything longer is refused before parsing
-MAX_NAME_CHARS = 100  # as the signup form allows
 FETCH_TIMEOUT_S = 5
 REFETCH_INTERVAL = timedelta(minutes=1)  # at most one fetch a minute, whatever tokens arrive
 KEY_SET_LIFESPAN = timedelta(hours=1)  # then refetched on the next token
@@ -192,12 +193,21 @@ def _text_claim(claims: dict, name: str, max_chars: int) -> str | None:
     return value[:max_chars] or None
 
 
+def _name(claims: dict, name: str) -> str | None:
+    # Cleaned, not refused: the provider's name is no reason to turn the sign-in away.
+    value = claims.get(name)
+    return clean_name(value) if isinstance(value, str) else None
+
+
 def _email(claims: dict) -> str | None:
     """Return the token's email, normalised as signup does, or None when it has no plausible one."""
     email = _text_claim(claims, "email", 254)
     if email is None or "@" not in email:
         return None
-    return email.lower()
+    try:
+        return normalise_email(email)
+    except InvalidEmailDomain:
+        return None
 
 
 def _email_verified(claims: dict) -> bool:
@@ -207,16 +217,18 @@ def _email_verified(claims: dict) -> bool:
 
 
 def _nonce_matches(token_nonce: object, nonce: str | None) -> bool:
-    """Say whether the token's nonce is the client's, or its SHA-256 hex (what Apple's flow puts in)."""
+    """Say whether the token's nonce is the SHA-256 hex of the raw nonce the client sent.
+
+    Never the raw value itself: the token's own claim, which anyone holding a copy of the token
+    can read, would then pass as the nonce.
+    """
     if nonce is None:
         # A token bound to a nonce is only good to whoever knows it: without it, a copy is being replayed.
         return token_nonce is None
     if not isinstance(token_nonce, str):
         return False
     hashed = hashlib.sha256(nonce.encode()).hexdigest()
-    return hmac.compare_digest(token_nonce.encode(), nonce.encode()) or hmac.compare_digest(
-        token_nonce.encode(), hashed.encode()
-    )
+    return hmac.compare_digest(token_nonce.encode(), hashed.encode())
 
 
 class IdTokenVerifier:
@@ -296,7 +308,7 @@ class IdTokenVerifier:
             subject=subject,
             email=_email(claims),
             email_verified=_email_verified(claims),
-            given_name=_text_claim(claims, "given_name", MAX_NAME_CHARS),
-            family_name=_text_claim(claims, "family_name", MAX_NAME_CHARS),
+            given_name=_name(claims, "given_name"),
+            family_name=_name(claims, "family_name"),
             issued_at=issued_at,
         )

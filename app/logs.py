@@ -21,6 +21,8 @@ from typing import TextIO
 from flask import Flask, has_request_context, request
 from werkzeug.wsgi import get_path_info
 
+from .texts import UNSAFE_CODE_POINTS
+
 log = logging.getLogger("app.requests")
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -85,13 +87,16 @@ class JsonFormatter(logging.Formatter):
         )
 
 
-# Control characters (a path can hold any) are shown escaped, so a line cannot rewrite the terminal.
-_CONTROL_CHARACTERS = str.maketrans({code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))})
+# Control characters (a path can hold any) are shown escaped, so a line cannot rewrite the
+# terminal; bidirectional controls too, so it cannot show text in an order other than stored.
+_CONTROL_CHARACTERS = str.maketrans(
+    {code: f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" for code in UNSAFE_CODE_POINTS}
+)
 _REQUEST_FIELDS_IN_TEXT = ("method", "path", "status")  # shown first and bare; the rest as name=value
 
 
 def escaped(value: object) -> str:
-    """Return `value` as text with every control character escaped (`\\x1b`), fit for a terminal."""
+    """Return `value` as text with every control character escaped (`\\x1b`, `\\u202e`), for a terminal."""
     return str(value).translate(_CONTROL_CHARACTERS)
 
 

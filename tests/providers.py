@@ -38,6 +38,11 @@ def rsa_key(index: int) -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
+def hashed_nonce(raw: str) -> str:
+    """What an app hands Google or Apple for a raw nonce it keeps (and sends our server): its SHA-256 hex."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
 def epoch(moment: datetime) -> int:
     return int((moment - datetime(1970, 1, 1)).total_seconds())
 

@@ -393,10 +393,12 @@ def test_delete_with_yes_asks_nothing_and_reports_json(auth, cli, storage):
     assert storage.find_user_by_id(user_id) is None
 
 
-def test_show_and_list_escape_the_control_characters_clients_sent(client, cli):
+def test_show_and_list_escape_the_control_characters_clients_sent(client, cli, storage):
     evil = "\x1b]0;owned\x07\x1b[2J\x1b[31mFAKE: all clear\x1b[0m"
-    body = {"first": "A" + evil, "last": "B", "email": "e@example.com", "password": PASSWORD}
+    body = {"first": "A", "last": "B", "email": "e@example.com", "password": PASSWORD}
     client.post("/api/auth/signup", json=body, headers={"User-Agent": "UA" + evil})
+    # Signup refuses such names now; ones stored before that rule (or by the original) remain.
+    storage.db[USERS].update_one({"email": "e@example.com"}, {"$set": {"first": "A" + evil}})
     client.post(
         "/api/auth/login",
         json={"email": "e@example.com", "password": PASSWORD},
@@ -409,3 +411,35 @@ def test_show_and_list_escape_the_control_characters_clients_sent(client, cli):
     for output in (shown, listed):
         assert "\x1b" not in output and "\x07" not in output
     assert "\\x1b[31mFAKE" in shown and "UA\\x1b]0;owned\\x07" in shown
+
+
+def test_text_and_json_output_escape_c1_controls_separators_and_direction_overrides(client, cli, storage):
+    # An 8-bit CSI and NEL, a line separator, and an override that would show "evil" reversed.
+    hostile = "A\x9b2J\x85B\u2028C\u202elive\u2066D\u2069"
+    body = {"first": "A", "last": "B", "email": "e@example.com", "password": PASSWORD}
+    client.post("/api/auth/signup", json=body, headers={"User-Agent": "UA\u202d" + hostile})
+    storage.db[USERS].update_one({"email": "e@example.com"}, {"$set": {"first": hostile}})
+
+    shown_json = ok(cli("users", "show", "e@example.com", "--json")).output
+    listed_json = ok(cli("users", "list", "--json")).output
+    shown = ok(cli("users", "show", "e@example.com")).output
+    listed = ok(cli("users", "list")).output
+
+    for output in (shown_json, listed_json, shown, listed):
+        assert not set(output) & set("\x85\x9b\u2028\u202d\u202e\u2066\u2069"), repr(output)
+    assert json.loads(shown_json)["user"]["first"] == hostile  # JSON escapes, which parse back
+    assert json.loads(listed_json)["users"][0]["first"] == hostile
+    assert "\\x9b2J" in shown and "\\u202elive" in shown and "UA\\u202d" in shown
+    assert "\\u2028C" in listed
+
+
+def test_sentences_and_prompts_escape_an_address_the_original_stored_as_typed(cli, storage):
+    storage.db[USERS].insert_one(
+        {"first": "J", "last": "G", "email": "j\x1b[2J\u202e@example.com", "password": "x"}
+    )
+    user_id = str(storage.db[USERS].find_one({})["_id"])
+    verified = ok(cli("users", "verify-email", user_id)).output
+    asked = cli("users", "delete", user_id, input="n\n").output
+    for output in (verified, asked):
+        assert "\x1b" not in output and "\u202e" not in output, repr(output)
+        assert "j\\x1b[2J\\u202e@example.com" in output

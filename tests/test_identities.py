@@ -9,7 +9,7 @@ import schemathesis
 from app.errors import ApiError
 from app.service import Client
 from helpers import PASSWORD, AuthActions, at_once, bearer
-from providers import epoch
+from providers import epoch, hashed_nonce
 
 ALICE_GOOGLE = "google-sub-alice"
 APPLE_SUB = "001234.apple-sub.0042"
@@ -381,6 +381,24 @@ def test_an_account_without_a_password_deletes_itself_with_a_fresh_id_token(id_a
         id_client.post("/api/auth/refreshToken", json={"refreshToken": tokens["refreshToken"]}).status_code
         == 403
     )
+
+
+def test_a_copy_of_a_token_with_its_own_nonce_claim_neither_links_nor_deletes(
+    id_client, google, apple, users
+):
+    raw = "raw-nonce-only-the-app-knows"
+    claim = hashed_nonce(raw)
+    token = google.token(nonce=claim)
+    tokens = sign_in(id_client, "google", token, nonce=raw).json
+    # A holder of the access token and a copy of the ID token can read its nonce claim, not the raw nonce.
+    apple_token = apple.token(APPLE_SUB)
+    linked = link(id_client, tokens, "apple", apple_token, currentIdToken=token, currentNonce=claim)
+    assert linked.status_code == 400 and linked.json["code"] == "invalidIdToken"
+    assert [identity["provider"] for identity in identities(id_client, tokens)] == ["google"]
+    replayed = delete_account(id_client, tokens, idToken=token, nonce=claim)
+    assert replayed.status_code == 400 and replayed.json["code"] == "invalidIdToken"
+    assert delete_account(id_client, tokens, idToken=token, nonce=raw).status_code == 200
+    assert users.count_documents({}) == 0
 
 
 def test_a_stale_or_foreign_id_token_does_not_delete_the_account(id_client, google, apple, clock, users):

@@ -18,6 +18,7 @@ from ..errors import ApiError
 from ..logs import escaped
 from ..service import AuthService
 from ..storage import DuplicateEmails
+from ..texts import UNSAFE_CODE_POINTS
 
 SETTINGS_ERROR = "settings_error"  # app.extensions key: why the settings could not be used
 
@@ -81,8 +82,14 @@ def service() -> AuthService:
     return auth_service
 
 
+# json.dumps escapes C0 controls itself (and the indentation's line breaks must stay raw); the
+# rest of what a terminal must not get raw, C1 and the bidirectional controls, it leaves alone.
+_JSON_ESCAPES = str.maketrans({code: f"\\u{code:04x}" for code in UNSAFE_CODE_POINTS if code >= 0x20})
+
+
 def echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    """Print `data` as indented JSON: letters as they are, control characters escaped."""
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False).translate(_JSON_ESCAPES))
 
 
 def report(as_json: bool, text: str, **data: Any) -> None:
@@ -90,7 +97,7 @@ def report(as_json: bool, text: str, **data: Any) -> None:
     if as_json:
         echo_json(data)
     else:
-        click.echo(text)
+        click.echo(escaped(text))  # it may quote a stored email, which the original took as typed
 
 
 def echo_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

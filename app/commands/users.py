@@ -223,9 +223,9 @@ def delete(who: str, yes: bool, as_json: bool) -> None:
     auth = service()
     user = auth.find_user(who)
     if not yes:
+        who_exactly = escaped(f"{user['email']} ({user['id']})")
         click.confirm(
-            f"Delete {user['email']} ({user['id']}), its sessions and its activity? This cannot be undone.",
-            abort=True,
+            f"Delete {who_exactly}, its sessions and its activity? This cannot be undone.", abort=True
         )
     auth.delete_user(user)
     report(as_json, f"Deleted {user['email']} ({user['id']}).", deleted=user_record(user))

@@ -8,6 +8,7 @@ from marshmallow import ValidationError, fields, validate
 
 from ..id_tokens import PROVIDERS
 from ..passwords import MAX_PASSWORD_BYTES
+from ..texts import MAX_NAME_CHARS, InvalidEmailDomain, has_unsafe_characters, normalise_email
 
 MIN_PASSWORD_BYTES = 8
 
@@ -19,6 +20,15 @@ PASSWORD_LENGTH = f"Password must be {MIN_PASSWORD_BYTES} to {MAX_PASSWORD_BYTES
 
 
 PASSWORD_TOO_LONG = f"Password must be at most {MAX_PASSWORD_BYTES} bytes long."
+
+
+NOT_AN_EMAIL = "Not a valid email address."
+
+
+INVALID_EMAIL_DOMAIN = "Not a valid email address: its domain is not a valid domain name."
+
+
+NOT_ONE_LINE = "Must be one line, without control characters or direction overrides."
 
 
 class RequiredText(fields.String):
@@ -43,13 +53,21 @@ class RequiredText(fields.String):
         return text
 
 
-def normalise_email(email: str) -> str:
-    """Return an email as every account holds it: trimmed and lower-cased by Unicode's rules."""
-    return email.strip().lower()
+def one_line(text: str | None) -> None:
+    """Refuse text that would break a mail's line or reorder what a screen shows after it."""
+    if text is not None and has_unsafe_characters(text):
+        raise ValidationError(NOT_ONE_LINE)
 
 
-class OptionalName(RequiredText):
-    """Like RequiredText, but it may be left out; when sent, it must not be empty."""
+class Name(RequiredText):
+    """A person's name: trimmed, 1 to 100 characters, one line of plain text (it goes into mail)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(validate=[validate.Length(max=MAX_NAME_CHARS), one_line], **kwargs)
+
+
+class OptionalName(Name):
+    """Like Name, but it may be left out; when sent, it must not be empty."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -65,14 +83,22 @@ def may_be_left_out(field: RequiredText, *, allow_none: bool = False) -> Require
 
 
 class Email(RequiredText):
-    """An email address, trimmed and lower-cased so that comparisons ignore case."""
+    """An email address in the one spelling accounts hold (see normalise_email), then checked."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("metadata", {"format": "email", "example": "ada@example.com"})
         super().__init__(validate=[validate.Length(max=254), validate.Email()], **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        return normalise_email(super()._deserialize(value, attr, data, **kwargs))
+        try:
+            email = normalise_email(super()._deserialize(value, attr, data, **kwargs))
+        except InvalidEmailDomain:
+            raise ValidationError(INVALID_EMAIL_DOMAIN) from None
+        # validate.Email lets a quoted local part hold control characters; mail headers and
+        # terminals must not get them.
+        if has_unsafe_characters(email):
+            raise ValidationError(NOT_AN_EMAIL)
+        return email
 
 
 def _byte_length(minimum: int, message: str) -> validate.Validator:
@@ -111,9 +137,19 @@ class OptionalText(fields.String):
     Trimmed unless `trim=False` (a nonce is compared, and hashed, exactly as the app made it).
     """
 
-    def __init__(self, *, max_length: int = 100, trim: bool = True, metadata: dict | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        max_length: int = 100,
+        trim: bool = True,
+        metadata: dict | None = None,
+        validate: Any = None,
+    ) -> None:
         super().__init__(
-            load_default=None, allow_none=True, metadata={"maxLength": max_length, **(metadata or {})}
+            load_default=None,
+            allow_none=True,
+            validate=validate,
+            metadata={"maxLength": max_length, **(metadata or {})},
         )
         self.max_length = max_length
         self.trim = trim

@@ -14,12 +14,14 @@ from .fields import (
     Email,
     GivenPassword,
     IdToken,
+    Name,
     NewPassword,
     OptionalName,
     OptionalText,
     Provider,
     RequiredText,
     may_be_left_out,
+    one_line,
 )
 
 
@@ -34,8 +36,8 @@ class RequestSchema(Schema):
 
 class SignupSchema(RequestSchema):
     missing_message = "You must send all details."
-    first = RequiredText(max_length=100, metadata={"example": "Ada"})
-    last = RequiredText(max_length=100, metadata={"example": "Lovelace"})
+    first = Name(metadata={"example": "Ada"})
+    last = Name(metadata={"example": "Lovelace"})
     email = Email()
     password = NewPassword()
 
@@ -72,12 +74,13 @@ class IdTokenLoginSchema(RequestSchema):
     nonce = OptionalText(
         max_length=512,
         trim=False,
-        metadata={"description": "the raw nonce the app gave the SDK; the token holds it or its SHA-256 hex"},
+        metadata={"description": "the raw nonce; the SDK was given its SHA-256 hex, which the token holds"},
     )
     first = OptionalText(
-        metadata={"description": "for a new account; Apple tells the app the name only once"}
+        validate=one_line,
+        metadata={"description": "for a new account; Apple tells the app the name only once"},
     )
-    last = OptionalText(metadata={"description": "for a new account"})
+    last = OptionalText(validate=one_line, metadata={"description": "for a new account"})
 
 
 class LinkIdTokenSchema(RequestSchema):
@@ -87,9 +90,7 @@ class LinkIdTokenSchema(RequestSchema):
     )
     provider = Provider()
     idToken = IdToken()  # noqa: N815
-    nonce = OptionalText(
-        max_length=512, trim=False, metadata={"description": "the raw nonce the app gave the SDK"}
-    )
+    nonce = OptionalText(max_length=512, trim=False, metadata={"description": "the raw nonce, as at sign-in"})
     # The proof that the caller is the account's owner: which one is the service's to say.
     password = may_be_left_out(GivenPassword(), allow_none=True)  # the account's password, when it has one
     # For an account without a password: a fresh ID token (last ten minutes) of a sign-in already linked.
@@ -128,8 +129,8 @@ class VerifyEmailSchema(RequestSchema):
 
 class UpdateProfileSchema(RequestSchema):
     missing_message = "Names cannot be empty."
-    first = OptionalName(max_length=100, metadata={"example": "Ada"})
-    last = OptionalName(max_length=100, metadata={"example": "Lovelace"})
+    first = OptionalName(metadata={"example": "Ada"})
+    last = OptionalName(metadata={"example": "Lovelace"})
 
 
 class ChangeEmailSchema(RequestSchema):

@@ -11,6 +11,7 @@ import re
 
 from ..errors import ApiError
 from ..storage import ADMIN
+from ..texts import InvalidEmailDomain, normalise_email
 from .base import OPERATOR, page
 from .codes import Codes
 from .sessions import NO_SUCH_SESSION
@@ -29,7 +30,10 @@ class Operators(Codes):
         if USER_ID.fullmatch(key.lower()):
             user = self.storage.find_user_by_id(key.lower())
         else:
-            user = self.storage.find_user_by_email(key.lower())
+            try:
+                user = self.storage.find_user_by_email(normalise_email(key))
+            except InvalidEmailDomain:
+                user = None  # no account can hold such an address
         if user is None:
             raise ApiError(f"There is no user {key!r}.", status=404)
         return user
@@ -38,7 +42,10 @@ class Operators(Codes):
         self, email_prefix: str | None, after: str | None, limit: int
     ) -> tuple[list[dict], str | None]:
         """Return one page of users whose email starts with `email_prefix`, and the next page's cursor."""
-        prefix = email_prefix.strip().lower() if email_prefix else None
+        try:
+            prefix = normalise_email(email_prefix) if email_prefix else None
+        except InvalidEmailDomain:
+            return [], None  # the start of a domain no account can hold
         return page(self.storage.list_users(after, limit + 1, email_prefix=prefix), limit)
 
     def open_sessions(self, user_id: str) -> list[dict]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime
 from functools import cached_property
@@ -11,8 +12,10 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
-from ..schemas import normalise_email
+from ..texts import InvalidEmailDomain, normalise_email
 from .base import MIGRATIONS, USERS, StoreBase, id_time, object_id_of
+
+log = logging.getLogger(__name__)
 
 _USER_FIELDS = dict.fromkeys(("first", "last", "email", "password", "role", "disabled", "emailVerified"), 1)
 # What a client may see of a user: everything but the password hash.
@@ -96,12 +99,18 @@ class UserStore(StoreBase):
                 return
             for document in list(self.db[USERS].find({}, {"email": 1})):
                 email = document.get("email")
-                if not isinstance(email, str) or normalise_email(email) == email:
+                if not isinstance(email, str):
                     continue
                 try:
-                    self.db[USERS].update_one(
-                        {"_id": document["_id"]}, {"$set": {"email": normalise_email(email)}}
-                    )
+                    normalised = normalise_email(email)
+                except InvalidEmailDomain:
+                    # No login can name it either; left as stored rather than refusing to start.
+                    log.warning("user %s: the stored email's domain is no domain name", document["_id"])
+                    continue
+                if normalised == email:
+                    continue
+                try:
+                    self.db[USERS].update_one({"_id": document["_id"]}, {"$set": {"email": normalised}})
                 except DuplicateKeyError as error:
                     raise DuplicateEmails() from error
             try:
