@@ -17,6 +17,8 @@ MIN_SECRET_BYTES = 32
 SYMMETRIC_ALGORITHM = "HS256"
 ASYMMETRIC_ALGORITHMS = ("RS256", "ES256", "EdDSA")
 MAX_LEEWAY = 300
+# NIST SP 800-63B 5.2.2: at most 100 consecutive failed attempts on one account.
+MAX_ACCOUNT_FAILURES_PER_DAY = 100
 LOG_FORMATS = ("text", "json")
 GOOGLE_JWKS_URL = "https://www.googleapis.com/oauth2/v3/certs"
 APPLE_JWKS_URL = "https://appleid.apple.com/auth/keys"
@@ -136,7 +138,7 @@ class Settings:
     login_failures_before_delay: int = 5
     login_delay_first: int = 1
     login_delay_max: int = 900
-    login_account_failures_per_day: int = 300
+    login_account_failures_per_day: int = MAX_ACCOUNT_FAILURES_PER_DAY
     trusted_proxies: int = 0
     # Sign in with Google and Apple: the accepted `aud` values (none: the provider is off) and key sets.
     google_client_ids: tuple[str, ...] = ()
@@ -240,7 +242,9 @@ class Settings:
             login_failures_before_delay=_int(env, "LOGIN_FAILURES_BEFORE_DELAY", 5, minimum=1),
             login_delay_first=_int(env, "LOGIN_DELAY_FIRST_SECONDS", 1, minimum=1),
             login_delay_max=_int(env, "LOGIN_DELAY_MAX_SECONDS", 900, minimum=1),
-            login_account_failures_per_day=_int(env, "LOGIN_ACCOUNT_FAILURES_PER_DAY", 300, minimum=1),
+            login_account_failures_per_day=_int(
+                env, "LOGIN_ACCOUNT_FAILURES_PER_DAY", MAX_ACCOUNT_FAILURES_PER_DAY, minimum=1
+            ),
             trusted_proxies=_int(env, "TRUSTED_PROXIES", 0),
             google_client_ids=_list(env, "GOOGLE_CLIENT_IDS"),
             apple_client_ids=_list(env, "APPLE_CLIENT_IDS"),
@@ -370,6 +374,11 @@ class Settings:
                 raise ConfigError(f"{name} must read like '20/minute'.") from None
         if self.login_delay_first > self.login_delay_max:
             raise ConfigError("LOGIN_DELAY_FIRST_SECONDS must not exceed LOGIN_DELAY_MAX_SECONDS.")
+        if self.login_account_failures_per_day > MAX_ACCOUNT_FAILURES_PER_DAY:
+            raise ConfigError(
+                f"LOGIN_ACCOUNT_FAILURES_PER_DAY must be at most {MAX_ACCOUNT_FAILURES_PER_DAY} "
+                "(NIST SP 800-63B's bound on failed attempts at one account)."
+            )
 
     def _check_key_set_urls(self) -> None:
         for name, url in (("GOOGLE_JWKS_URL", self.google_jwks_url), ("APPLE_JWKS_URL", self.apple_jwks_url)):
