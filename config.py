@@ -19,6 +19,7 @@ ASYMMETRIC_ALGORITHMS = ("RS256", "ES256", "EdDSA")
 MAX_LEEWAY = 300
 # NIST SP 800-63B 5.2.2: at most 100 consecutive failed attempts on one account.
 MAX_ACCOUNT_FAILURES_PER_DAY = 100
+MAX_BREACH_CHECK_TIMEOUT = 10  # a signup waits for it: seconds, not minutes
 LOG_FORMATS = ("text", "json")
 GOOGLE_JWKS_URL = "https://www.googleapis.com/oauth2/v3/certs"
 APPLE_JWKS_URL = "https://appleid.apple.com/auth/keys"
@@ -167,6 +168,9 @@ class Settings:
     rate_limit_reset_password: str = "10/minute"
     rate_limit_verify_email: str = "10/minute"
     rate_limit_resend_verification: str = "5/minute"
+    # New passwords: the optional online breach check (README "Passwords: which are refused")
+    password_breach_check_url: str | None = None
+    password_breach_check_timeout: int = 2
     # Responses and logs
     cors_origins: tuple[str, ...] = ("*",)
     log_level: str = "INFO"
@@ -272,6 +276,8 @@ class Settings:
             rate_limit_reset_password=_text(env, "RATE_LIMIT_RESET_PASSWORD", "10/minute"),
             rate_limit_verify_email=_text(env, "RATE_LIMIT_VERIFY_EMAIL", "10/minute"),
             rate_limit_resend_verification=_text(env, "RATE_LIMIT_RESEND_VERIFICATION", "5/minute"),
+            password_breach_check_url=_text(env, "PASSWORD_BREACH_CHECK_URL"),
+            password_breach_check_timeout=_int(env, "PASSWORD_BREACH_CHECK_TIMEOUT", 2, minimum=1),
             # Production answers no browser origin until told which; development answers all.
             cors_origins=_list(env, "CORS_ORIGINS", () if app_env == "production" else ("*",)),
             log_level=(_text(env, "LOG_LEVEL") or "INFO").upper(),
@@ -384,6 +390,14 @@ class Settings:
         for name, url in (("GOOGLE_JWKS_URL", self.google_jwks_url), ("APPLE_JWKS_URL", self.apple_jwks_url)):
             if not is_safe_key_set_url(url):
                 raise ConfigError(f"{name} must be an https:// URL (plain http only on a loopback address).")
+        if self.password_breach_check_url and not is_safe_key_set_url(self.password_breach_check_url):
+            raise ConfigError(
+                "PASSWORD_BREACH_CHECK_URL must be an https:// URL (plain http only on a loopback address)."
+            )
+        if self.password_breach_check_timeout > MAX_BREACH_CHECK_TIMEOUT:
+            raise ConfigError(
+                f"PASSWORD_BREACH_CHECK_TIMEOUT must be at most {MAX_BREACH_CHECK_TIMEOUT} seconds."
+            )
 
     def _check_mail(self) -> None:
         if self.mail_backend not in MAIL_BACKENDS:
