@@ -17,6 +17,9 @@ MIN_SECRET_BYTES = 32
 SYMMETRIC_ALGORITHM = "HS256"
 ASYMMETRIC_ALGORITHMS = ("RS256", "ES256", "EdDSA")
 MAX_LEEWAY = 300
+# NIST SP 800-63B 5.2.2: at most 100 consecutive failed attempts on one account.
+MAX_ACCOUNT_FAILURES_PER_DAY = 100
+MAX_BREACH_CHECK_TIMEOUT = 10  # a signup waits for it: seconds, not minutes
 LOG_FORMATS = ("text", "json")
 GOOGLE_JWKS_URL = "https://www.googleapis.com/oauth2/v3/certs"
 APPLE_JWKS_URL = "https://appleid.apple.com/auth/keys"
@@ -136,7 +139,7 @@ class Settings:
     login_failures_before_delay: int = 5
     login_delay_first: int = 1
     login_delay_max: int = 900
-    login_account_failures_per_day: int = 300
+    login_account_failures_per_day: int = MAX_ACCOUNT_FAILURES_PER_DAY
     trusted_proxies: int = 0
     # Sign in with Google and Apple: the accepted `aud` values (none: the provider is off) and key sets.
     google_client_ids: tuple[str, ...] = ()
@@ -166,6 +169,9 @@ class Settings:
     rate_limit_reset_password: str = "10/minute"
     rate_limit_verify_email: str = "10/minute"
     rate_limit_resend_verification: str = "5/minute"
+    # New passwords: the optional online breach check (README "Passwords: which are refused")
+    password_breach_check_url: str | None = None
+    password_breach_check_timeout: int = 2
     # Responses and logs
     cors_origins: tuple[str, ...] = ("*",)
     log_level: str = "INFO"
@@ -241,7 +247,9 @@ class Settings:
             login_failures_before_delay=_int(env, "LOGIN_FAILURES_BEFORE_DELAY", 5, minimum=1),
             login_delay_first=_int(env, "LOGIN_DELAY_FIRST_SECONDS", 1, minimum=1),
             login_delay_max=_int(env, "LOGIN_DELAY_MAX_SECONDS", 900, minimum=1),
-            login_account_failures_per_day=_int(env, "LOGIN_ACCOUNT_FAILURES_PER_DAY", 300, minimum=1),
+            login_account_failures_per_day=_int(
+                env, "LOGIN_ACCOUNT_FAILURES_PER_DAY", MAX_ACCOUNT_FAILURES_PER_DAY, minimum=1
+            ),
             trusted_proxies=_int(env, "TRUSTED_PROXIES", 0),
             google_client_ids=_list(env, "GOOGLE_CLIENT_IDS"),
             apple_client_ids=_list(env, "APPLE_CLIENT_IDS"),
@@ -270,6 +278,8 @@ class Settings:
             rate_limit_reset_password=_text(env, "RATE_LIMIT_RESET_PASSWORD", "10/minute"),
             rate_limit_verify_email=_text(env, "RATE_LIMIT_VERIFY_EMAIL", "10/minute"),
             rate_limit_resend_verification=_text(env, "RATE_LIMIT_RESEND_VERIFICATION", "5/minute"),
+            password_breach_check_url=_text(env, "PASSWORD_BREACH_CHECK_URL"),
+            password_breach_check_timeout=_int(env, "PASSWORD_BREACH_CHECK_TIMEOUT", 2, minimum=1),
             # Production answers no browser origin until told which; development answers all.
             cors_origins=_list(env, "CORS_ORIGINS", () if app_env == "production" else ("*",)),
             log_level=(_text(env, "LOG_LEVEL") or "INFO").upper(),
@@ -372,11 +382,24 @@ class Settings:
                 raise ConfigError(f"{name} must read like '20/minute'.") from None
         if self.login_delay_first > self.login_delay_max:
             raise ConfigError("LOGIN_DELAY_FIRST_SECONDS must not exceed LOGIN_DELAY_MAX_SECONDS.")
+        if self.login_account_failures_per_day > MAX_ACCOUNT_FAILURES_PER_DAY:
+            raise ConfigError(
+                f"LOGIN_ACCOUNT_FAILURES_PER_DAY must be at most {MAX_ACCOUNT_FAILURES_PER_DAY} "
+                "(NIST SP 800-63B's bound on failed attempts at one account)."
+            )
 
     def _check_key_set_urls(self) -> None:
         for name, url in (("GOOGLE_JWKS_URL", self.google_jwks_url), ("APPLE_JWKS_URL", self.apple_jwks_url)):
             if not is_safe_key_set_url(url):
                 raise ConfigError(f"{name} must be an https:// URL (plain http only on a loopback address).")
+        if self.password_breach_check_url and not is_safe_key_set_url(self.password_breach_check_url):
+            raise ConfigError(
+                "PASSWORD_BREACH_CHECK_URL must be an https:// URL (plain http only on a loopback address)."
+            )
+        if self.password_breach_check_timeout > MAX_BREACH_CHECK_TIMEOUT:
+            raise ConfigError(
+                f"PASSWORD_BREACH_CHECK_TIMEOUT must be at most {MAX_BREACH_CHECK_TIMEOUT} seconds."
+            )
 
     def _check_mail(self) -> None:
         if self.mail_backend not in MAIL_BACKENDS:

@@ -21,6 +21,7 @@ from .limits import init_rate_limits
 from .lockout import LoginThrottle
 from .logs import init_request_logging
 from .mail import Mailer
+from .password_policy import BreachCheck, PasswordPolicy
 from .passwords import PasswordHasher
 from .rules import route_rules
 from .security import init_security
@@ -116,6 +117,7 @@ def register_services(
         password_reset_url=settings.password_reset_url,
         email_verification_url=settings.email_verification_url,
         require_email_verification=settings.require_email_verification,
+        password_policy=new_password_policy(settings),
     )
     mailer = app.extensions["mailer"] = Mailer(app, settings)
     app.extensions["auth_service"] = AuthService(
@@ -128,6 +130,14 @@ def register_services(
         mailer=mailer,
         account_rules=account_rules,
     )
+
+
+def new_password_policy(settings: Settings) -> PasswordPolicy:
+    """Return the rules for new passwords, with the online breach check when a URL is set."""
+    if not settings.password_breach_check_url:
+        return PasswordPolicy()
+    check = BreachCheck(settings.password_breach_check_url, settings.password_breach_check_timeout)
+    return PasswordPolicy(breach_check=check)
 
 
 def prepare_before_first_request(storage: Storage) -> Callable[[], None]:

@@ -5,16 +5,20 @@ Two counters limit the guesses at one account's password:
 - each *source* of attempts (an address, an IPv6 /64, or a session of the account) has its own
   delays: a few failures free, then each further attempt waits twice as long. One address
   guessing all day gets about a hundred guesses, and delays nobody else;
-- the *account* has a daily ceiling of failures across all sources, far above what one source
-  can reach, which bounds guessing from many addresses. Past it, strangers wait for the next
-  day; a client that holds a session of the account (it sent that session's refresh token, or
-  an access token for changePassword) is never kept out by the ceiling.
+- the *account* has a daily ceiling of failures across all sources, at most 100 (NIST SP
+  800-63B 5.2.2), which bounds guessing from many addresses. One address guessing alone
+  reaches it only near the end of its first day (21.5 hours at the default delays), and
+  never afterwards. Past it, strangers wait for the next day; a client that holds a session
+  of the account (it sent that session's refresh token, or an access token for
+  changePassword) is never kept out by the ceiling, and a password reset clears it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from config import MAX_ACCOUNT_FAILURES_PER_DAY
 
 from .addresses import limit_key
 from .errors import RateLimited
@@ -50,7 +54,7 @@ class LoginThrottle:
     free_failures: int = 5
     first_delay: int = 1
     max_delay: int = 900
-    account_failures_per_day: int = 300
+    account_failures_per_day: int = MAX_ACCOUNT_FAILURES_PER_DAY
 
     def delay_after(self, failures: int) -> int:
         """Return the seconds one source waits after `failures` failed attempts in a row."""
@@ -76,7 +80,10 @@ class LoginThrottle:
         self.storage.uncount_login_attempt(email, self.account_failures_per_day, now)
 
     def forget(self, email: str) -> None:
-        """Forget every failed attempt at the account, from every source (an operator's reset)."""
+        """Forget every failed attempt at the account, from every source, the daily ceiling's count included.
+
+        For a password reset or an operator's new password: whoever set it may log in at once.
+        """
         self.storage.clear_account_login_failures(email)
 
     def _refuse_while_closed(self, email: str, now: datetime) -> None:

@@ -4,7 +4,7 @@ import threading
 
 from app import passwords
 from app.admission import Admission
-from helpers import bearer
+from helpers import PASSWORD, bearer
 
 JOIN_SECONDS = 30  # only a guard against a hang: every wait here ends as soon as it may
 
@@ -109,7 +109,7 @@ def test_a_guarded_request_is_answered_while_a_login_waits_for_bcrypt_with_one_s
 ):
     app = make_app(request_concurrency=1)
     client = app.test_client()
-    body = {"first": "A", "last": "B", "email": "wait@example.com", "password": "password123"}
+    body = {"first": "A", "last": "B", "email": "wait@example.com", "password": PASSWORD}
     client.post("/api/auth/signup", json=body)
     token = client.post("/api/auth/login", json=body).json["authToken"]
     hashing, finish = threading.Event(), threading.Event()

@@ -175,3 +175,11 @@ def test_more_requests_run_at_once_on_mongodb_where_each_also_waits_for_the_data
         Settings.from_env({"MONGO_URI": "mongodb://db/auth", "REQUEST_CONCURRENCY": "8"}).request_concurrency
         == 8
     )
+
+
+def test_the_accounts_daily_failure_ceiling_is_100_and_cannot_be_set_higher():
+    """NIST SP 800-63B 5.2.2 bounds failed attempts at one account to 100."""
+    assert Settings.from_env({}).login_account_failures_per_day == 100
+    assert Settings.from_env({"LOGIN_ACCOUNT_FAILURES_PER_DAY": "100"}).login_account_failures_per_day == 100
+    with pytest.raises(ConfigError, match="LOGIN_ACCOUNT_FAILURES_PER_DAY must be at most 100"):
+        Settings.from_env({"LOGIN_ACCOUNT_FAILURES_PER_DAY": "101"})

@@ -6,7 +6,7 @@ import json
 import jwt
 import pytest
 
-from helpers import INVALID, bearer, claims_of, sign_like
+from helpers import INVALID, PASSWORD, bearer, claims_of, sign_like
 
 
 def b64(data: dict) -> str:
@@ -101,9 +101,9 @@ def test_issuer_and_audience_are_set_and_checked_when_configured(make_app):
     client = app.test_client()
     client.post(
         "/api/auth/signup",
-        json={"first": "A", "last": "B", "email": "a@example.com", "password": "password123"},
+        json={"first": "A", "last": "B", "email": "a@example.com", "password": PASSWORD},
     )
-    token = client.post("/api/auth/login", json={"email": "a@example.com", "password": "password123"}).json[
+    token = client.post("/api/auth/login", json={"email": "a@example.com", "password": PASSWORD}).json[
         "authToken"
     ]
     claims = jwt.decode(token, options={"verify_signature": False})

@@ -9,6 +9,7 @@ from app.errors import RATE_LIMITED, RateLimited
 from app.lockout import LoginThrottle
 from app.storage import LOGIN_FAILURES
 from helpers import PASSWORD, AuthActions, at_once, bearer
+from smtp_server import code_in
 
 WRONG = "wrong password"
 
@@ -254,3 +255,37 @@ def test_an_ipv6_client_is_one_source_across_its_64(make_app):
         assert login_from(client, {"REMOTE_ADDR": f"2001:db8:5:6::{host}"}, WRONG).status_code == 400
     assert login_from(client, {"REMOTE_ADDR": "2001:db8:5:6:a:b:c:d"}, WRONG).status_code == 429
     assert login_from(client, {"REMOTE_ADDR": "2001:db8:5:7::1"}, WRONG).status_code == 400
+
+
+def guess_from_many_addresses(client, failures: int) -> None:
+    """`failures` wrong passwords, five from each address: no address is ever delayed."""
+    for failure in range(failures):
+        address = {"REMOTE_ADDR": f"198.51.100.{failure // 5}"}
+        assert login_from(client, address, WRONG).status_code == 400
+
+
+def test_by_default_the_account_takes_at_most_100_failures_a_day_from_strangers(make_app, clock):
+    """NIST SP 800-63B 5.2.2: no more than 100 failed attempts at one account."""
+    client = make_app(rate_limit_enabled=False).test_client()
+    AuthActions(client).signup()
+    held = login_from(client, OWNER).json["refreshToken"]
+    guess_from_many_addresses(client, 100)
+    refused = login_from(client, {"REMOTE_ADDR": "192.0.2.1"}, WRONG)
+    assert refused.status_code == 429
+    assert refused.json["code"] == RATE_LIMITED
+    assert login_from(client, OWNER).status_code == 429, "the owner without a session waits too"
+    assert login_from(client, OWNER, refreshToken=held).status_code == 200, "a session holder gets in"
+
+
+def test_a_password_reset_clears_the_accounts_daily_ceiling(make_mail_app, mailbox):
+    client = make_mail_app(rate_limit_enabled=False).test_client()
+    AuthActions(client).signup()
+    guess_from_many_addresses(client, 100)
+    assert login_from(client, OWNER).status_code == 429
+    client.post("/api/auth/forgotPassword", json={"email": "ada@example.com"})
+    assert client.application.extensions["mailer"].flush(10)
+    code = code_in(mailbox.last("ada@example.com", "Reset"))
+    new_password = "a brand new passphrase"
+    body = {"email": "ada@example.com", "code": code, "newPassword": new_password}
+    assert client.post("/api/auth/resetPassword", json=body).status_code == 200
+    assert login_from(client, OWNER, new_password).status_code == 200, "no session needed after a reset"

@@ -93,7 +93,18 @@ def test_passwords_outside_8_to_72_bytes_are_refused_with_a_message_that_says_so
     assert response.json["message"] == "Password must be 8 to 72 bytes long."
 
 
-@pytest.mark.parametrize("password", ["12345678", "é" * 36, "x" * 72, "  spaced password  ", "ünïcödé-😀"])
+# As long as each is, and none too common to be accepted (tests/test_password_policy.py).
+@pytest.mark.parametrize(
+    "password",
+    [
+        "q7#Vm2!z",
+        "éñøçüßåæíóúâêîôûëïÿàèìòùáöäõãđłśźżčř",  # 36 characters, 72 UTF-8 bytes
+        ("correct horse battery staple " * 3)[:72],
+        "  spaced password  ",
+        "ünïcödé-😀",
+    ],
+    ids=["8-bytes", "72-utf8-bytes", "72-bytes", "spaced", "unicode"],
+)
 def test_passwords_within_the_limits_work_exactly_as_typed(auth, password):
     assert auth.signup(password=password).status_code == 200
     assert auth.login(password=password).status_code == 200

@@ -19,6 +19,7 @@ class Accounts(Verification):
 
     def signup(self, first: str, last: str, email: str, password: str, client: Client) -> str:
         """Create an account and return its id; the unique email index settles races."""
+        self.account_rules.password_policy.check(password, "password", email=email, first=first, last=last)
         password_hash = self.hasher.hash(password)
         now = self.clock()  # after bcrypt, which can wait its turn: the new id holds this time
         user_id = self.storage.insert_user(first, last, email, password_hash, now)
@@ -36,6 +37,9 @@ class Accounts(Verification):
         if not user["password"]:
             raise ApiError(NO_PASSWORD, code=NO_PASSWORD_CODE, errors={"currentPassword": [NO_PASSWORD]})
         now = self._check_signed_in_password(user, session_id, current_password, "currentPassword")
+        self.account_rules.password_policy.check(
+            new_password, "newPassword", email=user["email"], first=user["first"], last=user["last"]
+        )
         self.storage.update_password(user_id, self.hasher.hash(new_password))
         ended = self.storage.end_user_sessions(user_id, now, except_id=session_id)
         self._end_pending_codes(user_id)

@@ -12,6 +12,7 @@ from typing import Protocol
 from ..errors import AccountDisabled, ApiError, InvalidToken
 from ..id_tokens import IdTokenVerifier
 from ..lockout import LoginThrottle, from_session
+from ..password_policy import PasswordPolicy
 from ..passwords import PasswordHasher
 from ..storage import Storage
 from ..tokens import TokenSigner
@@ -95,6 +96,7 @@ class AccountRules:
     password_reset_url: str | None = None
     email_verification_url: str | None = None
     require_email_verification: bool = False
+    password_policy: PasswordPolicy = field(default_factory=PasswordPolicy)  # rules for new passwords
 
 
 class MailSender(Protocol):

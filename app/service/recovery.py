@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..password_policy import WeakPassword
 from .base import Client
 from .codes import NO_USER, PASSWORD_RESET, Codes, InvalidCode
 
@@ -37,11 +38,18 @@ class Recovery(Codes):
         identities linked before are removed.
         """
         now = self.clock()
+        policy = self.account_rules.password_policy
+        policy.check(new_password, "newPassword", email=email)  # the same for every address, known or not
         user = self.storage.find_user_by_email(email)
         # An unknown address looks its (missing) code up too, so that it costs what a wrong code costs.
-        self._use_code(user["id"] if user else NO_USER, PASSWORD_RESET, email, code, now)
+        used = self._use_code(user["id"] if user else NO_USER, PASSWORD_RESET, email, code, now)
         if user is None:
             raise InvalidCode()
+        try:  # only once the code is right: else the answer would tell whose address this is
+            policy.check_names(new_password, "newPassword", user["first"], user["last"])
+        except WeakPassword:
+            self.storage.restore_code(used)  # a refused password does not use the code up
+            raise
         self.storage.update_password(user["id"], self.hasher.hash(new_password))
         self._mailbox_proven(user, email, client, now, owner_shown=True)  # the new password is theirs
         self.storage.set_email_verified(user["id"], email)

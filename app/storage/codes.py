@@ -100,6 +100,15 @@ class CodeStore(StoreBase):
             used = self.db[ONE_TIME_CODES].delete_one({"_id": document["_id"], "codeHash": code_hash})
         return document if used.deleted_count == 1 else None
 
+    def restore_code(self, document: dict) -> bool:
+        """Put back a code `use_code` returned, unless a newer code of its purpose took its place."""
+        try:
+            with self._lock:
+                self.db[ONE_TIME_CODES].insert_one(document)
+        except DuplicateKeyError:
+            return False
+        return True
+
     def has_live_code(self, user_id: str, purpose: str, now: datetime, max_failures: int) -> bool:
         """Say whether the user's code for `purpose` is still usable: unexpired, unused, tries left."""
         live = {
