@@ -8,7 +8,7 @@ from pathlib import Path
 import flask_swagger_ui
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Blueprint, Flask, abort, current_app, send_from_directory
+from flask import Blueprint, Flask, abort, current_app, request, send_from_directory
 from werkzeug.routing import Rule
 
 from . import schemas
@@ -58,12 +58,21 @@ def _error_response(status: int) -> dict:
     }
 
 
-def _operation(view: Callable, notes: dict, rules: RouteRules) -> dict:
+def operation_id(view: Callable, method: str, methods: list[str]) -> str:
+    """Return the operation's id: the view's name in camelCase, as the client library names its
+    method (`update_me` is `updateMe`); a route's second method adds its own (`getAllWithPost`)."""
+    first, *rest = view.__name__.split("_")
+    name = first + "".join(word.capitalize() for word in rest)
+    return name if method == methods[0] else f"{name}With{method.capitalize()}"
+
+
+def _operation(view: Callable, notes: dict, rules: RouteRules, operation_id: str) -> dict:
     """Turn a view's declarations into one OpenAPI operation."""
     summary, _, description = (view.__doc__ or "").strip().partition("\n")
     if notes["tag"] not in TAGS:
         raise ValueError(f"{view.__name__}: tag {notes['tag']!r} is not one of docs.TAGS")
     operation: dict = {
+        "operationId": operation_id,
         "tags": [notes["tag"]],
         "summary": summary,
         "description": description.strip(),
@@ -83,8 +92,7 @@ def _operation(view: Callable, notes: dict, rules: RouteRules) -> dict:
     if "query" in notes:
         operation["parameters"] = [{"in": "query", "schema": notes["query"]}]
         errors.add(400)
-    if rules.bearer:
-        operation["security"] = [{"bearer": []}]
+    operation["security"] = [{"bearer": []}] if rules.bearer else []  # [] : no token, said outright
     for status, schema in notes["responses"].items():
         response: dict = {"description": "Success"}
         if schema is not None:
@@ -121,7 +129,10 @@ def build_spec(app: Flask, route_rules: dict[str, RouteRules]) -> dict:
         spec.path(
             path=_openapi_path(rule),
             operations={
-                method.lower(): _operation(view, notes, route_rules[rule.endpoint]) for method in methods
+                method.lower(): _operation(
+                    view, notes, route_rules[rule.endpoint], operation_id(view, method, methods)
+                )
+                for method in methods
             },
             parameters=parameters,
         )
@@ -131,7 +142,8 @@ def build_spec(app: Flask, route_rules: dict[str, RouteRules]) -> dict:
 @bp.get("/api/openapi.json")
 @public(uses_database=False)
 def openapi_document() -> dict:
-    return current_app.extensions["openapi"]
+    """Return the document, its server being the address it was asked at (behind trusted proxies too)."""
+    return current_app.extensions["openapi"] | {"servers": [{"url": request.url_root.rstrip("/")}]}
 
 
 @bp.get("/api/docs")

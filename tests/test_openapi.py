@@ -76,11 +76,32 @@ def test_request_bodies_come_from_the_validating_schemas(client):
     assert signup["properties"]["password"]["maxLength"] == 72
 
 
-def test_guarded_routes_declare_the_bearer_scheme_and_public_ones_do_not(client):
+def test_guarded_routes_declare_the_bearer_scheme_and_public_ones_say_they_need_none(client):
     document = client.get("/api/openapi.json").json
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     assert document["paths"]["/api/auth/getAll"]["post"]["security"] == [{"bearer": []}]
-    assert "security" not in document["paths"]["/api/auth/login"]["post"]
+    assert document["paths"]["/api/auth/login"]["post"]["security"] == []
+
+
+def test_every_operation_has_the_id_the_client_library_names_its_method_by(client):
+    document = client.get("/api/openapi.json").json
+    ids = [
+        operation["operationId"]
+        for operations in document["paths"].values()
+        for operation in operations.values()
+        if isinstance(operation, dict)
+    ]
+    assert len(ids) == len(set(ids))
+    paths = document["paths"]
+    assert paths["/api/auth/me"]["patch"]["operationId"] == "updateMe"
+    assert paths["/api/auth/sessions/{session_id}"]["delete"]["operationId"] == "endSession"
+    assert paths["/api/auth/getAll"]["get"]["operationId"] == "getAll"
+    assert paths["/api/auth/getAll"]["post"]["operationId"] == "getAllWithPost"
+
+
+def test_the_documents_server_is_the_address_it_was_asked_at(client):
+    document = client.get("/api/openapi.json", base_url="https://auth.example.com").json
+    assert document["servers"] == [{"url": "https://auth.example.com"}]
 
 
 def test_the_docs_page_loads_its_assets_from_this_server_only(client):
@@ -113,7 +134,11 @@ def documented_operations() -> list[tuple[str, str, GenerationMode]]:
             if method not in HTTP_METHODS:
                 continue
             cases.append((method.upper(), path, GenerationMode.POSITIVE))
-            if {"parameters", "requestBody", "security"} & operation.keys() or "parameters" in operations:
+            if (
+                {"parameters", "requestBody"} & operation.keys()
+                or operation["security"]
+                or "parameters" in operations
+            ):
                 cases.append((method.upper(), path, GenerationMode.NEGATIVE))
     return cases
 
