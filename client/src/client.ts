@@ -202,7 +202,11 @@ export class AuthClient {
     const answer = route.bearer
       ? await this.authorized(generation, (token) => this.send(route, { ...request, token }))
       : await this.send(route, request);
-    await this.apply(route, answer, request.body);
+    // What the answer says of the session it was sent in (its user, its end) is not applied to a
+    // later one: Alice's `me()` answered after Bob signed in does not make her the state's user,
+    // nor does her `logoutAll()` sign Bob out. The call still resolves: the server did it.
+    const stale = generation !== this.generation && (route.then === "user" || route.then === "signOut");
+    if (!stale) await this.apply(route, answer, request.body);
     return answer as AnswerOf<K>;
   }
 

@@ -1,7 +1,8 @@
 // A call belongs to the session it was made in. When the server refuses its access token, the
 // client refreshes and sends it again only if that session is still the client's once the
 // refresh is over: after a sign-out or another user's sign-in meanwhile the call fails with
-// `sessionChanged` and is never sent with the new session's token. Against the live server,
+// `sessionChanged` and is never sent with the new session's token; and the answer of a call of
+// the earlier session does not change the new one's state. Against the live server,
 // with two-second access tokens; a gate in the client's `fetch` holds chosen requests, so that
 // a refusal or a refresh lands exactly when the test wants it.
 import assert from "node:assert/strict";
@@ -230,4 +231,28 @@ test("the authorised fetch: a request refused after Bob signed in is not sent ag
   assertSessionChanged(await request);
   assert.deepEqual(bearers(fetch, "GET", ME), ["Alice"]);
   assert.equal(fetch.count(REFRESH), 0);
+});
+
+test("an answer that comes after Bob signed in is not applied to his session: me() keeps him the user, logoutAll() keeps him signed in", async () => {
+  const { client, fetch, storage, expired, alice, bob } = await alicesPhone();
+  const get = fetch.hold("GET", ME);
+  const aliceMe = client.me();
+  await get.arrived;
+  await client.login({ email: bob.email, password: bob.password });
+  get.release();
+  assert.equal((await aliceMe).user.email, alice.email, "the call was Alice's and resolves with her answer");
+  assert.equal(client.getState().user.email, bob.email);
+
+  await client.login({ email: alice.email, password: alice.password });
+  const logoutAll = fetch.hold("POST", "/api/auth/logoutAll");
+  const aliceLogoutAll = client.logoutAll();
+  await logoutAll.arrived;
+  const bobLogin = await client.login({ email: bob.email, password: bob.password });
+  logoutAll.release();
+  assert.equal((await aliceLogoutAll).success, true);
+  assert.equal(client.getState().status, "signedIn");
+  assert.equal(client.getState().user.email, bob.email);
+  assert.equal(storage.entries.get("auth.refreshToken"), bobLogin.refreshToken);
+  assert.equal((await client.me()).user.email, bob.email);
+  assert.equal(expired.length, 0);
 });
