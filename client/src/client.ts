@@ -1,10 +1,11 @@
 /**
  * The client: one per app. It keeps the tokens in a storage adapter, adds the bearer header,
  * refreshes the access token once however many calls are waiting for it, retries each call
- * once, and ends the session only when the server says it is over.
+ * once (and only within the session it was made in), and ends the session only when the server
+ * says it is over.
  */
 import { readTokenClaims } from "./claims.js";
-import { AuthError, notSignedIn } from "./errors.js";
+import { AuthError, notSignedIn, sessionChanged } from "./errors.js";
 import {
   type AnswerOf,
   type CallOptions,
@@ -75,9 +76,14 @@ export class AuthClient {
 
   private tokens: Tokens | null = null;
   private loading: Promise<Tokens> | null = null;
-  private refreshing: Promise<string> | null = null;
+  /** The refresh under way, and the session it refreshes: every caller of that session shares it. */
+  private refreshing: { generation: number; promise: Promise<string> } | null = null;
   private writes: Promise<void> = Promise.resolve();
-  /** Bumped at every sign-in and sign-out, so that a refresh that outlived its session stores nothing. */
+  /**
+   * The session: bumped at every sign-in and sign-out. A call belongs to the session it was made
+   * in and is sent (or sent again after a refresh) only while that is still the client's; a
+   * refresh that outlived its session stores nothing.
+   */
   private generation = 0;
   /** Server clock minus device clock, in seconds, learnt from the `iat` of the latest token. */
   private clockOffset = 0;
@@ -137,12 +143,19 @@ export class AuthClient {
     }
   }
 
-  /** Trade the refresh token for a new access token now; every caller meanwhile shares this one refresh. */
+  /**
+   * Trade the refresh token for a new access token now; every caller meanwhile shares this one
+   * refresh. Rejects with `sessionChanged` when a sign-out or a sign-in comes before its answer.
+   */
   refresh(): Promise<string> {
-    this.refreshing ??= this.runRefresh().finally(() => {
-      this.refreshing = null;
+    const generation = this.generation;
+    // A refresh of an earlier session (still waiting for its answer) is not this session's.
+    if (this.refreshing?.generation === generation) return this.refreshing.promise;
+    const promise: Promise<string> = this.runRefresh(generation).finally(() => {
+      if (this.refreshing?.promise === promise) this.refreshing = null;
     });
-    return this.refreshing;
+    this.refreshing = { generation, promise };
+    return promise;
   }
 
   /** End this device's session at the server and forget the tokens (forgotten even when the call fails). */
@@ -159,10 +172,12 @@ export class AuthClient {
   /**
    * `fetch` for the app's own API servers, which verify the same tokens: adds the bearer header,
    * refreshes ahead of expiry, and on a `401` (or a `403` with `code: "invalidToken"`) refreshes
-   * and sends the request once more. Resolves to the `Response` like `fetch`; rejects with an
-   * `AuthError` when there is no session to call with.
+   * and sends the request once more, if the session it was sent in is still the client's.
+   * Resolves to the `Response` like `fetch`; rejects with an `AuthError` when there is no session
+   * to call with, or (`sessionChanged`) when the session changed before it could be sent again.
    */
   async fetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
+    const generation = this.generation;
     const isRequest = typeof Request !== "undefined" && input instanceof Request;
     const send = (token: string): Promise<Response> => {
       const request = isRequest ? input.clone() : input;
@@ -170,10 +185,10 @@ export class AuthClient {
       headers.set("Authorization", `Bearer ${token}`);
       return this.fetchImpl(request, { ...init, headers });
     };
-    const token = await this.getAccessToken();
+    const token = await this.tokenFor(generation);
     const response = await send(token);
     if (!canResend(init.body) || !(await rejectsToken(response))) return response;
-    return send(await this.tokenAfterRejection(token));
+    return send(await this.tokenAfterRejection(token, generation));
   }
 
   // Calls
@@ -182,29 +197,54 @@ export class AuthClient {
   async call<K extends RouteName>(name: K, ...args: unknown[]): Promise<AnswerOf<K>> {
     const route: Route = routes[name];
     const request = requestOf(route, args);
+    const generation = this.generation; // the session this call belongs to
     await this.loadTokens(); // so that the state is known whatever the first call is
     const answer = route.bearer
-      ? await this.authorized((token) => this.send(route, { ...request, token }))
+      ? await this.authorized(generation, (token) => this.send(route, { ...request, token }))
       : await this.send(route, request);
-    await this.apply(route, answer, request.body);
+    // What the answer says of the session it was sent in (its user, its end) is not applied to a
+    // later one: Alice's `me()` answered after Bob signed in does not make her the state's user,
+    // nor does her `logoutAll()` sign Bob out. The call still resolves: the server did it.
+    const stale = generation !== this.generation && (route.then === "user" || route.then === "signOut");
+    if (!stale) await this.apply(route, answer, request.body);
     return answer as AnswerOf<K>;
   }
 
-  private async authorized(send: (token: string) => Promise<Record<string, unknown>>): Promise<Record<string, unknown>> {
-    const token = await this.getAccessToken();
+  /** Send a bearer call of session `generation`, and once more after an `invalidToken`, in that session only. */
+  private async authorized(
+    generation: number,
+    send: (token: string) => Promise<Record<string, unknown>>,
+  ): Promise<Record<string, unknown>> {
+    const token = await this.tokenFor(generation);
     try {
       return await send(token);
     } catch (error) {
       if (!(error instanceof AuthError) || error.code !== "invalidToken") throw error;
-      return send(await this.tokenAfterRejection(token)); // once: a second refusal goes to the caller
+      return send(await this.tokenAfterRejection(token, generation)); // once: a second refusal goes to the caller
     }
   }
 
-  /** The token to retry with after the server refused `rejected`: a newer one, or one refresh for all. */
-  private async tokenAfterRejection(rejected: string): Promise<string> {
+  /** An access token for a call of session `generation`; `sessionChanged` if that session ended while it waited. */
+  private async tokenFor(generation: number): Promise<string> {
+    if (generation !== this.generation) throw sessionChanged();
+    const token = await this.getAccessToken();
+    if (generation !== this.generation) throw sessionChanged();
+    return token;
+  }
+
+  /**
+   * The token to retry with after the server refused `rejected`: a newer one of the same session,
+   * or one refresh for all its calls. A call of a session that is no longer the client's (signed
+   * out, or someone signed in, while it was on its way or while the refresh ran) is not sent
+   * again with the new session's token: `sessionChanged`.
+   */
+  private async tokenAfterRejection(rejected: string, generation: number): Promise<string> {
+    if (generation !== this.generation) throw sessionChanged();
     const current = this.tokens?.authToken;
-    if (current && current !== rejected && !this.refreshing) return current;
-    return this.refresh();
+    if (current && current !== rejected && this.refreshing?.generation !== generation) return current;
+    const token = await this.refresh();
+    if (generation !== this.generation) throw sessionChanged();
+    return token;
   }
 
   private async apply(route: Route, answer: Record<string, unknown>, body: unknown): Promise<void> {
@@ -253,22 +293,26 @@ export class AuthClient {
 
   // The session
 
-  private async runRefresh(): Promise<string> {
-    const generation = this.generation;
+  private async runRefresh(generation: number): Promise<string> {
     // Read from storage, not memory: another instance (a background task) may have rotated it.
     await this.writes;
-    const refreshToken = (await this.storage.get(this.keys.refreshToken)) ?? this.tokens?.refreshToken;
+    // Signed out, or someone signed in, meanwhile: storage holds the next session's refresh
+    // token (or none), which is not this refresh's to present.
+    if (generation !== this.generation) throw sessionChanged();
+    const stored = await this.storage.get(this.keys.refreshToken);
+    if (generation !== this.generation) throw sessionChanged();
+    const refreshToken = stored ?? this.tokens?.refreshToken;
     if (!refreshToken) throw notSignedIn();
     let answer: Record<string, unknown>;
     try {
       answer = await this.send(sessionRoutes.refreshToken, { body: { refreshToken } });
     } catch (error) {
-      if (error instanceof AuthError && error.sessionEnded && generation === this.generation) {
-        await this.endExpiredSession(error);
-      }
+      // The answer of a session that is over already (logout() revokes its refresh token) says nothing of the current one.
+      if (generation !== this.generation) throw sessionChanged();
+      if (error instanceof AuthError && error.sessionEnded) await this.endExpiredSession(error);
       throw error;
     }
-    if (generation !== this.generation) throw notSignedIn("Signed out while the session was being refreshed.");
+    if (generation !== this.generation) throw sessionChanged();
     const authToken = String(answer["authToken"]);
     const rotated = typeof answer["refreshToken"] === "string" ? answer["refreshToken"] : null;
     this.tokens = { authToken, refreshToken: rotated ?? refreshToken };

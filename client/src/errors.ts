@@ -1,5 +1,5 @@
 /** Codes the client gives to failures that have no answer from the server behind them. */
-export type ClientErrorCode = "networkError" | "timeout" | "aborted" | "badResponse" | "notSignedIn";
+export type ClientErrorCode = "networkError" | "timeout" | "aborted" | "badResponse" | "notSignedIn" | "sessionChanged";
 
 /** What the server said was wrong with one field: field name to its messages. */
 export type FieldErrors = Record<string, string[]>;
@@ -45,8 +45,24 @@ export class AuthError extends Error {
   get offline(): boolean {
     return this.code === "networkError" || this.code === "timeout";
   }
+
+  /**
+   * True when the call was made in a session that is no longer the client's (a sign-out, or a
+   * sign-in, happened while it waited): it was not sent, or not sent again, with the new tokens.
+   */
+  get sessionChanged(): boolean {
+    return this.code === "sessionChanged";
+  }
 }
 
 export function notSignedIn(message = "Not signed in."): AuthError {
   return new AuthError({ status: 0, code: "notSignedIn", message });
+}
+
+export function sessionChanged(): AuthError {
+  return new AuthError({
+    status: 0,
+    code: "sessionChanged",
+    message: "Signed out or signed in again while the call was waiting: it was not sent with the new session.",
+  });
 }

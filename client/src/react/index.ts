@@ -30,7 +30,10 @@ export interface UseAuth extends AuthState {
   signIn(body: BodyOf<"login">): Promise<AnswerOf<"login">>;
   /** Create the account, then log in with it. */
   signUp(body: BodyOf<"signup">): Promise<AnswerOf<"login">>;
-  /** Sign in with a native Google or Apple ID token. */
+  /**
+   * Sign in with a native Google or Apple ID token. `nonce` is the raw nonce the app made for
+   * this sign-in: the SDK was given its SHA-256 hex, which the token's `nonce` claim must be.
+   */
   signInWithIdToken(body: BodyOf<"loginWithIdToken">): Promise<AnswerOf<"loginWithIdToken">>;
   /** End this device's session; the tokens are forgotten even when the server cannot be reached. */
   signOut(): Promise<void>;
