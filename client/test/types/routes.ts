@@ -24,7 +24,7 @@ type Schemas = components["schemas"];
 t<Equals<BodyOf<"updateMe">, { first?: string; last?: string }>>();
 t<Equals<AnswerOf<"updateMe">, Schemas["MeResponse"]>>();
 t<Equals<BodyOf<"resetPassword">, { code: string; email: string; newPassword: string }>>();
-t<Equals<BodyOf<"verifyEmail">, { code: string; email: string }>>();
+t<Equals<BodyOf<"verifyEmail">, { code: string; email: string; password?: string }>>();
 t<Equals<BodyOf<"changeEmail">, { newEmail: string; password: string }>>();
 t<Equals<AnswerOf<"confirmEmailChange">, Schemas["MeResponse"]>>();
 t<Equals<BodyOf<"deleteAccount">, Schemas["DeleteAccount"]>>();
