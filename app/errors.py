@@ -8,6 +8,8 @@ import math
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
+from .logs import note_error_code
+
 log = logging.getLogger(__name__)
 
 INVALID_TOKEN = "invalidToken"
@@ -119,6 +121,7 @@ def envelope(
     body: dict = {"success": False, "message": message}
     if code:
         body["code"] = code
+        note_error_code(code)
     if errors:
         body["errors"] = errors
     response = jsonify(body)

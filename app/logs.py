@@ -30,6 +30,7 @@ _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")  # whole value (fullmatc
 # Where a request's id and its user's id wait in the WSGI environ until the request is logged.
 REQUEST_ID_KEY = "app.request_id"
 USER_ID_KEY = "app.user_id"
+ERROR_CODE_KEY = "app.error_code"
 _QUIET_PATHS = {"/health", "/ready"}  # probes would drown the log at INFO
 
 # Defence in depth: whatever a message carries, JWTs and bearer credentials never reach the log.
@@ -291,6 +292,12 @@ def note_user(user_id: str) -> None:
     request.environ[USER_ID_KEY] = user_id
 
 
+def note_error_code(code: str) -> None:
+    """Name the `code` a failure answered with in the request's log line."""
+    if has_request_context():
+        request.environ[ERROR_CODE_KEY] = code
+
+
 class RequestLog:
     """WSGI middleware: give each request an id, echo it, and log one line when it is answered.
 
@@ -328,6 +335,8 @@ def log_request(environ: dict, status: int, seconds: float) -> None:
     }
     if USER_ID_KEY in environ:
         fields["user_id"] = environ[USER_ID_KEY]
+    if ERROR_CODE_KEY in environ:
+        fields["code"] = environ[ERROR_CODE_KEY]
     level = logging.DEBUG if path in _QUIET_PATHS else logging.INFO
     log.log(level, "request", extra={"fields": fields, "request_id": environ[REQUEST_ID_KEY]})
 

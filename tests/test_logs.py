@@ -268,6 +268,17 @@ def test_a_request_in_text_is_one_readable_line_with_the_fields_of_its_json_line
     }
 
 
+def test_the_line_of_a_failure_names_the_code_it_answered(auth, client, caplog):
+    caplog.set_level(logging.INFO)
+    auth.signup()
+    client.post("/api/auth/refreshToken", json={"refreshToken": "not a token"})
+    refused = caplog.records[-1]
+    assert "code=refreshExpired" in text_of(refused)
+    assert json.loads(JsonFormatter().format(refused))["code"] == "refreshExpired"
+    auth.login()
+    assert "code" not in caplog.records[-1].fields
+
+
 def test_text_lines_show_control_characters_escaped(client, caplog):
     caplog.set_level(logging.INFO)
     client.get("/x/%1b[31mred")
