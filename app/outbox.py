@@ -60,7 +60,18 @@ def is_permanent(error: Exception) -> bool:
 
 def describe(error: Exception) -> str:
     """Name the error for the log and the message's record: its type and text, never the message's."""
-    return f"{type(error).__name__}: {error}"[:ERROR_CHARS]
+    text = str(error)
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        text = "; ".join(_reply(code, reply) for code, reply in error.recipients.values())
+    elif isinstance(error, smtplib.SMTPResponseException):
+        text = _reply(error.smtp_code, error.smtp_error)
+    return f"{type(error).__name__}: {text}"[:ERROR_CHARS]
+
+
+def _reply(code: int, reply: bytes | str) -> str:
+    """Render an SMTP reply as the server sent it, e.g. `550 5.1.1 No such user`."""
+    text = reply.decode("utf-8", errors="replace") if isinstance(reply, bytes) else reply
+    return f"{code} {text}"
 
 
 class OutboxWorker:

@@ -88,17 +88,15 @@ class OutboxStore(StoreBase):
                 {"state": _IN_FLIGHT}, {"sealed": 0}, sort=[("createdAt", ASCENDING)]
             )
 
-    def find_mail(self, message_id: str) -> dict | None:
-        """Return a message by its id (the sealed context left out), or None."""
-        object_id = object_id_of(message_id)
-        if object_id is None:
-            return None
+    def failed_mail(self, limit: int) -> list[dict]:
+        """Return the failed messages, latest first, up to `limit` (the sealed contexts left out)."""
         with self._lock:
-            return self.db[MAIL_OUTBOX].find_one({"_id": object_id, "state": {"$ne": DECOY}}, {"sealed": 0})
+            found = self.db[MAIL_OUTBOX].find({"state": FAILED}, {"sealed": 0})
+            return list(found.sort("doneAt", -1).limit(limit))
 
     def retry_mail(self, now: datetime, message_id: str | None = None) -> int:
         """Make a failed message (or every failed one, without an id) due again now; return how many."""
-        query: dict = {"state": FAILED, "sealed": {"$exists": True}}
+        query: dict = {"state": FAILED}
         if message_id is not None:
             query["_id"] = object_id_of(message_id)
         update = {"$set": {"state": WAITING, "dueAt": now, "attempts": 0}, "$unset": {"expiresAt": ""}}
