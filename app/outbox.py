@@ -124,7 +124,7 @@ class OutboxWorker:
             self.wake()
             if self.storage.count_mail_in_flight(utc_now()) == 0:
                 return True
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= deadline or self._stopping.is_set():  # a stopped worker sends nothing
                 return False
             time.sleep(0.01)
 
