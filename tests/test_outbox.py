@@ -13,6 +13,7 @@ from app.mail import Mailer
 from app.outbox import utc_now
 from app.sealed import outbox_key
 from app.storage import MAIL_OUTBOX, ONE_TIME_CODES
+from config import ConfigError, Settings
 from helpers import AuthActions
 from smtp_server import Mailbox, code_in
 
@@ -234,3 +235,15 @@ def spy(method, name: str, calls: list):
         return method(*args, **kwargs)
 
     return called
+
+
+def test_the_reliability_settings_have_defaults_and_refuse_what_is_not_a_duration():
+    defaults = Settings.from_env({})
+    assert (defaults.mail_keep_days, defaults.mongo_timeout_seconds, defaults.shutdown_grace_seconds) == (
+        7,
+        5,
+        20,
+    )
+    for name in ("MAIL_KEEP_DAYS", "MONGO_TIMEOUT_SECONDS", "SHUTDOWN_GRACE_SECONDS"):
+        with pytest.raises(ConfigError, match=name):
+            Settings.from_env({name: "0"})
