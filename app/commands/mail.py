@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
+from bson import ObjectId
 
 from ..outbox import utc_now
 from .common import OperatorGroup, echo_json, echo_table, json_option, report, service
@@ -56,11 +59,13 @@ def retry(message_id: str | None, every_failed: bool, as_json: bool) -> None:
 
 
 def _record(message: dict | None) -> dict | None:
-    """Return a message as the operator sees it, times as ISO text."""
+    """Return a message as the operator sees it: its id and times as text, no sealed context or holder."""
     if message is None:
         return None
-    shown = {key: value for key, value in message.items() if key not in ("holder", "sealed")}
-    return {
-        key: value.isoformat() if hasattr(value, "isoformat") else str(value) if key == "_id" else value
-        for key, value in shown.items()
-    }
+    return {key: _text(value) for key, value in message.items() if key not in ("holder", "sealed")}
+
+
+def _text(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value) if isinstance(value, ObjectId) else value
