@@ -12,6 +12,7 @@ import signal
 import threading
 import time
 import uuid
+from urllib.parse import quote
 
 import pytest
 
@@ -102,8 +103,10 @@ def test_sigterm_finishes_the_requests_in_flight_refuses_new_ones_and_loses_no_p
     email = f"user-{uuid.uuid4().hex[:12]}@example.com"
     answers: dict = {}
 
+    mark = tmp_path / "in-flight"
+
     def slow() -> None:
-        answers["slow"] = worker.send("GET", f"/test/slow?seconds={SLOW_S}")
+        answers["slow"] = worker.send("GET", f"/test/slow?seconds={SLOW_S}&mark={quote(str(mark))}")
 
     try:
         signup = Worker(server.port).post(
@@ -112,7 +115,7 @@ def test_sigterm_finishes_the_requests_in_flight_refuses_new_ones_and_loses_no_p
         assert signup.status == 200, signup.body
         in_flight = threading.Thread(target=slow)
         in_flight.start()
-        time.sleep(SLOW_S / 4)  # the request is in the worker now
+        assert wait_for(mark.exists), "the slow request reached the worker"
         took = server.terminate()
         in_flight.join(GRACE_S)
         assert answers["slow"].status == 200, "the request in flight was answered"
