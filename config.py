@@ -165,6 +165,7 @@ class Settings:
     require_email_verification: bool = False
     mail_limit_per_hour: int = 3
     code_failures_per_day: int = 10
+    mail_keep_days: int = 7  # sent and failed messages stay in the outbox this long
     rate_limit_forgot_password: str = "5/minute"
     rate_limit_reset_password: str = "10/minute"
     rate_limit_verify_email: str = "10/minute"
@@ -177,6 +178,9 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"  # readable lines in development; JSON in production
     workers: int = 1
+    # Reliability: how long a request waits for an absent database, how long a stop waits for requests.
+    mongo_timeout_seconds: int = 5
+    shutdown_grace_seconds: int = 20
     # Who may list users through getAll: every signed-in user (the original), admins, or nobody.
     getall_access: str = "all"
 
@@ -274,6 +278,7 @@ class Settings:
             require_email_verification=_bool(env, "REQUIRE_EMAIL_VERIFICATION", False),
             mail_limit_per_hour=_int(env, "MAIL_LIMIT_PER_HOUR", 3, minimum=1),
             code_failures_per_day=_int(env, "CODE_FAILURES_PER_DAY", 10, minimum=1),
+            mail_keep_days=_int(env, "MAIL_KEEP_DAYS", 7, minimum=1),
             rate_limit_forgot_password=_text(env, "RATE_LIMIT_FORGOT_PASSWORD", "5/minute"),
             rate_limit_reset_password=_text(env, "RATE_LIMIT_RESET_PASSWORD", "10/minute"),
             rate_limit_verify_email=_text(env, "RATE_LIMIT_VERIFY_EMAIL", "10/minute"),
@@ -285,6 +290,8 @@ class Settings:
             log_level=(_text(env, "LOG_LEVEL") or "INFO").upper(),
             log_format=(_text(env, "LOG_FORMAT") or ("json" if app_env == "production" else "text")).lower(),
             workers=_int(env, "WEB_CONCURRENCY", 1, minimum=1),
+            mongo_timeout_seconds=_int(env, "MONGO_TIMEOUT_SECONDS", 5, minimum=1),
+            shutdown_grace_seconds=_int(env, "SHUTDOWN_GRACE_SECONDS", 20, minimum=1),
             getall_access=(_text(env, "GETALL_ACCESS") or "all").lower(),
         )
         settings.check()

@@ -16,6 +16,8 @@ def settings() -> Settings:
 
 
 bind = f"0.0.0.0:{settings().port}"
+# On SIGTERM gunicorn stops accepting and lets the requests in flight finish; this long at most.
+graceful_timeout = settings().shutdown_grace_seconds
 # Threads: bcrypt releases the GIL and runs on its own small pool (BCRYPT_CONCURRENCY), so a
 # login waiting for it holds a request thread but no core. 32 threads leave guarded requests
 # free threads through a storm of 24 concurrent logins; bench/README.md has the measurements.

@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> None:
         workers=settings.workers,
         blocking_threads=THREADS,
         respawn_failed_workers=True,
+        # On SIGTERM granian stops accepting and lets the requests in flight finish; this long at most.
+        workers_kill_timeout=settings.shutdown_grace_seconds,
     )
     server.serve()
 

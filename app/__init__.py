@@ -24,6 +24,7 @@ from .mail import Mailer
 from .password_policy import BreachCheck, PasswordPolicy
 from .passwords import PasswordHasher
 from .rules import route_rules
+from .sealed import outbox_key
 from .security import init_security
 from .service import AccountRules, AuthService, SessionRules
 from .storage import UNAVAILABLE_ERRORS, Storage, connect
@@ -76,7 +77,12 @@ def register_services(
     app: Flask, settings: Settings, admission: Admission, prepare_database: bool = True
 ) -> None:
     """Connect storage and build the auth service the views use."""
-    storage = connect(app, settings.mongo_uri, keep_activity_for=timedelta(days=settings.activity_ttl_days))
+    storage = connect(
+        app,
+        settings.mongo_uri,
+        keep_activity_for=timedelta(days=settings.activity_ttl_days),
+        timeout_ms=settings.mongo_timeout_seconds * 1000,
+    )
     if prepare_database:
         storage.ensure_indexes()
     else:
@@ -119,7 +125,9 @@ def register_services(
         require_email_verification=settings.require_email_verification,
         password_policy=new_password_policy(settings),
     )
-    mailer = app.extensions["mailer"] = Mailer(app, settings)
+    mailer = app.extensions["mailer"] = Mailer(app, settings, storage, outbox_key(account_rules.code_key))
+    # Any process delivers the outbox: a serving one looks at it now and then (app/outbox.py).
+    app.before_request(mailer.outbox.look_now_and_then)
     app.extensions["auth_service"] = AuthService(
         storage,
         signer,

@@ -17,6 +17,8 @@ REFRESH_EXPIRED = "refreshExpired"
 RATE_LIMITED = "rateLimited"
 ACCOUNT_DISABLED = "accountDisabled"
 FORBIDDEN = "forbidden"
+SERVICE_UNAVAILABLE = "serviceUnavailable"
+UNAVAILABLE_RETRY_AFTER = 5  # seconds: about the time a database takes to come back from a restart
 
 # Messages for HTTP-level failures; anything else falls back to Werkzeug's own name.
 HTTP_MESSAGES = {
@@ -102,9 +104,11 @@ class RateLimited(ApiError):
 
 
 class ServiceUnavailable(ApiError):
-    """The database does not answer; the client may retry shortly."""
+    """The database does not answer; the client may retry after `Retry-After` seconds."""
 
     status = 503
+    code = SERVICE_UNAVAILABLE
+    retry_after = UNAVAILABLE_RETRY_AFTER
 
     def __init__(self) -> None:
         super().__init__(HTTP_MESSAGES[503])

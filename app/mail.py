@@ -1,43 +1,37 @@
-"""Mail: messages rendered from replaceable templates, sent by Flask-Mailman off the request thread.
+"""Mail: messages rendered from replaceable templates, sent by Flask-Mailman from the outbox.
 
-A view only queues a message (`Mailer.send`), or the work that ends in one (`Mailer.run`);
-one worker thread does that work, renders each message, sends it, and retries a failed send
-with backoff. Nothing about delivery ever reaches the HTTP answer, and
-no log line written here holds a message's body (the console backend excepted: its whole
+A view only stores a message in the outbox (`Mailer.send`), before it answers; a worker thread
+of any process delivers it (app/outbox.py). Nothing about delivery ever reaches the HTTP answer,
+and no log line written here holds a message's body (the console backend excepted: its whole
 point is to put each message in the log for a developer to read).
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
 import smtplib
 import ssl
-import threading
-import weakref
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from queue import Empty, Full, Queue
 
+from bson import ObjectId
 from flask import Flask
 from flask_mailman import EmailMultiAlternatives, Mail
 from flask_mailman.backends.console import EmailBackend as ConsoleBackend
 from flask_mailman.backends.smtp import EmailBackend as SmtpBackend
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, TemplateError, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
 from config import Settings
+
+from .outbox import OutboxWorker, lease_for, utc_now
+from .sealed import seal, unseal
+from .storage import Storage
+from .storage.outbox import DECOY, WAITING
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TEMPLATES = Path(__file__).parent / "templates" / "mail"
-RETRY_DELAYS_SECONDS = (2, 10, 30)  # after the first try; then the message is given up and logged
-MAX_QUEUED_MESSAGES = 1000  # past it (the mail server gone for long), new messages are dropped and logged
-IDLE_SECONDS = 30  # the worker ends after this long without mail, and starts again with the next one
-FLUSH_AT_EXIT_SECONDS = 5
-
-_mailers: weakref.WeakSet[Mailer] = weakref.WeakSet()
 
 
 class LogBackend(ConsoleBackend):
@@ -83,15 +77,6 @@ class VerifyingSmtpBackend(SmtpBackend):
         return smtplib.SMTP_SSL if self.use_ssl else VerifyingSMTP
 
 
-@dataclass(frozen=True)
-class Outgoing:
-    """One message waiting to be rendered and sent."""
-
-    template: str  # the name of its templates: `<name>.subject.txt`, `<name>.txt`, `<name>.html`
-    to: str
-    context: dict = field(default_factory=dict)
-
-
 def mailman_config(settings: Settings) -> dict:
     """Return Flask-Mailman's configuration for the server's mail settings."""
     smtp = settings.mail_backend == "smtp"
@@ -124,22 +109,23 @@ def template_environment(custom_dir: str | None) -> Environment:
 
 
 class Mailer:
-    """Queues messages and sends them from one worker thread, retrying with backoff."""
+    """Stores messages in the outbox before the answer; its worker renders and sends them."""
 
-    def __init__(
-        self, app: Flask, settings: Settings, retry_delays: tuple[float, ...] = RETRY_DELAYS_SECONDS
-    ):
+    def __init__(self, app: Flask, settings: Settings, storage: Storage, key: bytes) -> None:
         app.config.update(mailman_config(settings))
         self.app = app
         self.settings = settings
-        self.retry_delays = retry_delays
+        self.storage = storage
+        self._key = key  # seals each message's context (app/sealed.py)
         self._mail = Mail(app)
         self._templates = template_environment(settings.mail_templates_dir)
-        self._queue: Queue[Outgoing | Callable[[], None]] = Queue(maxsize=MAX_QUEUED_MESSAGES)
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
-        _mailers.add(self)
+        self.outbox = OutboxWorker(
+            storage,
+            self.deliver,
+            lease=lease_for(settings.smtp_timeout),
+            keep_for=timedelta(days=settings.mail_keep_days),
+            log_sent=settings.mail_backend == "smtp",
+        )
 
     def describe(self) -> str:
         """Say where mail goes, for the start-up log."""
@@ -149,103 +135,55 @@ class Mailer:
         return f"Mail goes to {s.smtp_host}:{s.smtp_port} ({s.smtp_security}) from {s.mail_from}."
 
     def send(self, template: str, to: str, **context: object) -> None:
-        """Queue a message for `to`; returns at once, whatever happens to it later."""
-        self._put(Outgoing(template, to, {"app_name": self.settings.app_name, "email": to, **context}))
+        """Store a message for `to` in the outbox and wake the worker; the worker sends it later."""
+        context = {"app_name": self.settings.app_name, "email": to, **context}
+        self.storage.add_mail(self._message(template, to, context, WAITING))
+        self.outbox.wake()
 
-    def run(self, job: Callable[[], None]) -> None:
-        """Queue work that ends in a message (e.g. storing the code it carries); returns at once."""
-        self._put(job)
+    def send_nothing(self, template: str, to: str, **context: object) -> None:
+        """Do the work `send` does, storing a decoy nobody sends (removed by the TTL index).
 
-    def _put(self, item: Outgoing | Callable[[], None]) -> None:
-        with self._lock:
-            try:
-                self._queue.put_nowait(item)
-            except Full:
-                name = item.template if isinstance(item, Outgoing) else "queued"
-                log.error("mail queue full: a %s message was dropped", name, extra=_fields(name))
-                return
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._work, name="mail", daemon=True)
-                self._thread.start()
+        For an address that gets no message where another would get one: the answer costs the same.
+        """
+        context = {"app_name": self.settings.app_name, "email": to, **context}
+        message = self._message(template, to, context, DECOY)
+        self.storage.add_mail(message | {"to": "", "expiresAt": message["createdAt"]})
+
+    def _message(self, template: str, to: str, context: dict, state: str) -> dict:
+        message_id, now = ObjectId(), utc_now()
+        return {
+            "_id": message_id,
+            "template": template,
+            "to": to,
+            "sealed": seal(self._key, context, message_id.binary),
+            "state": state,
+            "attempts": 0,
+            "dueAt": now,
+            "createdAt": now,
+        }
 
     def flush(self, timeout: float) -> bool:
-        """Wait up to `timeout` seconds for every queued message to be sent or given up; say if all were."""
-        done = self._queue.all_tasks_done
-        with done:
-            return done.wait_for(lambda: self._queue.unfinished_tasks == 0, timeout)
+        """Wait up to `timeout` seconds until no message is due or being sent; say whether none is."""
+        return self.outbox.flush(timeout)
 
-    def _work(self) -> None:
-        while True:
-            try:
-                item = self._queue.get(timeout=IDLE_SECONDS)
-            except Empty:
-                with self._lock:  # send() queues under this lock: nothing can slip in unseen
-                    if self._queue.empty():
-                        self._thread = None
-                        return
-                continue
-            try:
-                if isinstance(item, Outgoing):
-                    self._deliver(item)
-                else:
-                    item()  # it queues its message before this item is done: flush() sees both
-            except Exception:  # the worker must outlive any one message
-                log.exception("mail worker error")
-            finally:
-                self._queue.task_done()
+    @property
+    def retry_delays(self) -> tuple[float, ...]:
+        return self.outbox.retry_delays
 
-    def _deliver(self, message: Outgoing) -> None:
+    @retry_delays.setter
+    def retry_delays(self, delays: tuple[float, ...]) -> None:
+        self.outbox.retry_delays = delays
+
+    def deliver(self, message: dict) -> None:
+        """Render a claimed message and send it; raise what stopped it (the outbox decides what next)."""
+        context = unseal(self._key, message["sealed"], message["_id"].binary)
         with self.app.app_context():
-            try:
-                email = self._render(message)
-            except TemplateError as error:
-                log.error(
-                    "mail template %s could not be rendered: %s",
-                    message.template,
-                    type(error).__name__,
-                    extra=_fields(message.template),
-                )
-                return
-            failure = ""
-            for attempt, delay in enumerate((0, *self.retry_delays), start=1):
-                if delay and self._stopping.wait(delay):
-                    break
-                try:
-                    email.send()
-                except Exception as error:  # smtplib and socket errors alike: try again later
-                    # The exception's text, never the message's: no code reaches the log.
-                    failure = f"{type(error).__name__}: {error}"[:300]
-                    continue
-                if self.settings.mail_backend == "smtp":
-                    log.info(
-                        "mail sent: %s", message.template, extra=_fields(message.template, tries=attempt)
-                    )
-                return
-            log.error(
-                "mail not sent: %s, given up after %d tries (%s)",
-                message.template,
-                attempt,
-                failure,
-                extra=_fields(message.template, tries=attempt),
-            )
+            self._render(message["template"], message["to"], context).send()
 
-    def _render(self, message: Outgoing) -> EmailMultiAlternatives:
-        name, context = message.template, message.context
+    def _render(self, name: str, to: str, context: dict) -> EmailMultiAlternatives:
         subject = " ".join(self._templates.get_template(f"{name}.subject.txt").render(context).split())
         text = self._templates.get_template(f"{name}.txt").render(context)
         html = self._templates.get_template(f"{name}.html").render(context)
-        email = EmailMultiAlternatives(subject, text, self.settings.mail_from, [message.to])
+        email = EmailMultiAlternatives(subject, text, self.settings.mail_from, [to])
         email.attach_alternative(html, "text/html")
         return email
-
-
-def _fields(template: str, **more: object) -> dict:
-    return {"fields": {"mail": template, **more}}
-
-
-@atexit.register
-def _flush_at_exit() -> None:
-    """Give queued mail a few seconds to leave when the process ends."""
-    for mailer in list(_mailers):
-        mailer._stopping.set()  # no more waiting between retries
-        mailer.flush(FLUSH_AT_EXIT_SECONDS)

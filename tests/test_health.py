@@ -1,13 +1,20 @@
 """Health and readiness probes, and 503 (never 500) while the database is away."""
 
+from dataclasses import replace
+
 import pytest
 from flask import Flask
 from pymongo.errors import AutoReconnect, ConnectionFailure, NetworkTimeout, ServerSelectionTimeoutError
 
+from app import create_app
 from app.storage import TIMEOUT_MS, connect
 from helpers import bearer
 
-UNAVAILABLE = {"success": False, "message": "The service is not ready. Please try again shortly."}
+UNAVAILABLE = {
+    "success": False,
+    "message": "The service is not ready. Please try again shortly.",
+    "code": "serviceUnavailable",
+}
 
 
 def raise_(error: Exception):
@@ -34,6 +41,7 @@ def test_ready_is_a_503_envelope_when_the_database_does_not_answer(client, stora
     response = client.get("/ready")
     assert response.status_code == 503
     assert response.json == UNAVAILABLE
+    assert response.headers["Retry-After"] == "5"
 
 
 def test_the_probes_need_no_token_and_are_not_rate_limited(client):
@@ -52,6 +60,7 @@ def test_the_database_going_away_mid_request_is_a_503_envelope(auth, client, sto
     response = auth.login()
     assert response.status_code == 503
     assert response.json == UNAVAILABLE
+    assert response.headers["Retry-After"] == "5"
 
 
 def test_the_server_answers_again_once_the_database_is_back(auth, client, storage, monkeypatch):
@@ -70,5 +79,18 @@ def test_mongodb_is_opened_with_timeouts_so_a_lost_database_never_hangs_a_reques
         assert options.server_selection_timeout == TIMEOUT_MS / 1000
         assert options.pool_options.connect_timeout == TIMEOUT_MS / 1000
         assert options.pool_options.socket_timeout == TIMEOUT_MS / 1000
+    finally:
+        storage.db.client.close()
+
+
+def test_mongo_timeout_seconds_bounds_every_database_call(settings):
+    chosen = replace(
+        settings, mongo_uri="mongodb://127.0.0.1:1/auth", mongo_timeout_seconds=2, rate_limit_enabled=False
+    )
+    storage = create_app(chosen, prepare_database=False).extensions["auth_service"].storage
+    try:
+        options = storage.db.client.options
+        assert options.server_selection_timeout == 2
+        assert options.pool_options.connect_timeout == options.pool_options.socket_timeout == 2
     finally:
         storage.db.client.close()

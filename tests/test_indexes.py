@@ -343,6 +343,8 @@ def operators(w: Clients) -> None:
     w.run("sessions end-all ops@example.com")
     w.run("users delete ops@example.com --yes")
     w.run("db check")
+    w.run("mail status")
+    w.run("mail retry --failed")
 
 
 def deletion(w: Clients) -> None:

@@ -257,17 +257,16 @@ def test_the_smtp_backend_in_use_is_the_verifying_one(mail_app):
     assert connection.connection_class is VerifyingSMTP
 
 
-def test_the_mail_thread_ends_when_idle_and_starts_again_with_the_next_message(
-    mail_app, mailbox, monkeypatch
+def test_the_mail_thread_ends_once_the_outbox_is_empty_and_starts_again_with_the_next_message(
+    mail_app, mailbox
 ):
-    monkeypatch.setattr("app.mail.IDLE_SECONDS", 0.01)
     mailer = mail_app.extensions["mailer"]
     mailer.send("account_deleted", "first@example.com", first="A")
     assert mailer.flush(10)
-    thread = mailer._thread
+    thread = mailer.outbox._thread
     if thread is not None:
         thread.join(10)
-    assert mailer._thread is None, "no thread left waiting once the queue stayed empty"
+    assert mailer.outbox._thread is None, "no thread left waiting once nothing was left to send"
     mailer.send("account_deleted", "second@example.com", first="B")
     assert mailer.flush(10)
     assert [message["To"] for message in mailbox.messages] == ["first@example.com", "second@example.com"]

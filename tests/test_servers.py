@@ -111,6 +111,15 @@ def test_serve_runs_granian_on_the_port_with_the_configured_workers(granian, mon
     assert granian.built["served"]
 
 
+def test_both_servers_give_the_requests_in_flight_shutdown_grace_seconds_on_sigterm(
+    granian, mongo, monkeypatch
+):
+    monkeypatch.setenv("SHUTDOWN_GRACE_SECONDS", "12")
+    serve.main([])
+    assert granian.built["workers_kill_timeout"] == 12
+    assert load_conf().graceful_timeout == 12
+
+
 def test_serve_refuses_several_workers_on_the_embedded_store_before_starting(granian, embedded, monkeypatch):
     monkeypatch.setenv("WEB_CONCURRENCY", "2")
     with pytest.raises(SystemExit, match="Error: The embedded in-memory store .* 2 workers"):

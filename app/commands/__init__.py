@@ -1,4 +1,4 @@
-"""The operator's command line: `flask --app wsgi users|sessions|keys|db ...`.
+"""The operator's command line: `flask --app wsgi users|sessions|keys|db|mail ...`.
 
 Each group lives in the module named after it; `common` holds what they share (the
 service, one-line errors, JSON output, reading a password).
@@ -15,6 +15,7 @@ from ..logs import configure_logging
 from .common import SETTINGS_ERROR
 from .db import db
 from .keys import keys
+from .mail import mail
 from .sessions import sessions
 from .users import users
 
@@ -23,7 +24,7 @@ __all__ = ["create_command_app", "register_commands"]
 
 def register_commands(app: Flask) -> None:
     """Add the operator's command groups to `app.cli`."""
-    for group in (users, sessions, keys, db):
+    for group in (users, sessions, keys, db, mail):
         app.cli.add_command(group)
 
 

@@ -100,19 +100,21 @@ class AccountRules:
 
 
 class MailSender(Protocol):
+    """Stores a message to be sent (app.mail.Mailer: in the outbox, before the answer)."""
+
     def send(self, template: str, to: str, **context: object) -> None: ...
 
-    def run(self, job: Callable[[], None]) -> None: ...
+    def send_nothing(self, template: str, to: str, **context: object) -> None: ...
 
 
 class NoMail:
-    """A mail sender that sends nothing, for a service built without one (its jobs run at once)."""
+    """A mail sender that sends nothing, for a service built without one."""
 
     def send(self, template: str, to: str, **context: object) -> None:
         return None
 
-    def run(self, job: Callable[[], None]) -> None:
-        job()
+    def send_nothing(self, template: str, to: str, **context: object) -> None:
+        return None
 
 
 NOTICE = "notice"  # the mail quota's purpose that every notice shares

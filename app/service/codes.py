@@ -7,7 +7,6 @@ import hmac
 import re
 import secrets
 from datetime import datetime, timedelta
-from functools import partial
 from urllib.parse import quote
 
 from ..errors import ApiError, RateLimited
@@ -26,6 +25,7 @@ REPLACEMENTS_PER_DAY = 5
 WRONG_CODES = "wrongCodes"
 DAY = timedelta(days=1)
 NO_USER = "none"  # looked up for an unknown address, so that it costs what a known one costs
+NO_CODE = "decoy"  # the owner of the expired code written for an address that gets none
 
 CODE_DIGITS = 6
 _CODE_SHAPE = re.compile(r"[0-9]{6}")  # ASCII digits only: str.isdigit() would take "١٢٣٤٥٦"
@@ -125,42 +125,37 @@ class Codes(ServiceBase):
         new_email: str | None = None,
         session_id: str | None = None,
     ) -> None:
-        """Have the mail worker issue a new code of `purpose` for the user (replacing the last) and mail it.
+        """Issue a new code of `purpose` for the user (replacing the last) and put its message in the outbox.
 
-        Off the request thread, so that a request that mails a code costs what one for an unknown
-        address costs: the same lookups, and a queued job instead of nothing.
+        Both are stored before the answer, so a process that dies after answering loses neither.
         """
-        self.mailer.run(
-            partial(
-                self._issue_and_mail, template, purpose, user, to, now, link_template, new_email, session_id
-            )
-        )
-
-    def _issue_and_mail(
-        self,
-        template: str,
-        purpose: str,
-        user: dict,
-        to: str,
-        now: datetime,
-        link_template: str | None,
-        new_email: str | None,
-        session_id: str | None,
-    ) -> None:
         code = new_code()
         expires_at = now + timedelta(seconds=self.account_rules.code_ttl)
         code_hash = self._code_hash(user["id"], purpose, code)
         self.storage.store_code(
             user["id"], purpose, to, code_hash, now, expires_at, new_email=new_email, session_id=session_id
         )
-        self.mailer.send(
-            template,
-            to,
-            first=user["first"],
-            code=code,
-            link=link_with_code(link_template, to, code),
-            ttl_minutes=self.account_rules.code_ttl // 60,
-        )
+        self.mailer.send(template, to, **self._code_context(user["first"], to, code, link_template))
+
+    def _send_no_code(self, template: str, purpose: str, to: str, now: datetime) -> None:
+        """Do the work `_send_new_code` does, storing nothing anyone can use or receive.
+
+        For an address that gets no code (unknown, or already verified): its answer then costs
+        what a known one's costs, one code write and one outbox write, so timing does not tell.
+        """
+        code = new_code()
+        code_hash = self._code_hash(NO_CODE, purpose, code)
+        # Expired as it is written: never usable, and the TTL index removes it.
+        self.storage.store_code(NO_CODE, purpose, "", code_hash, now, now)
+        self.mailer.send_nothing(template, to, **self._code_context("", to, code, None))
+
+    def _code_context(self, first: str, to: str, code: str, link_template: str | None) -> dict:
+        return {
+            "first": first,
+            "code": code,
+            "link": link_with_code(link_template, to, code),
+            "ttl_minutes": self.account_rules.code_ttl // 60,
+        }
 
     def _mailbox_proven(
         self, user: dict, email: str, client: Client, now: datetime, *, owner_shown: bool

@@ -13,13 +13,17 @@ class Recovery(Codes):
     def forgot_password(self, email: str, client: Client) -> None:
         """Mail a reset code when an account has this email; the caller learns nothing either way.
 
-        The quota is counted for unknown addresses too: the same work in both cases, and no
-        address gets more than its quota of requests whatever it belongs to.
+        The quota is counted for unknown addresses too, and they get a code that nobody receives:
+        the same work in both cases, and no address gets more than its quota of requests
+        whatever it belongs to.
         """
         now = self.clock()
         user = self.storage.find_user_by_email(email)
         allowed = self._code_mail_allowed(PASSWORD_RESET, email, user, now)
-        if user is None or not allowed:
+        if not allowed:
+            return
+        if user is None:
+            self._send_no_code("reset_password", PASSWORD_RESET, email, now)
             return
         self._send_new_code(
             "reset_password",

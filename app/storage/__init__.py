@@ -1,8 +1,8 @@
 """The one package that talks to the database, in the auth service's words.
 
 `Storage` is the single way in: it gathers one store per collection (users, sessions,
-login attempts, activity, identities, one-time codes, mail quota), each in the module named
-after it, and the deletion of everything a user owns, on one database handle.
+login attempts, activity, identities, one-time codes, mail quota, mail outbox), each in the
+module named after it, and the deletion of everything a user owns, on one database handle.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from .base import (
     ACTIVITY,
     IDENTITIES,
     LOGIN_FAILURES,
+    MAIL_OUTBOX,
     MAIL_QUOTA,
     MIGRATIONS,
     ONE_TIME_CODES,
@@ -33,6 +34,7 @@ from .codes import CodeStore
 from .deletion import DeletionStore
 from .identities import IdentityStore
 from .mail_quota import MailQuotaStore
+from .outbox import OutboxStore
 from .sessions import SessionStore
 from .users import ADMIN, ROLES, USER, DuplicateEmails, EmailTaken, UserStore
 
@@ -42,6 +44,7 @@ __all__ = [
     "DEFAULT_DB_NAME",
     "IDENTITIES",
     "LOGIN_FAILURES",
+    "MAIL_OUTBOX",
     "MAIL_QUOTA",
     "MIGRATIONS",
     "REQUIRED_INDEXES",
@@ -74,6 +77,7 @@ REQUIRED_INDEXES: dict[str, tuple[tuple[tuple[str, int], ...], ...]] = {
     IDENTITIES: ((("provider", 1), ("subject", 1)), (("userId", 1), ("provider", 1))),
     ONE_TIME_CODES: ((("expiresAt", 1),), (("userId", 1),)),
     MAIL_QUOTA: ((("expiresAt", 1),), (("email", 1),)),
+    MAIL_OUTBOX: ((("state", 1), ("dueAt", 1)), (("expiresAt", 1),)),
 }
 
 # Indexes of earlier builds, for "newest first" orders that rested on ids (see activity.py, sessions.py).
@@ -91,9 +95,10 @@ class Storage(
     IdentityStore,
     CodeStore,
     MailQuotaStore,
+    OutboxStore,
     DeletionStore,
 ):
-    """Users, sessions, login attempts, activity, identities, one-time codes and the mail quota."""
+    """Users, sessions, login attempts, activity, identities, one-time codes, the mail quota and outbox."""
 
     def __init__(
         self, db: Database, *, embedded: bool, keep_activity_for: timedelta = KEEP_ACTIVITY_FOR
@@ -110,6 +115,7 @@ class Storage(
         self._ensure_identity_indexes()
         self._ensure_code_indexes()
         self._ensure_mail_quota_indexes()
+        self._ensure_outbox_indexes()
         self._drop_superseded_indexes()
 
     def _drop_superseded_indexes(self) -> None:
@@ -148,17 +154,25 @@ def _index_name(key: tuple[tuple[str, int], ...]) -> str:
     return ", ".join(f"{field} {direction}" for field, direction in key)
 
 
-def connect(app: Flask, mongo_uri: str | None, keep_activity_for: timedelta = KEEP_ACTIVITY_FOR) -> Storage:
-    """Open MongoDB at `mongo_uri` through flask-pymongo, or the embedded store when None."""
+def connect(
+    app: Flask,
+    mongo_uri: str | None,
+    keep_activity_for: timedelta = KEEP_ACTIVITY_FOR,
+    timeout_ms: int = TIMEOUT_MS,
+) -> Storage:
+    """Open MongoDB at `mongo_uri` through flask-pymongo, or the embedded store when None.
+
+    Each call gives up after `timeout_ms` when the database does not answer (MONGO_TIMEOUT_SECONDS).
+    """
     if mongo_uri is None:
         db = mongomock.MongoClient()[DEFAULT_DB_NAME]
         return Storage(db, embedded=True, keep_activity_for=keep_activity_for)
     mongo = PyMongo(
         app,
         uri=mongo_uri,
-        serverSelectionTimeoutMS=TIMEOUT_MS,
-        connectTimeoutMS=TIMEOUT_MS,
-        socketTimeoutMS=TIMEOUT_MS,
+        serverSelectionTimeoutMS=timeout_ms,
+        connectTimeoutMS=timeout_ms,
+        socketTimeoutMS=timeout_ms,
     )
     db = mongo.db if mongo.db is not None else mongo.cx[DEFAULT_DB_NAME]
     return Storage(db, embedded=False, keep_activity_for=keep_activity_for)

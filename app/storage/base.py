@@ -19,6 +19,7 @@ MIGRATIONS = "Migrations"
 IDENTITIES = "Identities"
 ONE_TIME_CODES = "OneTimeCodes"
 MAIL_QUOTA = "MailQuota"
+MAIL_OUTBOX = "MailOutbox"
 
 
 def created_at(user_id: str) -> datetime | None:
