@@ -246,19 +246,23 @@ def test_an_unknown_address_reaches_the_ceiling_after_as_many_wrong_codes(make_m
 
 
 def storage_calls(monkeypatch, storage) -> list[str]:
-    """Record the name of every storage method called from now on."""
+    """Record the name of every storage method this thread calls from now on (the request's, not
+    the mail worker's)."""
     calls: list[str] = []
+    caller = threading.current_thread()
+
+    def recording(name, method):
+        def record(*args, **kwargs):
+            if threading.current_thread() is caller:
+                calls.append(name)
+            return method(*args, **kwargs)
+
+        return record
+
     for name in dir(storage):
         method = getattr(storage, name)
-        if name.startswith("_") or not callable(method):
-            continue
-        monkeypatch.setattr(
-            storage,
-            name,
-            lambda *args, _name=name, _method=method, **kwargs: (
-                calls.append(_name) or _method(*args, **kwargs)
-            ),
-        )
+        if not name.startswith("_") and callable(method):
+            monkeypatch.setattr(storage, name, recording(name, method))
     return calls
 
 

@@ -20,9 +20,8 @@ class Recovery(Codes):
         now = self.clock()
         user = self.storage.find_user_by_email(email)
         allowed = self._code_mail_allowed(PASSWORD_RESET, email, user, now)
-        if not allowed:
-            return
-        if user is None:
+        if not allowed or user is None:
+            # Past the quota too: a refusal then costs what a code costs, whoever owns the address.
             self._send_no_code("reset_password", PASSWORD_RESET, email, now)
             return
         self._send_new_code(

@@ -71,9 +71,8 @@ class Verification(Codes):
         user = self.storage.find_user_by_email(email)
         # Counted for every address, as forgotPassword does: the same work whoever owns it.
         allowed = self._code_mail_allowed(VERIFY_EMAIL, email, user, now)
-        if not allowed:
-            return
-        if user is None or user["emailVerified"]:
+        if not allowed or user is None or user["emailVerified"]:
+            # Past the quota too: a refusal then costs what a code costs, whoever owns the address.
             self._send_no_code("verify_email", VERIFY_EMAIL, email, now)
             return
         self._send_new_code(
