@@ -76,43 +76,43 @@ class LoginThrottle:
 
     def succeeded(self, email: str, source: str, now: datetime) -> None:
         """Start counting afresh for this source, and take this attempt off the account's daily count."""
-        self.storage.clear_login_failures(source_key(email, source))
-        self.storage.uncount_login_attempt(email, self.account_failures_per_day, now)
+        self.storage.attempts.clear(source_key(email, source))
+        self.storage.attempts.uncount(email, self.account_failures_per_day, now)
 
     def forget(self, email: str) -> None:
         """Forget every failed attempt at the account, from every source, the daily ceiling's count included.
 
         For a password reset or an operator's new password: whoever set it may log in at once.
         """
-        self.storage.clear_account_login_failures(email)
+        self.storage.attempts.clear_account(email)
 
     def _refuse_while_closed(self, email: str, now: datetime) -> None:
-        account = self.storage.login_failures(email, now)
+        account = self.storage.attempts.failures(email, now)
         if account is not None and account.allowed_at > now:
             raise RateLimited((account.allowed_at - now).total_seconds())
 
     def _count_source(self, key: str, now: datetime) -> None:
         for _ in range(CLAIM_TRIES):
-            record = self.storage.login_failures(key, now)
+            record = self.storage.attempts.failures(key, now)
             if record is not None and record.allowed_at > now:
                 raise RateLimited((record.allowed_at - now).total_seconds())
             seen_count = record.count if record else None
             failures = (seen_count or 0) + 1
             next_allowed = now + timedelta(seconds=self.delay_after(failures))
-            if self.storage.count_login_attempt(key, seen_count, next_allowed, now + FORGET_AFTER, now):
+            if self.storage.attempts.count(key, seen_count, next_allowed, now + FORGET_AFTER, now):
                 return
         raise RateLimited(1)  # other attempts from this source are under way right now
 
     def _count_account(self, email: str, now: datetime, *, enforce: bool) -> None:
         for _ in range(CLAIM_TRIES):
-            record = self.storage.login_failures(email, now)
+            record = self.storage.attempts.failures(email, now)
             if enforce and record is not None and record.allowed_at > now:
                 raise RateLimited((record.allowed_at - now).total_seconds())
             seen_count = record.count if record else None
             window_end = record.forget_at if record else now + ACCOUNT_WINDOW
             failures = (seen_count or 0) + 1
             closed_until = window_end if failures >= self.account_failures_per_day else now
-            if self.storage.count_login_attempt(email, seen_count, closed_until, window_end, now):
+            if self.storage.attempts.count(email, seen_count, closed_until, window_end, now):
                 return
         if enforce:
             raise RateLimited(1)

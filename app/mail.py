@@ -137,7 +137,7 @@ class Mailer:
     def send(self, template: str, to: str, **context: object) -> None:
         """Store a message for `to` in the outbox and wake the worker; the worker sends it later."""
         context = {"app_name": self.settings.app_name, "email": to, **context}
-        self.storage.add_mail(self._message(template, to, context, WAITING))
+        self.storage.outbox.add(self._message(template, to, context, WAITING))
         self.outbox.wake()
 
     def send_nothing(self, template: str, to: str, **context: object) -> None:
@@ -147,7 +147,7 @@ class Mailer:
         """
         context = {"app_name": self.settings.app_name, "email": to, **context}
         message = self._message(template, to, context, DECOY)
-        self.storage.add_mail(message | {"to": "", "expiresAt": message["createdAt"]})
+        self.storage.outbox.add(message | {"to": "", "expiresAt": message["createdAt"]})
 
     def _message(self, template: str, to: str, context: dict, state: str) -> dict:
         message_id, now = ObjectId(), utc_now()

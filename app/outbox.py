@@ -122,7 +122,7 @@ class OutboxWorker:
         deadline = time.monotonic() + timeout
         while True:
             self.wake()
-            if self.storage.count_mail_in_flight(utc_now()) == 0:
+            if self.storage.outbox.count_in_flight(utc_now()) == 0:
                 return True
             if time.monotonic() >= deadline or self._stopping.is_set():  # a stopped worker sends nothing
                 return False
@@ -142,7 +142,7 @@ class OutboxWorker:
             try:
                 if self._deliver_next():
                     continue
-                due = self.storage.next_mail_due()
+                due = self.storage.outbox.next_due()
             except PyMongoError as error:  # the database is away: the messages wait there for it
                 log.warning("mail outbox: the database does not answer (%s)", type(error).__name__)
                 self._wake.wait(DATABASE_RETRY_SECONDS)
@@ -164,7 +164,7 @@ class OutboxWorker:
     def _deliver_next(self) -> bool:
         """Claim the message due first and deliver it; say whether there was one."""
         now, holder = utc_now(), secrets.token_hex(8)
-        message = self.storage.claim_mail(now, now + self.lease, holder)
+        message = self.storage.outbox.claim(now, now + self.lease, holder)
         if message is None:
             return False
         try:
@@ -199,7 +199,7 @@ class OutboxWorker:
         forget = ("sealed",) if changes["state"] == SENT else ()  # a failed one keeps it for `mail retry`
         while True:
             try:
-                self.storage.finish_mail(message["_id"], holder, changes, forget)
+                self.storage.outbox.finish(message["_id"], holder, changes, forget)
                 return
             except PyMongoError as error:
                 if utc_now() + timedelta(seconds=DATABASE_RETRY_SECONDS) >= lease_ends:

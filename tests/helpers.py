@@ -163,3 +163,14 @@ class MailLog:
 
     def last(self, template: str, to: str) -> dict:
         return [context for name, address, context in self.sent if (name, address) == (template, to)][-1]
+
+
+def storage_methods(storage) -> list[tuple[str, object, str]]:
+    """Every public method of the storage: (`store.method` as named in reports, its owner, its name)."""
+    owners = [("", storage)] + [(f"{name}.", getattr(storage, name)) for name in storage.STORES]
+    return [
+        (prefix + name, owner, name)
+        for prefix, owner in owners
+        for name in dir(owner)
+        if not name.startswith("_") and callable(getattr(owner, name)) and name != "STORES"
+    ]

@@ -80,14 +80,14 @@ def test_verifying_the_email_removes_identities_linked_before_and_ends_their_ses
     user_id = squatter.json["user"]["id"]
     storage = id_app.extensions["auth_service"].storage
     # An identity whose provider verified this very address vouches for the mailbox: it stays.
-    storage.link_identity(
+    storage.identities.link(
         user_id, "apple", "owner-apple", VICTIM, True, id_app.extensions["auth_service"].clock()
     )
     id_client.post("/api/auth/resendVerification", json={"email": VICTIM})
 
     assert verify(id_client, mail).status_code == 200
 
-    assert [identity["provider"] for identity in storage.list_identities(user_id)] == ["apple"]
+    assert [identity["provider"] for identity in storage.identities.list(user_id)] == ["apple"]
     assert refresh(id_client, squatter.json["refreshToken"]).json == EXPIRED
     assert mail.last("identities_removed", VICTIM)["providers"] == ["Google"]
     assert sign_in(id_client, "apple", apple.token("owner-apple", email=VICTIM)).json["user"]["id"] == user_id

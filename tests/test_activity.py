@@ -87,7 +87,7 @@ def test_pages_follow_the_cursor_newest_first_until_next_is_null(auth, client, s
     user_id = tokens["user"]["id"]
     for number in range(23):
         clock.advance(1)
-        storage.log_activity(user_id, f"event{number}", clock(), "10.0.0.1", "Test")
+        storage.activity.add(user_id, f"event{number}", clock(), "10.0.0.1", "Test")
     seen, cursor = [], None
     while True:
         body = activity(client, tokens, limit=10, **({"after": cursor} if cursor else {}))
@@ -102,7 +102,7 @@ def test_pages_follow_the_cursor_newest_first_until_next_is_null(auth, client, s
 def test_the_default_page_is_100_entries(auth, client, storage, clock):
     tokens = auth.tokens()
     for number in range(120):
-        storage.log_activity(tokens["user"]["id"], f"event{number}", clock(), None, None)
+        storage.activity.add(tokens["user"]["id"], f"event{number}", clock(), None, None)
     body = activity(client, tokens)
     assert len(body["activity"]) == 100
     assert body["next"] is not None
@@ -210,10 +210,10 @@ def test_pages_over_entries_of_two_workers_miss_and_repeat_nothing(auth, client,
     for number in range(7):
         clock.advance(0.1)
         processes.switch_to((FIRST_WORKER, SECOND_WORKER)[number % 2])
-        storage.log_activity(tokens["user"]["id"], f"event{number}", clock(), None, None)
+        storage.activity.add(tokens["user"]["id"], f"event{number}", clock(), None, None)
     clock.advance(0.1)  # and two in the same millisecond, which the ids order
-    storage.log_activity(tokens["user"]["id"], "event7", clock(), None, None)
-    storage.log_activity(tokens["user"]["id"], "event8", clock(), None, None)
+    storage.activity.add(tokens["user"]["id"], "event7", clock(), None, None)
+    storage.activity.add(tokens["user"]["id"], "event8", clock(), None, None)
     seen, cursor = [], None
     while True:
         body = activity(client, tokens, limit=2, **({"after": cursor} if cursor else {}))
@@ -228,7 +228,7 @@ def test_a_cursor_whose_entry_is_gone_pages_on_from_the_second_it_holds(auth, cl
     tokens = auth.tokens()
     for number in range(4):
         clock.advance(1)
-        storage.log_activity(tokens["user"]["id"], f"event{number}", clock(), None, None)
+        storage.activity.add(tokens["user"]["id"], f"event{number}", clock(), None, None)
     removed = storage.db[ACTIVITY].find_one_and_delete({"activity": "event2"})
     cursor = str(ObjectId.from_datetime(removed["time"]))
     body = activity(client, tokens, after=cursor)
@@ -237,5 +237,5 @@ def test_a_cursor_whose_entry_is_gone_pages_on_from_the_second_it_holds(auth, cl
 
 def test_storage_given_a_cursor_that_is_no_id_lists_nothing_rather_than_failing(auth, storage):
     user_id = auth.tokens()["user"]["id"]
-    assert storage.list_activity(user_id, "not an id", 10) == []
-    assert [entry["activity"] for entry in storage.list_activity(user_id, None, 10)] == ["login", "signup"]
+    assert storage.activity.list(user_id, "not an id", 10) == []
+    assert [entry["activity"] for entry in storage.activity.list(user_id, None, 10)] == ["login", "signup"]

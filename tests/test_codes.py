@@ -15,7 +15,7 @@ from app.passwords import PasswordHasher
 from app.service.codes import new_code
 from app.storage import MAIL_QUOTA, ONE_TIME_CODES, Storage
 from config import Settings
-from helpers import TEST_SECRET, AuthActions
+from helpers import TEST_SECRET, AuthActions, storage_methods
 from smtp_server import code_in
 
 
@@ -137,7 +137,7 @@ def test_racing_guesses_on_mongodb_never_compare_more_than_five(clock):
     store = Storage(db, embedded=False)  # as on MongoDB: the store takes no lock of its own
     store.ensure_indexes()
     now = clock()
-    store.store_code("u1", "passwordReset", "v@example.com", "right", now, now + timedelta(minutes=15))
+    store.codes.store("u1", "passwordReset", "v@example.com", "right", now, now + timedelta(minutes=15))
     codes = db[ONE_TIME_CODES]
     one_at_a_time = threading.Lock()  # each single MongoDB operation is atomic, no more
     first_done = threading.Condition()
@@ -172,7 +172,7 @@ def test_racing_guesses_on_mongodb_never_compare_more_than_five(clock):
     results = {}
 
     def guess(code_hash: str) -> None:
-        results[code_hash] = store.use_code("u1", "passwordReset", "v@example.com", code_hash, now, 5)
+        results[code_hash] = store.codes.use("u1", "passwordReset", "v@example.com", code_hash, now, 5)
 
     threads = [threading.Thread(target=guess, args=(f"wrong-{n}",)) for n in range(wrong)]
     for thread in threads:
@@ -259,10 +259,8 @@ def storage_calls(monkeypatch, storage) -> list[str]:
 
         return record
 
-    for name in dir(storage):
-        method = getattr(storage, name)
-        if not name.startswith("_") and callable(method):
-            monkeypatch.setattr(storage, name, recording(name, method))
+    for label, owner, name in storage_methods(storage):
+        monkeypatch.setattr(owner, name, recording(label, getattr(owner, name)))
     return calls
 
 

@@ -70,7 +70,7 @@ def test_init_normalises_the_emails_an_original_database_stored_as_typed(make_ap
     storage = app.extensions["auth_service"].storage
     storage.db["Users"].insert_one({"first": "J", "last": "G", "email": " Jay@Example.com", "password": "x"})
     assert run(app, "db", "init").exit_code == 0
-    assert storage.find_user_by_email("jay@example.com") is not None
+    assert storage.users.find_by_email("jay@example.com") is not None
 
 
 def test_check_warns_about_development_settings_without_failing(app):
@@ -86,7 +86,7 @@ def test_a_command_on_a_database_that_does_not_answer_is_a_one_line_error(app, m
     def down(*args, **kwargs):
         raise ServerSelectionTimeoutError("127.0.0.1:1: [Errno 111] Connection refused")
 
-    monkeypatch.setattr(app.extensions["auth_service"].storage, "list_users", down)
+    monkeypatch.setattr(app.extensions["auth_service"].storage.users, "list", down)
     result = run(app, "users", "list")
     assert result.exit_code == 1
     assert result.output == "Error: The database does not answer (check MONGO_URI).\n"

@@ -38,7 +38,7 @@ def operator_entries(client, tokens):
 
 
 def activity_of(storage, user_id):
-    return [(entry["activity"], entry.get("by")) for entry in storage.list_activity(user_id, None, 100)]
+    return [(entry["activity"], entry.get("by")) for entry in storage.activity.list(user_id, None, 100)]
 
 
 # users list
@@ -311,7 +311,7 @@ def test_verify_email_marks_the_address_verified_once(auth, cli, storage):
     user_id = auth.tokens()["user"]["id"]
     first = as_json(cli("users", "verify-email", "ada@example.com", "--json"))
     assert first["changed"] is True and first["user"]["emailVerified"] is True
-    assert storage.find_user_by_id(user_id)["emailVerified"] is True
+    assert storage.users.find_by_id(user_id)["emailVerified"] is True
     again = ok(cli("users", "verify-email", "ada@example.com"))
     assert again.output == "ada@example.com was already verified.\n"
     assert activity_of(storage, user_id)[0] == ("emailVerified", "operator")
@@ -342,7 +342,7 @@ def test_promote_and_demote_change_the_role_and_log_it(auth, cli, storage):
     assert (promoted["changed"], promoted["user"]["role"]) == (True, "admin")
     assert ok(cli("users", "promote", "ada@example.com")).output == "ada@example.com was already an admin.\n"
     assert ok(cli("users", "demote", "ada@example.com")).output == "ada@example.com is now a user.\n"
-    assert storage.find_user_by_id(user_id)["role"] == "user"
+    assert storage.users.find_by_id(user_id)["role"] == "user"
     assert activity_of(storage, user_id)[:2] == [("demoted", "operator"), ("promoted", "operator")]
 
 
@@ -361,13 +361,13 @@ def test_delete_asks_first_and_a_no_deletes_nothing(auth, cli, storage):
     result = cli("users", "delete", "ada@example.com", input="n\n")
     assert result.exit_code == 1
     assert "Delete ada@example.com" in result.output and "Aborted!" in result.output
-    assert storage.find_user_by_email("ada@example.com") is not None
+    assert storage.users.find_by_email("ada@example.com") is not None
 
 
 def test_delete_with_no_one_to_answer_deletes_nothing(auth, cli, storage):
     auth.signup()
     assert cli("users", "delete", "ada@example.com").exit_code == 1
-    assert storage.find_user_by_email("ada@example.com") is not None
+    assert storage.users.find_by_email("ada@example.com") is not None
 
 
 def test_delete_removes_the_user_and_everything_the_user_owns(auth, cli, client, storage):
@@ -377,20 +377,20 @@ def test_delete_removes_the_user_and_everything_the_user_owns(auth, cli, client,
     bob = auth.tokens("bob@example.com")
     ok(cli("users", "delete", "ada@example.com", input="y\n"))
     user_id = tokens["user"]["id"]
-    assert storage.find_user_by_id(user_id) is None
+    assert storage.users.find_by_id(user_id) is None
     assert storage.db[SESSIONS].count_documents({"userId": user_id}) == 0
     assert storage.db[ACTIVITY].count_documents({}) == len(activity_of(storage, bob["user"]["id"]))
     assert storage.db[LOGIN_FAILURES].count_documents({"_id": "ada@example.com"}) == 0
     assert refresh(client, tokens["refreshToken"]).json == EXPIRED
     assert auth.login().json["message"] == "The email or password is incorrect."
-    assert storage.find_user_by_id(bob["user"]["id"]) is not None  # nobody else's
+    assert storage.users.find_by_id(bob["user"]["id"]) is not None  # nobody else's
 
 
 def test_delete_with_yes_asks_nothing_and_reports_json(auth, cli, storage):
     user_id = auth.tokens()["user"]["id"]
     report = as_json(cli("users", "delete", user_id, "--yes", "--json"))
     assert report["deleted"]["email"] == "ada@example.com"
-    assert storage.find_user_by_id(user_id) is None
+    assert storage.users.find_by_id(user_id) is None
 
 
 def test_show_and_list_escape_the_control_characters_clients_sent(client, cli, storage):

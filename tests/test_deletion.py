@@ -132,7 +132,7 @@ def test_the_service_deletes_without_a_request_for_other_callers(app, auth, stor
     deleted = service.delete_account(user_id, Client(ip=None, user_agent="operator"))
     assert deleted[USERS] == 1 and deleted[SESSIONS] == 1
     assert service.delete_account(user_id, Client(ip=None, user_agent="operator")) is None
-    assert storage.find_user_by_id(user_id) is None
+    assert storage.users.find_by_id(user_id) is None
 
 
 def test_signing_up_and_deleting_again_and_again_cannot_flood_an_inbox(make_app):

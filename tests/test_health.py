@@ -56,7 +56,7 @@ def test_the_probes_need_no_token_and_are_not_rate_limited(client):
 )
 def test_the_database_going_away_mid_request_is_a_503_envelope(auth, client, storage, monkeypatch, error):
     auth.signup()
-    monkeypatch.setattr(storage, "find_user_by_email", raise_(error))
+    monkeypatch.setattr(storage.users, "find_by_email", raise_(error))
     response = auth.login()
     assert response.status_code == 503
     assert response.json == UNAVAILABLE
@@ -66,7 +66,7 @@ def test_the_database_going_away_mid_request_is_a_503_envelope(auth, client, sto
 def test_the_server_answers_again_once_the_database_is_back(auth, client, storage, monkeypatch):
     tokens = auth.tokens()
     with monkeypatch.context() as outage:
-        outage.setattr(storage, "list_users", raise_(AutoReconnect("primary stepped down")))
+        outage.setattr(storage.users, "list", raise_(AutoReconnect("primary stepped down")))
         assert client.get("/api/auth/getAll", headers=bearer(tokens["authToken"])).status_code == 503
     assert client.get("/api/auth/getAll", headers=bearer(tokens["authToken"])).status_code == 201
 

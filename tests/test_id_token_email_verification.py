@@ -42,35 +42,39 @@ def test_an_unverified_provider_email_makes_no_account_when_verification_is_requ
         strict_app.test_client(), "google", google.token("u1", email="bob@example.com", email_verified=False)
     )
     assert (response.status_code, response.json) == (400, NOT_VERIFIED)
-    assert storage.find_user_by_email("bob@example.com") is None
+    assert storage.users.find_by_email("bob@example.com") is None
 
 
 def test_a_linked_identity_does_not_sign_in_to_an_unverified_account(strict_app, google):
     client = strict_app.test_client()
     AuthActions(client).signup("carol@example.com")
     service = strict_app.extensions["auth_service"]
-    user = service.storage.find_user_by_email("carol@example.com")
-    service.storage.link_identity(user["id"], "google", "carol-sub", "carol@gmail.com", True, service.clock())
+    user = service.storage.users.find_by_email("carol@example.com")
+    service.storage.identities.link(
+        user["id"], "google", "carol-sub", "carol@gmail.com", True, service.clock()
+    )
 
     response = sign_in(client, "google", google.token("carol-sub", email="carol@gmail.com"))
 
     assert (response.status_code, response.json) == (400, NOT_VERIFIED)
-    assert service.storage.list_open_sessions(user["id"], service.clock()) == []
+    assert service.storage.sessions.list_open(user["id"], service.clock()) == []
 
 
 def test_the_provider_verifying_the_same_address_verifies_the_account(strict_app, google):
     client = strict_app.test_client()
     service = strict_app.extensions["auth_service"]
     AuthActions(client).signup("dan@example.com")
-    user = service.storage.find_user_by_email("dan@example.com")
-    service.storage.link_identity(user["id"], "google", "dan-sub", "dan@example.com", False, service.clock())
+    user = service.storage.users.find_by_email("dan@example.com")
+    service.storage.identities.link(
+        user["id"], "google", "dan-sub", "dan@example.com", False, service.clock()
+    )
 
     response = sign_in(
         client, "google", google.token("dan-sub", email="dan@example.com", email_verified=True)
     )
 
     assert response.status_code == 200 and response.json["user"]["emailVerified"] is True
-    assert service.storage.find_user_by_email("dan@example.com")["emailVerified"] is True
+    assert service.storage.users.find_by_email("dan@example.com")["emailVerified"] is True
 
 
 def test_a_verified_other_address_does_not_verify_the_account(make_app, key_server, google, apple):
@@ -78,8 +82,8 @@ def test_a_verified_other_address_does_not_verify_the_account(make_app, key_serv
     client = app.test_client()
     service = app.extensions["auth_service"]
     AuthActions(client).signup("erin@example.com")
-    user = service.storage.find_user_by_email("erin@example.com")
-    service.storage.link_identity(user["id"], "google", "erin-sub", "erin@gmail.com", True, service.clock())
+    user = service.storage.users.find_by_email("erin@example.com")
+    service.storage.identities.link(user["id"], "google", "erin-sub", "erin@gmail.com", True, service.clock())
 
     response = sign_in(client, "google", google.token("erin-sub", email="erin@gmail.com"))
 

@@ -132,17 +132,17 @@ def test_the_same_person_on_two_devices_at_once_gets_one_account(id_app, google,
 def test_a_login_confirms_account_and_identity_once_its_session_is_open(id_app, id_client, google, meanwhile):
     storage = id_app.extensions["auth_service"].storage
     first = sign_in(id_client, "google", google.token()).json
-    open_session = storage.open_session
+    open_session = storage.sessions.open
 
     def changed_meanwhile(*args, **kwargs):
         open_session(*args, **kwargs)
         storage.db[meanwhile].delete_many({})
 
-    storage.open_session = changed_meanwhile
+    storage.sessions.open = changed_meanwhile
     response = sign_in(id_client, "google", google.token())
     assert response.status_code == 400 and response.json["code"] == "invalidIdToken"
-    storage.open_session = open_session
-    open_sessions = storage.list_open_sessions(first["user"]["id"], id_app.extensions["auth_service"].clock())
+    storage.sessions.open = open_session
+    open_sessions = storage.sessions.list_open(first["user"]["id"], id_app.extensions["auth_service"].clock())
     assert len(open_sessions) == 1  # the session opened meanwhile was ended again
 
 
@@ -342,17 +342,17 @@ def test_a_disabled_account_cannot_sign_in_with_an_id_token(id_app, id_client, g
 def test_an_account_disabled_while_its_id_token_login_runs_gets_no_session(id_app, id_client, google):
     storage = id_app.extensions["auth_service"].storage
     user_id = sign_in(id_client, "google", google.token()).json["user"]["id"]
-    open_session = storage.open_session
+    open_session = storage.sessions.open
 
     def disabled_meanwhile(*args, **kwargs):
         open_session(*args, **kwargs)
         storage.db["Users"].update_many({}, {"$set": {"disabled": True}})
 
-    storage.open_session = disabled_meanwhile
+    storage.sessions.open = disabled_meanwhile
     response = sign_in(id_client, "google", google.token())
-    storage.open_session = open_session
+    storage.sessions.open = open_session
     assert response.status_code == 400 and response.json["code"] == "accountDisabled"
-    open_sessions = storage.list_open_sessions(user_id, id_app.extensions["auth_service"].clock())
+    open_sessions = storage.sessions.list_open(user_id, id_app.extensions["auth_service"].clock())
     assert len(open_sessions) == 1  # the first login's; the one opened meanwhile was ended again
 
 

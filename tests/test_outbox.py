@@ -162,7 +162,7 @@ def test_a_message_whose_worker_died_mid_send_goes_again_when_its_lease_ends(mak
     mailer.send("account_deleted", "ada@example.com", first="Ada")
     storage = app.extensions["auth_service"].storage
     now = utc_now()
-    assert storage.claim_mail(now, now + timedelta(seconds=60), "a worker that then died") is not None
+    assert storage.outbox.claim(now, now + timedelta(seconds=60), "a worker that then died") is not None
 
     again = Mailer(app, app.extensions["settings"], storage, outbox_key(app_code_key(app)))
     again.outbox.wake()
@@ -180,7 +180,7 @@ def test_the_worker_outlives_the_database_going_away_and_delivers_once_it_is_bac
     app = make_mail_app()
     mailer = app.extensions["mailer"]
     storage = app.extensions["auth_service"].storage
-    claim = storage.claim_mail
+    claim = storage.outbox.claim
     outage = threading.Event()
     outage.set()
 
@@ -189,7 +189,7 @@ def test_the_worker_outlives_the_database_going_away_and_delivers_once_it_is_bac
             raise AutoReconnect("connection refused")
         return claim(*args, **kwargs)
 
-    monkeypatch.setattr(storage, "claim_mail", claim_unless_away)
+    monkeypatch.setattr(storage.outbox, "claim", claim_unless_away)
     mailer.send("account_deleted", "ada@example.com", first="Ada")
     time.sleep(0.2)
     assert mailbox.messages == []
@@ -212,8 +212,8 @@ def test_an_address_that_gets_no_code_costs_the_same_writes_and_nothing_is_sent(
     if verified:
         storage.db["Users"].update_one({}, {"$set": {"emailVerified": True}})
     writes = []
-    for name in ("store_code", "add_mail"):
-        monkeypatch.setattr(storage, name, spy(getattr(storage, name), name, writes))
+    for store, name in ((storage.codes, "store"), (storage.outbox, "add")):
+        monkeypatch.setattr(store, name, spy(getattr(store, name), name, writes))
 
     def ask(email: str) -> list[str]:
         writes.clear()
@@ -222,11 +222,11 @@ def test_an_address_that_gets_no_code_costs_the_same_writes_and_nothing_is_sent(
 
     stranger = ask("nobody@example.com")
     owner = ask("ada@example.com")
-    assert stranger == owner == ["store_code", "add_mail"]
+    assert stranger == owner == ["store", "add"]
     assert app.extensions["mailer"].flush(DELIVERY_BOUND_S)
     received = {message["To"] for message in mailbox.messages[1:]}
     assert received == (set() if verified else {"ada@example.com"})
-    assert storage.mail_counts()["sent"] == (1 if verified else 2), "decoys are no messages"
+    assert storage.outbox.counts()["sent"] == (1 if verified else 2), "decoys are no messages"
 
 
 def spy(method, name: str, calls: list):

@@ -259,9 +259,9 @@ def test_an_unknown_address_does_the_lookups_a_wrong_code_does(make_app, monkeyp
     client = app.test_client()
     AuthActions(client).signup()
     lookups = []
-    use_code = storage.use_code
+    use_code = storage.codes.use
     monkeypatch.setattr(
-        storage, "use_code", lambda *args, **kwargs: lookups.append(args[2]) or use_code(*args, **kwargs)
+        storage.codes, "use", lambda *args, **kwargs: lookups.append(args[2]) or use_code(*args, **kwargs)
     )
     body = {"code": "000000", "newPassword": NEW_PASSWORD}
 

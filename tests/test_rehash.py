@@ -14,7 +14,7 @@ def stronger(make_app):
     app = make_app(bcrypt_rounds=5)
     storage = app.extensions["auth_service"].storage
     old_hash = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()
-    storage.insert_user(
+    storage.users.insert(
         "Ada", "Lovelace", "ada@example.com", old_hash, app.extensions["auth_service"].clock()
     )
     return app, storage

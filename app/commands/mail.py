@@ -20,8 +20,8 @@ FAILED_SHOWN = 10
 def status(as_json: bool) -> None:
     """Count the messages in each state; show the oldest waiting one and the latest failed ones."""
     storage = service().storage
-    counts, oldest = storage.mail_counts(), storage.oldest_waiting_mail()
-    failed = storage.failed_mail(FAILED_SHOWN)
+    counts, oldest = storage.outbox.counts(), storage.outbox.oldest_waiting()
+    failed = storage.outbox.failed(FAILED_SHOWN)
     if as_json:
         echo_json(
             {"counts": counts, "oldestWaiting": _record(oldest), "failed": [_record(m) for m in failed]}
@@ -52,7 +52,7 @@ def retry(message_id: str | None, every_failed: bool, as_json: bool) -> None:
     """Send a failed message (by its ID) again, or every failed one with --failed."""
     if (message_id is None) == (not every_failed):
         raise click.UsageError("Name one message ID, or pass --failed.")
-    count = service().storage.retry_mail(utc_now(), message_id)
+    count = service().storage.outbox.retry(utc_now(), message_id)
     if message_id is not None and count == 0:
         raise click.ClickException(f"No failed message has the ID {message_id}.")
     report(as_json, f"{count} message(s) will be sent again.", retried=count)

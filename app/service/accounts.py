@@ -22,7 +22,7 @@ class Accounts(Verification):
         self.account_rules.password_policy.check(password, "password", email=email, first=first, last=last)
         password_hash = self.hasher.hash(password)
         now = self.clock()  # after bcrypt, which can wait its turn: the new id holds this time
-        user_id = self.storage.insert_user(first, last, email, password_hash, now)
+        user_id = self.storage.users.insert(first, last, email, password_hash, now)
         if user_id is None:
             raise ApiError(EMAIL_TAKEN)
         self._log(user_id, "signup", client, now)
@@ -40,8 +40,8 @@ class Accounts(Verification):
         self.account_rules.password_policy.check(
             new_password, "newPassword", email=user["email"], first=user["first"], last=user["last"]
         )
-        self.storage.update_password(user_id, self.hasher.hash(new_password))
-        ended = self.storage.end_user_sessions(user_id, now, except_id=session_id)
+        self.storage.users.update_password(user_id, self.hasher.hash(new_password))
+        ended = self.storage.sessions.end_all(user_id, now, except_id=session_id)
         self._end_pending_codes(user_id)
         self._log(user_id, "passwordChanged", client, now)
         self._send_notice(
@@ -51,8 +51,8 @@ class Accounts(Verification):
 
     def list_users(self, after: str | None, limit: int) -> tuple[list[dict], str | None]:
         """Return one page of users and the cursor of the next page (None on the last)."""
-        return page(self.storage.list_users(after, limit + 1), limit)
+        return page(self.storage.users.list(after, limit + 1), limit)
 
     def list_activity(self, user_id: str, after: str | None, limit: int) -> tuple[list[dict], str | None]:
         """Return one page of the user's activity, newest first, and the cursor of the next page."""
-        return page(self.storage.list_activity(user_id, after, limit + 1), limit)
+        return page(self.storage.activity.list(user_id, after, limit + 1), limit)

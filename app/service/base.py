@@ -151,7 +151,7 @@ class ServiceBase:
     def _log(
         self, user_id: str, activity: str, client: Client, now: datetime, method: str | None = None
     ) -> None:
-        self.storage.log_activity(user_id, activity, now, client.ip, client.user_agent, method, by=client.by)
+        self.storage.activity.add(user_id, activity, now, client.ip, client.user_agent, method, by=client.by)
 
     def _send_notice(
         self, template: str, to: str, now: datetime, *, address_proven: bool, **context: object
@@ -164,7 +164,7 @@ class ServiceBase:
         or someone who took the account, can cause one, and a thief must not silence them.
         """
         limit = self.account_rules.mail_limit_per_hour
-        if not address_proven and not self.storage.count_mail(NOTICE, to, limit, now):
+        if not address_proven and not self.storage.counters.count(NOTICE, to, limit, now):
             return False
         self.mailer.send(template, to, **context)
         return True
@@ -191,13 +191,13 @@ class ServiceBase:
         reset the password or logged out everywhere, a thief's token must change nothing.
         """
         user = self._existing_user(user_id)
-        if self.storage.find_open_session(session_id, user_id, self.clock()) is None:
+        if self.storage.sessions.find_open(session_id, user_id, self.clock()) is None:
             raise InvalidToken()
         return user
 
     def _end_pending_codes(self, user_id: str) -> None:
         """Void the user's pending codes: what was asked before a credential change must not finish later."""
-        self.storage.delete_user_codes(user_id)
+        self.storage.codes.delete_for_user(user_id)
 
     def _existing_user(self, user_id: str) -> dict:
         """Return the stored user a token names; a deleted user's token is invalid, a disabled one's refused.
@@ -205,7 +205,7 @@ class ServiceBase:
         Disabling ends the sessions, but an access token lives on up to its lifetime: it must
         change nothing meanwhile.
         """
-        user = self.storage.find_user_by_id(user_id)
+        user = self.storage.users.find_by_id(user_id)
         if user is None:
             raise InvalidToken()
         ensure_enabled(user)

@@ -62,7 +62,7 @@ class Codes(ServiceBase):
 
     def _mail_allowed(self, purpose: str, email: str, now: datetime) -> bool:
         """Count a message of `purpose` to `email` against the hourly quota; say whether it may go."""
-        return self.storage.count_mail(purpose, email, self.account_rules.mail_limit_per_hour, now)
+        return self.storage.counters.count(purpose, email, self.account_rules.mail_limit_per_hour, now)
 
     def _code_mail_allowed(self, purpose: str, email: str, user: dict | None, now: datetime) -> bool:
         """Say whether a new code of `purpose` may be mailed to `email` (counted as `_mail_allowed`).
@@ -75,10 +75,10 @@ class Codes(ServiceBase):
         if self._mail_allowed(purpose, email, now):
             return True
         user_id = user["id"] if user is not None else NO_USER
-        live = self.storage.has_live_code(user_id, purpose, now, self.account_rules.max_code_failures)
+        live = self.storage.codes.has_live(user_id, purpose, now, self.account_rules.max_code_failures)
         # Counted whether or not the last code is live, so that an unknown address (which has
         # none) and a known one do the same work.
-        replacement = self.storage.count_mail(
+        replacement = self.storage.counters.count(
             f"{purpose}Replacement", email, REPLACEMENTS_PER_DAY, now, window=timedelta(days=1)
         )
         return replacement and not live  # while the code mailed last is live, it is the one to use
@@ -132,7 +132,7 @@ class Codes(ServiceBase):
         code = new_code()
         expires_at = now + timedelta(seconds=self.account_rules.code_ttl)
         code_hash = self._code_hash(user["id"], purpose, code)
-        self.storage.store_code(
+        self.storage.codes.store(
             user["id"], purpose, to, code_hash, now, expires_at, new_email=new_email, session_id=session_id
         )
         self.mailer.send(template, to, **self._code_context(user["first"], to, code, link_template))
@@ -146,7 +146,7 @@ class Codes(ServiceBase):
         code = new_code()
         code_hash = self._code_hash(NO_CODE, purpose, code)
         # Expired as it is written: never usable, and the TTL index removes it.
-        self.storage.store_code(NO_CODE, purpose, "", code_hash, now, now)
+        self.storage.codes.store(NO_CODE, purpose, "", code_hash, now, now)
         self.mailer.send_nothing(template, to, **self._code_context("", to, code, None))
 
     def _code_context(self, first: str, to: str, code: str, link_template: str | None) -> dict:
@@ -171,13 +171,13 @@ class Codes(ServiceBase):
         """
         if user["emailVerified"]:
             return False
-        removed = self.storage.remove_unproven_identities(user["id"], email)
+        removed = self.storage.identities.remove_unproven(user["id"], email)
         password_removed = not owner_shown and user["password"] is not None
         if password_removed:
-            self.storage.update_password(user["id"], None, replacing=user["password"])
+            self.storage.users.update_password(user["id"], None, replacing=user["password"])
             self._log(user["id"], "passwordRemoved", client, now)
         if removed or password_removed:
-            self.storage.end_user_sessions(user["id"], now)
+            self.storage.sessions.end_all(user["id"], now)
         for identity in removed:
             self._log(user["id"], "identityUnlinked", client, now, identity["provider"])
         if removed:
@@ -207,7 +207,7 @@ class Codes(ServiceBase):
         ceiling = None if session_id is not None else self._wrong_codes_key(user_id, email)
         if ceiling is not None:
             self._claim_code_try(ceiling, now)
-        document = self.storage.use_code(
+        document = self.storage.codes.use(
             user_id,
             purpose,
             email,
@@ -219,7 +219,7 @@ class Codes(ServiceBase):
         if document is None:
             raise InvalidCode()
         if ceiling is not None:
-            self.storage.uncount_mail(WRONG_CODES, ceiling)  # a right code is not a guess
+            self.storage.counters.uncount(WRONG_CODES, ceiling)  # a right code is not a guess
         return document
 
     @staticmethod
@@ -234,6 +234,6 @@ class Codes(ServiceBase):
         quotas: without a ceiling per account, one address could take hundreds of guesses a day.
         """
         limit = self.account_rules.code_failures_per_day
-        if not self.storage.count_mail(WRONG_CODES, key, limit, now, window=DAY):
-            wait = self.storage.mail_window_end(WRONG_CODES, key, now) - now
+        if not self.storage.counters.count(WRONG_CODES, key, limit, now, window=DAY):
+            wait = self.storage.counters.window_end(WRONG_CODES, key, now) - now
             raise RateLimited(wait.total_seconds())

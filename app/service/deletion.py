@@ -54,7 +54,7 @@ class Deletion(ServiceBase):
         No check of who asks: the route checks the password first, an operator's command
         its own rights. Returns how many documents went from each collection.
         """
-        user = self.storage.find_user_by_id(user_id)
+        user = self.storage.users.find_by_id(user_id)
         if user is None:
             return None
         deleted = self.storage.delete_user_everything(user_id, user["email"])

@@ -86,10 +86,10 @@ class Identities(Sessions):
         # As a password login does: once the session is open, the account must still exist, be
         # enabled, and this identity must still be its own, or an unlink, a deletion or
         # disabling meanwhile is undone.
-        identity = self.storage.find_identity(claims.provider, claims.subject)
-        current = self.storage.find_user_by_id(user["id"])
+        identity = self.storage.identities.find(claims.provider, claims.subject)
+        current = self.storage.users.find_by_id(user["id"])
         if identity is None or identity["userId"] != user["id"] or current is None or current["disabled"]:
-            self.storage.end_session(result.session_id, user["id"], now)
+            self.storage.sessions.end(result.session_id, user["id"], now)
             if current is not None:
                 ensure_enabled(current)
             raise invalid_id_token()
@@ -99,7 +99,7 @@ class Identities(Sessions):
         """Mark the account's email verified when the provider has verified that very address."""
         if user["emailVerified"] or not claims.email_verified or claims.email != user["email"]:
             return user
-        if not self.storage.set_email_verified(user["id"], user["email"]):
+        if not self.storage.users.set_email_verified(user["id"], user["email"]):
             return user
         return user | {"emailVerified": True}
 
@@ -127,7 +127,7 @@ class Identities(Sessions):
         now = self.clock()
         claims = self._verify(provider, id_token, nonce, now)
         for _ in range(RESOLVE_TRIES):
-            identity = self.storage.find_identity(claims.provider, claims.subject)
+            identity = self.storage.identities.find(claims.provider, claims.subject)
             if identity is not None:
                 if identity["userId"] != user_id:
                     raise ApiError(IDENTITY_IN_USE, code=IDENTITY_IN_USE_CODE)
@@ -135,7 +135,7 @@ class Identities(Sessions):
             if self._link(user_id, claims, client, now):
                 self._notify_linked(user, claims.provider, now)
                 return
-            if self.storage.find_identity(claims.provider, claims.subject) is None:
+            if self.storage.identities.find(claims.provider, claims.subject) is None:
                 # The insert lost to the unique (user, provider) index, not to this identity.
                 raise ApiError(PROVIDER_LINKED.format(name=NAMES[claims.provider]), code=PROVIDER_LINKED_CODE)
         raise ApiError(IDENTITY_IN_USE, code=IDENTITY_IN_USE_CODE)
@@ -156,12 +156,12 @@ class Identities(Sessions):
 
     def list_identities(self, user_id: str) -> list[dict]:
         """Return the user's linked identities, oldest first."""
-        return self.storage.list_identities(user_id)
+        return self.storage.identities.list(user_id)
 
     def unlink_identity(self, user_id: str, provider: str, client: Client) -> None:
         """Unlink the user's identity at `provider`, unless it is their last way to sign in."""
         self._existing_user(user_id)
-        unlinked = self.storage.unlink_identity(user_id, provider)
+        unlinked = self.storage.identities.unlink(user_id, provider)
         if unlinked is None:
             raise ApiError(NOT_LINKED, status=404)
         if not unlinked:
@@ -176,7 +176,7 @@ class Identities(Sessions):
         """
         now = self.clock()
         claims = self._verify(provider, id_token, nonce, now)
-        identity = self.storage.find_identity(claims.provider, claims.subject)
+        identity = self.storage.identities.find(claims.provider, claims.subject)
         if now - claims.issued_at > FRESH_TOKEN_AGE or identity is None or identity["userId"] != user_id:
             raise invalid_id_token()
 
@@ -208,27 +208,27 @@ class Identities(Sessions):
         """
         made = None
         for _ in range(RESOLVE_TRIES):
-            identity = self.storage.find_identity(claims.provider, claims.subject)
+            identity = self.storage.identities.find(claims.provider, claims.subject)
             if identity is not None:
-                user = self.storage.find_user_by_id(identity["userId"])
+                user = self.storage.users.find_by_id(identity["userId"])
                 if user is None:
                     # Its account was deleted but the identity not (yet): it is free again.
-                    self.storage.delete_identity(claims.provider, claims.subject, identity["userId"])
+                    self.storage.identities.delete(claims.provider, claims.subject, identity["userId"])
                     continue
                 return user, user["id"] == made
             if claims.email is None:  # nothing to find or make an account by
                 raise invalid_id_token()
-            user = self.storage.find_user_by_email(claims.email)
+            user = self.storage.users.find_by_email(claims.email)
             if user is not None:
                 if not (claims.email_verified and user["emailVerified"]):
-                    if self.storage.find_identity(claims.provider, claims.subject) is not None:
+                    if self.storage.identities.find(claims.provider, claims.subject) is not None:
                         continue  # another device of this person made the account and linked it meanwhile
                     raise ApiError(ACCOUNT_EXISTS, code=ACCOUNT_EXISTS_CODE)
                 if self._link(user["id"], claims, client, now):
                     self._notify_linked(user, claims.provider, now)
                     return user, user["id"] == made
-                if self.storage.find_user_identity(user["id"], claims.provider) is not None and (
-                    self.storage.find_identity(claims.provider, claims.subject) is None
+                if self.storage.identities.find_for_user(user["id"], claims.provider) is not None and (
+                    self.storage.identities.find(claims.provider, claims.subject) is None
                 ):
                     # The account has another identity at this provider: it must be unlinked first.
                     raise ApiError(ACCOUNT_EXISTS, code=ACCOUNT_EXISTS_CODE)
@@ -238,7 +238,7 @@ class Identities(Sessions):
                 self._check_email_verified({"emailVerified": False})
             made = self._make_account(claims, first, last, client, now)
             if made is not None and self._link(made, claims, client, now, log_it=False):
-                user = self.storage.find_user_by_id(made)
+                user = self.storage.users.find_by_id(made)
                 if user is None:
                     raise invalid_id_token()
                 return user, True
@@ -248,7 +248,7 @@ class Identities(Sessions):
         self, claims: IdentityClaims, first: str | None, last: str | None, client: Client, now: datetime
     ) -> str | None:
         """Make an account without a password for a new identity; None when its email was taken meanwhile."""
-        user_id = self.storage.insert_user(
+        user_id = self.storage.users.insert(
             first or claims.given_name or "",
             last or claims.family_name or "",
             claims.email or "",
@@ -274,7 +274,7 @@ class Identities(Sessions):
     def _link(
         self, user_id: str, claims: IdentityClaims, client: Client, now: datetime, *, log_it: bool = True
     ) -> bool:
-        linked = self.storage.link_identity(
+        linked = self.storage.identities.link(
             user_id, claims.provider, claims.subject, claims.email, claims.email_verified, now
         )
         if linked and log_it:

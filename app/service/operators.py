@@ -28,10 +28,10 @@ class Operators(Codes):
         """Return the user with this id or email, or raise a 404 ApiError naming what was looked for."""
         key = email_or_id.strip()
         if USER_ID.fullmatch(key.lower()):
-            user = self.storage.find_user_by_id(key.lower())
+            user = self.storage.users.find_by_id(key.lower())
         else:
             try:
-                user = self.storage.find_user_by_email(normalise_email(key))
+                user = self.storage.users.find_by_email(normalise_email(key))
             except InvalidEmailDomain:
                 user = None  # no account can hold such an address
         if user is None:
@@ -46,17 +46,17 @@ class Operators(Codes):
             prefix = normalise_email(email_prefix) if email_prefix else None
         except InvalidEmailDomain:
             return [], None  # the start of a domain no account can hold
-        return page(self.storage.list_users(after, limit + 1, email_prefix=prefix), limit)
+        return page(self.storage.users.list(after, limit + 1, email_prefix=prefix), limit)
 
     def open_sessions(self, user_id: str) -> list[dict]:
         """Return the user's open sessions, newest first."""
-        return self.storage.list_open_sessions(user_id, self.clock())
+        return self.storage.sessions.list_open(user_id, self.clock())
 
     def failed_logins(self, user: dict) -> dict | None:
         """Return the account's failed logins today and each source's run of them, or None if none."""
         now = self.clock()
-        account = self.storage.login_failures(user["email"], now)
-        sources = self.storage.source_login_failures(user["email"], now)
+        account = self.storage.attempts.failures(user["email"], now)
+        sources = self.storage.attempts.sources(user["email"], now)
         if account is None and not sources:
             return None
         return {
@@ -69,9 +69,9 @@ class Operators(Codes):
 
     def set_password(self, user: dict, password: str) -> int:
         """Set a new password, end every session, forget failed logins; return how many sessions ended."""
-        self.storage.update_password(user["id"], self.hasher.hash(password))
+        self.storage.users.update_password(user["id"], self.hasher.hash(password))
         now = self.clock()
-        ended = self.storage.end_user_sessions(user["id"], now)
+        ended = self.storage.sessions.end_all(user["id"], now)
         self._end_pending_codes(user["id"])
         self.throttle.forget(user["email"])
         self._log(user["id"], "passwordChanged", OPERATOR, now)
@@ -81,9 +81,9 @@ class Operators(Codes):
         """Disable the account and end every session; return whether it changed and how many ended."""
         now = self.clock()
         changed = not user["disabled"]
-        self.storage.set_disabled(user["id"], True)
+        self.storage.users.set_disabled(user["id"], True)
         # Always, not only on a change: nothing a disabled account holds may stay open.
-        ended = self.storage.end_user_sessions(user["id"], now)
+        ended = self.storage.sessions.end_all(user["id"], now)
         self._end_pending_codes(user["id"])
         if changed:
             self._log(user["id"], "disabled", OPERATOR, now)
@@ -93,7 +93,7 @@ class Operators(Codes):
         """Let a disabled account log in again; return whether it changed."""
         if not user["disabled"]:
             return False
-        self.storage.set_disabled(user["id"], False)
+        self.storage.users.set_disabled(user["id"], False)
         self._log(user["id"], "enabled", OPERATOR, self.clock())
         return True
 
@@ -101,7 +101,7 @@ class Operators(Codes):
         """Make the user an admin or a plain user; return whether the role changed."""
         if user["role"] == role:
             return False
-        self.storage.set_role(user["id"], role)
+        self.storage.users.set_role(user["id"], role)
         self._log(user["id"], "promoted" if role == ADMIN else "demoted", OPERATOR, self.clock())
         return True
 
@@ -115,15 +115,15 @@ class Operators(Codes):
             return False
         now = self.clock()
         self._mailbox_proven(user, user["email"], OPERATOR, now, owner_shown=True)
-        self.storage.set_email_verified(user["id"], user["email"])
+        self.storage.users.set_email_verified(user["id"], user["email"])
         self._log(user["id"], "emailVerified", OPERATOR, now)
         return True
 
     def end_any_session(self, session_id: str) -> str:
         """End an open session of any user; return its user's id, or raise a 404 ApiError."""
         now = self.clock()
-        user_id = self.storage.session_owner(session_id, now)
-        if user_id is None or not self.storage.end_session(session_id, user_id, now):
+        user_id = self.storage.sessions.owner(session_id, now)
+        if user_id is None or not self.storage.sessions.end(session_id, user_id, now):
             raise ApiError(NO_SUCH_SESSION, status=404)
         self._log(user_id, "sessionEnded", OPERATOR, now)
         return user_id

@@ -21,7 +21,7 @@ class Profile(Codes):
         if not names:
             raise ApiError(NOTHING_TO_CHANGE)
         self._existing_user(user_id)
-        user = self.storage.update_names(user_id, names)
+        user = self.storage.users.update_names(user_id, names)
         if user is None:
             raise InvalidToken()
         self._log(user_id, "profileUpdated", client, self.clock())
@@ -35,7 +35,7 @@ class Profile(Codes):
         now = self._check_signed_in_password(user, session_id, password, "password")
         if new_email == user["email"]:
             raise ApiError(SAME_EMAIL, errors={"newEmail": [SAME_EMAIL]})
-        if self.storage.find_user_by_email(new_email) is not None:
+        if self.storage.users.find_by_email(new_email) is not None:
             raise ApiError(EMAIL_TAKEN, errors={"newEmail": [EMAIL_TAKEN]})
         self._mail_code(
             "change_email", EMAIL_CHANGE, user, new_email, now, new_email=new_email, session_id=session_id
@@ -51,7 +51,7 @@ class Profile(Codes):
         document = self._use_code(user_id, EMAIL_CHANGE, None, code, now, session_id=session_id)
         try:
             # The unique index decides again now: the address may have been taken since the code went out.
-            changed = self.storage.change_email(user_id, document["newEmail"])
+            changed = self.storage.users.change_email(user_id, document["newEmail"])
         except EmailTaken:
             raise ApiError(EMAIL_TAKEN, errors={"newEmail": [EMAIL_TAKEN]}) from None
         if changed is None:

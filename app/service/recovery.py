@@ -18,7 +18,7 @@ class Recovery(Codes):
         whatever it belongs to.
         """
         now = self.clock()
-        user = self.storage.find_user_by_email(email)
+        user = self.storage.users.find_by_email(email)
         allowed = self._code_mail_allowed(PASSWORD_RESET, email, user, now)
         if not allowed or user is None:
             # Past the quota too: a refusal then costs what a code costs, whoever owns the address.
@@ -43,7 +43,7 @@ class Recovery(Codes):
         now = self.clock()
         policy = self.account_rules.password_policy
         policy.check(new_password, "newPassword", email=email)  # the same for every address, known or not
-        user = self.storage.find_user_by_email(email)
+        user = self.storage.users.find_by_email(email)
         # An unknown address looks its (missing) code up too, so that it costs what a wrong code costs.
         used = self._use_code(user["id"] if user else NO_USER, PASSWORD_RESET, email, code, now)
         if user is None:
@@ -51,12 +51,12 @@ class Recovery(Codes):
         try:  # only once the code is right: else the answer would tell whose address this is
             policy.check_names(new_password, "newPassword", user["first"], user["last"])
         except WeakPassword:
-            self.storage.restore_code(used)  # a refused password does not use the code up
+            self.storage.codes.restore(used)  # a refused password does not use the code up
             raise
-        self.storage.update_password(user["id"], self.hasher.hash(new_password))
+        self.storage.users.update_password(user["id"], self.hasher.hash(new_password))
         self._mailbox_proven(user, email, client, now, owner_shown=True)  # the new password is theirs
-        self.storage.set_email_verified(user["id"], email)
-        self.storage.end_user_sessions(user["id"], now)
+        self.storage.users.set_email_verified(user["id"], email)
+        self.storage.sessions.end_all(user["id"], now)
         self._end_pending_codes(user["id"])
         self.throttle.forget(email)
         self._log(user["id"], "passwordReset", client, now)

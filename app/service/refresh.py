@@ -51,7 +51,7 @@ class Refresh(ServiceBase):
     def _check_session(self, claims: dict, now: datetime, open_session: bool) -> None:
         if not (open_session or self.rules.check_access_session):
             return
-        if not self.storage.find_open_session(claims["sid"], claims["sub"], now):
+        if not self.storage.sessions.find_open(claims["sid"], claims["sub"], now):
             raise InvalidToken()
 
     def open_session_claims(self, token: str) -> dict | None:
@@ -68,14 +68,14 @@ class Refresh(ServiceBase):
             claims = self.signer.verify(refresh_token, REFRESH, now)
         except TokenError:
             raise RefreshExpired() from None
-        user = self.storage.find_user_by_id(claims["sub"])
+        user = self.storage.users.find_by_id(claims["sub"])
         if user is None:
             raise RefreshExpired()
         ensure_enabled(user)
         session_id, presented = claims["sid"], token_hash(refresh_token)
         if self.rules.rotation:
             return self._rotate(user, session_id, presented, client, now)
-        if not self.storage.use_session(session_id, user["id"], presented, now):
+        if not self.storage.sessions.use(session_id, user["id"], presented, now):
             raise RefreshExpired()
         return Refreshed(self.signer.access_token(user, session_id, now), None)
 
@@ -85,11 +85,11 @@ class Refresh(ServiceBase):
         """Retire the presented refresh token for a new one; a replay of a retired one ends the session."""
         new_token = self.signer.refresh_token(user["id"], session_id, now)
         expires_at = now + timedelta(seconds=self.signer.refresh_ttl)
-        if self.storage.rotate_session_token(
+        if self.storage.sessions.rotate_token(
             session_id, user["id"], presented, token_hash(new_token), now, expires_at
         ):
             return Refreshed(self.signer.access_token(user, session_id, now), new_token)
-        session = self.storage.find_open_session(session_id, user["id"], now)
+        session = self.storage.sessions.find_open(session_id, user["id"], now)
         if session is None:
             raise RefreshExpired()
         if self._just_retired(session, presented, now):
@@ -97,7 +97,7 @@ class Refresh(ServiceBase):
         # The token is signed for this open session but is neither its current one nor
         # the one just retired: it was retired earlier and is being replayed, by a thief
         # or by the client after a thief refreshed first. Neither can be trusted any more.
-        if self.storage.end_session(session_id, user["id"], now):
+        if self.storage.sessions.end(session_id, user["id"], now):
             self._log(user["id"], "refreshReuse", client, now)
         raise RefreshExpired()
 

@@ -36,7 +36,7 @@ class Sessions(ServiceBase):
         the client already holds the account: strangers' failed guesses do not delay it.
         """
         now = self.clock()
-        user = self.storage.find_user_by_email(email)
+        user = self.storage.users.find_by_email(email)
         held = self._held_session(user, refresh_token, now)
         source = from_session(held) if held else from_address(client.ip)
         self.throttle.claim(email, source, now, holds_session=held is not None)
@@ -61,14 +61,14 @@ class Sessions(ServiceBase):
         session_id = secrets.token_urlsafe(16)
         refresh_token = self.signer.refresh_token(user["id"], session_id, now)
         expires_at = now + timedelta(seconds=self.signer.refresh_ttl)
-        self.storage.open_session(
+        self.storage.sessions.open(
             session_id, user["id"], token_hash(refresh_token), now, expires_at, client.ip, client.user_agent
         )
         if checked_hash is not None:
             self.confirm_new_session(user["id"], session_id, now, checked_hash=checked_hash)
         self._log(user["id"], "login", client, now, method)
         keep = self.rules.max_per_user - 1
-        if self.storage.end_oldest_sessions(user["id"], keep, now, except_id=session_id):
+        if self.storage.sessions.end_oldest(user["id"], keep, now, except_id=session_id):
             self._log(user["id"], "sessionLimit", client, now)
         auth_token = self.signer.access_token(user, session_id, now)
         return LoginResult(user, session_id, auth_token, refresh_token)
@@ -85,10 +85,10 @@ class Sessions(ServiceBase):
         login is refused when the account is gone, disabled meanwhile, or its password hash is
         no longer `checked_hash` (None: a login that checked no password).
         """
-        current = self.storage.find_user_by_id(user_id)
+        current = self.storage.users.find_by_id(user_id)
         stale = current is None or (checked_hash is not None and current["password"] != checked_hash)
         if stale or current["disabled"]:
-            self.storage.end_session(session_id, user_id, now)
+            self.storage.sessions.end(session_id, user_id, now)
             if stale:
                 raise ApiError(BAD_CREDENTIALS)
             ensure_enabled(current)
@@ -104,11 +104,11 @@ class Sessions(ServiceBase):
         if not self.hasher.needs_rehash(checked):
             return checked
         rehashed = self.hasher.hash(password)
-        if self.storage.update_password(user["id"], rehashed, replacing=checked):
+        if self.storage.users.update_password(user["id"], rehashed, replacing=checked):
             return rehashed
         # Something else replaced it: another login re-hashing the same password (then it
         # matches), or a password change (then it does not, and the login will be refused).
-        current = self.storage.find_user_by_id(user["id"])
+        current = self.storage.users.find_by_id(user["id"])
         if current is not None and self.hasher.check(password, current["password"]):
             return current["password"]
         return checked
@@ -123,13 +123,13 @@ class Sessions(ServiceBase):
             return None
         if user is None or claims["sub"] != user["id"]:
             return None
-        if not self.storage.use_session(claims["sid"], user["id"], token_hash(refresh_token), now):
+        if not self.storage.sessions.use(claims["sid"], user["id"], token_hash(refresh_token), now):
             return None
         return claims["sid"]
 
     def list_sessions(self, user_id: str, current_session_id: str) -> list[dict]:
         """Return the user's open sessions, newest first, marking the one the caller uses."""
-        sessions = self.storage.list_open_sessions(user_id, self.clock())
+        sessions = self.storage.sessions.list_open(user_id, self.clock())
         return [session | {"current": session["id"] == current_session_id} for session in sessions]
 
     def logout(self, refresh_token: str, client: Client) -> None:
@@ -141,7 +141,7 @@ class Sessions(ServiceBase):
             return
         # Any token signed for the session ends it, a retired one too: ending grants nothing,
         # and a client whose rotated token got lost on the way must still be able to log out.
-        if self.storage.end_session(claims["sid"], claims["sub"], now):
+        if self.storage.sessions.end(claims["sid"], claims["sub"], now):
             self._log(claims["sub"], "logout", client, now)
 
     def logout_all(self, user_id: str, client: Client) -> int:
@@ -151,14 +151,14 @@ class Sessions(ServiceBase):
         belongs to the mailbox, and a session holder must not be able to void it.
         """
         now = self.clock()
-        ended = self.storage.end_user_sessions(user_id, now)
-        self.storage.delete_session_codes(user_id)
+        ended = self.storage.sessions.end_all(user_id, now)
+        self.storage.codes.delete_session_bound(user_id)
         self._log(user_id, "logoutAll", client, now)
         return ended
 
     def end_session(self, user_id: str, session_id: str, client: Client) -> None:
         """End one of the user's own open sessions; another user's is as missing as an unknown one."""
         now = self.clock()
-        if not self.storage.end_session(session_id, user_id, now):
+        if not self.storage.sessions.end(session_id, user_id, now):
             raise ApiError(NO_SUCH_SESSION, status=404)
         self._log(user_id, "sessionEnded", client, now)

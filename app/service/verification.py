@@ -41,7 +41,7 @@ class Verification(Codes):
         (`signed_in_as`, the user id of the request's bearer token) or its `password`.
         """
         now = self.clock()
-        user = self.storage.find_user_by_email(email)
+        user = self.storage.users.find_by_email(email)
         owner_shown = user is not None and signed_in_as == user["id"]
         if password is not None and not owner_shown:
             self._check_password_shown(user, email, password, client, now)
@@ -51,7 +51,7 @@ class Verification(Codes):
         if user is None:
             raise InvalidCode()
         password_removed = self._mailbox_proven(user, email, client, now, owner_shown=owner_shown)
-        self.storage.set_email_verified(user["id"], email)
+        self.storage.users.set_email_verified(user["id"], email)
         self._log(user["id"], "emailVerified", client, now)
         return password_removed
 
@@ -68,7 +68,7 @@ class Verification(Codes):
     def resend_verification(self, email: str, client: Client) -> None:
         """Mail a new code when an unverified account has this email; the caller learns nothing either way."""
         now = self.clock()
-        user = self.storage.find_user_by_email(email)
+        user = self.storage.users.find_by_email(email)
         # Counted for every address, as forgotPassword does: the same work whoever owns it.
         allowed = self._code_mail_allowed(VERIFY_EMAIL, email, user, now)
         if not allowed or user is None or user["emailVerified"]:

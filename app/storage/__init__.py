@@ -29,9 +29,10 @@ from .base import (
     SESSIONS,
     USERS,
     created_at,
+    new_lock,
+    object_id_of,
 )
 from .codes import CodeStore
-from .deletion import DeletionStore
 from .identities import IdentityStore
 from .mail_quota import MailQuotaStore
 from .outbox import OutboxStore
@@ -87,36 +88,64 @@ SUPERSEDED_INDEXES = ((ACTIVITY, "userId_1__id_-1"), (SESSIONS, "userId_1_create
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (ConnectionFailure,)
 
 
-class Storage(
-    UserStore,
-    SessionStore,
-    AttemptStore,
-    ActivityStore,
-    IdentityStore,
-    CodeStore,
-    MailQuotaStore,
-    OutboxStore,
-    DeletionStore,
-):
-    """Users, sessions, login attempts, activity, identities, one-time codes, the mail quota and outbox."""
+class Storage:
+    """One store per collection, on one database handle, and what spans them (indexes, deletion).
+
+    `storage.users.find_by_email(...)`, `storage.sessions.end(...)`: each store is the one
+    place its collection is read and written.
+    """
+
+    STORES = ("users", "sessions", "attempts", "activity", "identities", "codes", "counters", "outbox")
 
     def __init__(
         self, db: Database, *, embedded: bool, keep_activity_for: timedelta = KEEP_ACTIVITY_FOR
     ) -> None:
-        super().__init__(db, embedded=embedded)
+        self.db = db
+        self.embedded = embedded
         self.keep_activity_for = keep_activity_for  # the activity log's TTL (ACTIVITY_TTL_DAYS)
+        self._lock = new_lock(embedded=embedded)
+        self.users = UserStore(db, self._lock)
+        self.sessions = SessionStore(db, self._lock)
+        self.attempts = AttemptStore(db, self._lock)
+        self.activity = ActivityStore(db, self._lock)
+        self.identities = IdentityStore(db, self._lock)
+        self.codes = CodeStore(db, self._lock)
+        self.counters = MailQuotaStore(db, self._lock)
+        self.outbox = OutboxStore(db, self._lock)
 
     def ensure_indexes(self) -> None:
         """Create the indexes the rules rely on, and run the one-time migrations (idempotent)."""
-        self._ensure_user_indexes()
-        self._ensure_session_indexes()
-        self._ensure_attempt_indexes()
-        self._ensure_activity_indexes(self.keep_activity_for)
-        self._ensure_identity_indexes()
-        self._ensure_code_indexes()
-        self._ensure_mail_quota_indexes()
-        self._ensure_outbox_indexes()
+        self.users.ensure_indexes()
+        self.sessions.ensure_indexes()
+        self.attempts.ensure_indexes()
+        self.activity.ensure_indexes(self.keep_activity_for)
+        self.identities.ensure_indexes()
+        self.codes.ensure_indexes()
+        self.counters.ensure_indexes()
+        self.outbox.ensure_indexes()
         self._drop_superseded_indexes()
+
+    def delete_user_everything(self, user_id: str, email: str) -> dict[str, int]:
+        """Delete the user and all they own; return how many documents went from each collection.
+
+        The user goes first: from then on the account's tokens are refused (`/me`, refresh),
+        its email is free, and a login in flight can open no session that refreshes.
+        A collection added later that holds a user's documents must be added here too.
+        """
+        object_id = object_id_of(user_id)
+        if object_id is None:
+            return {}
+        by_user = {"userId": user_id}
+        with self._lock:
+            deleted = {USERS: self.db[USERS].delete_one({"_id": object_id}).deleted_count}
+            deleted[SESSIONS] = self.db[SESSIONS].delete_many(by_user).deleted_count
+            deleted[ONE_TIME_CODES] = self.db[ONE_TIME_CODES].delete_many(by_user).deleted_count
+            deleted[ACTIVITY] = self.db[ACTIVITY].delete_many({"userId": object_id}).deleted_count
+            deleted[IDENTITIES] = self.db[IDENTITIES].delete_many(by_user).deleted_count
+            deleted[LOGIN_FAILURES] = self.attempts.clear_account(email)
+            # MailQuota stays: its counters belong to the address, not the account, and expire
+            # within the hour. Deleting them let signup + deleteAccount loops flood an inbox.
+        return deleted
 
     def _drop_superseded_indexes(self) -> None:
         """Drop the indexes earlier builds made for orders that rested on ids; the new ones serve them."""
@@ -138,7 +167,7 @@ class Storage(
 
     def pending_migrations(self) -> list[str]:
         """Name each one-time migration `ensure_indexes` has not run on this database yet."""
-        return self._pending_user_migrations()
+        return self.users.pending_migrations()
 
     def ping(self) -> bool:
         """Say whether the database answers, within a couple of seconds."""

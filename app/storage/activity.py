@@ -31,7 +31,7 @@ def _activity(document: dict) -> dict:
 class ActivityStore(StoreBase):
     """The `LoginActivity` collection."""
 
-    def _ensure_activity_indexes(self, keep_for: timedelta) -> None:
+    def ensure_indexes(self, keep_for: timedelta) -> None:
         with self._lock:
             self.db[ACTIVITY].create_index(ACTIVITY_BY_TIME)
             self._expire_activity_after(keep_for)
@@ -45,7 +45,7 @@ class ActivityStore(StoreBase):
             self.db[ACTIVITY].drop_index(by_time)
             self.db[ACTIVITY].create_index(by_time, expireAfterSeconds=seconds)
 
-    def log_activity(
+    def add(
         self,
         user_id: str,
         activity: str,
@@ -73,7 +73,7 @@ class ActivityStore(StoreBase):
         with self._lock:
             self.db[ACTIVITY].insert_one(entry)
 
-    def list_activity(self, user_id: str, after: str | None, limit: int) -> list[dict]:
+    def list(self, user_id: str, after: str | None, limit: int) -> list[dict]:
         """Return up to `limit` of the user's activity entries, newest first, from after the entry `after`."""
         owner, after_id = object_id_of(user_id), object_id_of(after) if after is not None else None
         if after is not None and after_id is None:  # no entry follows a cursor that is no id

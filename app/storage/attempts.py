@@ -24,11 +24,11 @@ class Attempts:
 class AttemptStore(StoreBase):
     """The `LoginFailures` collection: one document per counter, `_id` its key."""
 
-    def _ensure_attempt_indexes(self) -> None:
+    def ensure_indexes(self) -> None:
         with self._lock:
             self.db[LOGIN_FAILURES].create_index([("expiresAt", ASCENDING)], expireAfterSeconds=0)
 
-    def login_failures(self, key: str, now: datetime) -> Attempts | None:
+    def failures(self, key: str, now: datetime) -> Attempts | None:
         """Return the counter `key` unless it is forgotten."""
         with self._lock:
             document = self.db[LOGIN_FAILURES].find_one({"_id": key, "expiresAt": {"$gt": now}})
@@ -36,7 +36,7 @@ class AttemptStore(StoreBase):
             return None
         return Attempts(document["count"], document["allowedAt"], document["expiresAt"])
 
-    def count_login_attempt(
+    def count(
         self, key: str, seen_count: int | None, allowed_at: datetime, forget_at: datetime, now: datetime
     ) -> bool:
         """Count one more attempt on `key` unless another was counted since `seen_count` was read.
@@ -56,19 +56,19 @@ class AttemptStore(StoreBase):
             return False
         return result.matched_count == 1 or result.upserted_id is not None
 
-    def uncount_login_attempt(self, key: str, limit: int, now: datetime) -> None:
+    def uncount(self, key: str, limit: int, now: datetime) -> None:
         """Take back one attempt counted on `key`; open it again if that brings it under `limit`."""
         with self._lock:
             failures = self.db[LOGIN_FAILURES]
             failures.update_one({"_id": key, "count": {"$gt": 0}}, {"$inc": {"count": -1}})
             failures.update_one({"_id": key, "count": {"$lt": limit}}, {"$set": {"allowedAt": now}})
 
-    def clear_login_failures(self, key: str) -> None:
+    def clear(self, key: str) -> None:
         """Forget the counter `key`."""
         with self._lock:
             self.db[LOGIN_FAILURES].delete_one({"_id": key})
 
-    def source_login_failures(self, email: str, now: datetime) -> dict[str, Attempts]:
+    def sources(self, email: str, now: datetime) -> dict[str, Attempts]:
         """Return each source's live counter of failed attempts at the account, by source."""
         prefix = {"_id": {"$regex": f"^{re.escape(email)} "}, "expiresAt": {"$gt": now}}
         with self._lock:
@@ -80,7 +80,7 @@ class AttemptStore(StoreBase):
             for document in documents
         }
 
-    def clear_account_login_failures(self, email: str) -> int:
+    def clear_account(self, email: str) -> int:
         """Forget every counter of the account: its daily count and each source's; return how many."""
         # Source counters are keyed "<email> <source>" (lockout.source_key): a prefix the _id index serves.
         every = {"$or": [{"_id": email}, {"_id": {"$regex": f"^{re.escape(email)} "}}]}

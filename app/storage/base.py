@@ -45,11 +45,17 @@ def object_id_of(value: str) -> ObjectId | None:
 
 
 class StoreBase:
-    """The database handle each store works on."""
+    """The database handle a store works on, and the lock every store of one database shares.
 
-    def __init__(self, db: Database, *, embedded: bool) -> None:
+    The embedded store's check-then-write is not atomic across threads the way MongoDB's
+    operations are, so it serialises them; MongoDB needs no lock.
+    """
+
+    def __init__(self, db: Database, lock: AbstractContextManager) -> None:
         self.db = db
-        self.embedded = embedded
-        # The embedded store's check-then-write is not atomic across threads the way
-        # MongoDB's operations are, so it serialises them; MongoDB needs no lock.
-        self._lock: AbstractContextManager = threading.RLock() if embedded else nullcontext()
+        self._lock = lock
+
+
+def new_lock(*, embedded: bool) -> AbstractContextManager:
+    """Return the lock the stores of one database share: a real one for the embedded store only."""
+    return threading.RLock() if embedded else nullcontext()

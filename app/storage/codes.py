@@ -19,13 +19,13 @@ def _code_id(user_id: str, purpose: str) -> str:
 class CodeStore(StoreBase):
     """The `OneTimeCodes` collection."""
 
-    def _ensure_code_indexes(self) -> None:
+    def ensure_indexes(self) -> None:
         with self._lock:
             codes = self.db[ONE_TIME_CODES]
             codes.create_index([("expiresAt", ASCENDING)], expireAfterSeconds=0)
             codes.create_index([("userId", ASCENDING)])
 
-    def store_code(
+    def store(
         self,
         user_id: str,
         purpose: str,
@@ -60,7 +60,7 @@ class CodeStore(StoreBase):
             except DuplicateKeyError:
                 continue
 
-    def use_code(
+    def use(
         self,
         user_id: str,
         purpose: str,
@@ -100,7 +100,7 @@ class CodeStore(StoreBase):
             used = self.db[ONE_TIME_CODES].delete_one({"_id": document["_id"], "codeHash": code_hash})
         return document if used.deleted_count == 1 else None
 
-    def restore_code(self, document: dict) -> bool:
+    def restore(self, document: dict) -> bool:
         """Put back a code `use_code` returned, unless a newer code of its purpose took its place."""
         try:
             with self._lock:
@@ -109,7 +109,7 @@ class CodeStore(StoreBase):
             return False
         return True
 
-    def has_live_code(self, user_id: str, purpose: str, now: datetime, max_failures: int) -> bool:
+    def has_live(self, user_id: str, purpose: str, now: datetime, max_failures: int) -> bool:
         """Say whether the user's code for `purpose` is still usable: unexpired, unused, tries left."""
         live = {
             "_id": _code_id(user_id, purpose),
@@ -119,12 +119,12 @@ class CodeStore(StoreBase):
         with self._lock:
             return self.db[ONE_TIME_CODES].find_one(live, {"_id": 1}) is not None
 
-    def delete_user_codes(self, user_id: str) -> int:
+    def delete_for_user(self, user_id: str) -> int:
         """Delete every pending code of the user (their credentials or sessions changed); return how many."""
         with self._lock:
             return self.db[ONE_TIME_CODES].delete_many({"userId": user_id}).deleted_count
 
-    def delete_session_codes(self, user_id: str) -> int:
+    def delete_session_bound(self, user_id: str) -> int:
         """Delete the user's pending codes that a session asked for (email changes); return how many."""
         with self._lock:
             deleted = self.db[ONE_TIME_CODES].delete_many({"userId": user_id, "sessionId": {"$ne": None}})

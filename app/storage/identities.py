@@ -26,24 +26,24 @@ class IdentityStore(StoreBase):
     an identity is stored and lowered before one is removed, so it never counts more than there are.
     """
 
-    def _ensure_identity_indexes(self) -> None:
+    def ensure_indexes(self) -> None:
         with self._lock:
             identities = self.db[IDENTITIES]
             # One identity belongs to one account, and an account has one identity per provider.
             identities.create_index([("provider", ASCENDING), ("subject", ASCENDING)], unique=True)
             identities.create_index([("userId", ASCENDING), ("provider", ASCENDING)], unique=True)
 
-    def find_identity(self, provider: str, subject: str) -> dict | None:
+    def find(self, provider: str, subject: str) -> dict | None:
         """Return the identity a provider's subject is linked as, if any."""
         with self._lock:
             return _identity(self.db[IDENTITIES].find_one({"provider": provider, "subject": subject}))
 
-    def find_user_identity(self, user_id: str, provider: str) -> dict | None:
+    def find_for_user(self, user_id: str, provider: str) -> dict | None:
         """Return the user's identity at `provider`, if one is linked."""
         with self._lock:
             return _identity(self.db[IDENTITIES].find_one({"userId": user_id, "provider": provider}))
 
-    def link_identity(
+    def link(
         self,
         user_id: str,
         provider: str,
@@ -69,19 +69,19 @@ class IdentityStore(StoreBase):
         self._count_identities(user_id, +1)
         return True
 
-    def list_identities(self, user_id: str) -> list[dict]:
+    def list(self, user_id: str) -> list[dict]:
         """Return the user's identities, oldest first."""
         with self._lock:
             cursor = self.db[IDENTITIES].find({"userId": user_id}).sort("createdAt", ASCENDING)
             return [_identity(document) for document in cursor]
 
-    def unlink_identity(self, user_id: str, provider: str) -> bool | None:
+    def unlink(self, user_id: str, provider: str) -> bool | None:
         """Remove the user's identity at `provider` unless it is their last way to sign in.
 
         Returns True when removed, False when it was the last way in, None when none was linked.
         """
         object_id = object_id_of(user_id)
-        if object_id is None or self.find_user_identity(user_id, provider) is None:
+        if object_id is None or self.find_for_user(user_id, provider) is None:
             return None
         # The user keeps a way in: a password, or another identity.
         still_in = {"$or": [{"password": {"$ne": None}}, {"identityCount": {"$gte": 2}}]}
@@ -98,13 +98,13 @@ class IdentityStore(StoreBase):
             return None
         return True
 
-    def delete_identity(self, provider: str, subject: str, user_id: str) -> bool:
+    def delete(self, provider: str, subject: str, user_id: str) -> bool:
         """Remove one identity if it is still linked to `user_id` (whose account is gone)."""
         with self._lock:
             query = {"provider": provider, "subject": subject, "userId": user_id}
             return self.db[IDENTITIES].delete_one(query).deleted_count == 1
 
-    def remove_unproven_identities(self, user_id: str, email: str) -> list[dict]:
+    def remove_unproven(self, user_id: str, email: str) -> list[dict]:
         """Remove the user's identities whose provider did not verify `email` itself; return them.
 
         Called when a code first proves the account's mailbox: an identity linked before then

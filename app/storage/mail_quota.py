@@ -18,13 +18,13 @@ MAIL_QUOTA_WINDOW = timedelta(hours=1)
 class MailQuotaStore(StoreBase):
     """The `MailQuota` collection: one counter per (purpose, address), removed by a TTL index."""
 
-    def _ensure_mail_quota_indexes(self) -> None:
+    def ensure_indexes(self) -> None:
         with self._lock:
             quota = self.db[MAIL_QUOTA]
             quota.create_index([("expiresAt", ASCENDING)], expireAfterSeconds=0)
             quota.create_index([("email", ASCENDING)])
 
-    def count_mail(
+    def count(
         self, purpose: str, email: str, limit: int, now: datetime, window: timedelta = MAIL_QUOTA_WINDOW
     ) -> bool:
         """Count one more message of `purpose` to `email` if the window's quota allows it; say whether it did.
@@ -48,14 +48,14 @@ class MailQuotaStore(StoreBase):
             return False
         return started.matched_count == 1 or started.upserted_id is not None
 
-    def uncount_mail(self, purpose: str, email: str) -> None:
+    def uncount(self, purpose: str, email: str) -> None:
         """Take one back from the counter of `purpose` for `email` (what it counted turned out free)."""
         with self._lock:
             self.db[MAIL_QUOTA].update_one(
                 {"_id": f"{purpose}:{email}", "count": {"$gt": 0}}, {"$inc": {"count": -1}}
             )
 
-    def mail_window_end(self, purpose: str, email: str, now: datetime) -> datetime:
+    def window_end(self, purpose: str, email: str, now: datetime) -> datetime:
         """Return when the current window of the counter of `purpose` for `email` ends (now if none)."""
         with self._lock:
             counter = self.db[MAIL_QUOTA].find_one({"_id": f"{purpose}:{email}"}, {"expiresAt": 1})

@@ -23,18 +23,18 @@ _IN_FLIGHT = {"$in": [WAITING, SENDING]}
 class OutboxStore(StoreBase):
     """The `MailOutbox` collection."""
 
-    def _ensure_outbox_indexes(self) -> None:
+    def ensure_indexes(self) -> None:
         with self._lock:
             outbox = self.db[MAIL_OUTBOX]
             outbox.create_index([("state", ASCENDING), ("dueAt", ASCENDING)])
             outbox.create_index([("expiresAt", ASCENDING)], expireAfterSeconds=0)
 
-    def add_mail(self, message: dict) -> None:
+    def add(self, message: dict) -> None:
         """Store a message (or a decoy) as it is."""
         with self._lock:
             self.db[MAIL_OUTBOX].insert_one(message)
 
-    def claim_mail(self, now: datetime, lease_until: datetime, holder: str) -> dict | None:
+    def claim(self, now: datetime, lease_until: datetime, holder: str) -> dict | None:
         """Take the message due first for `holder` until `lease_until`, counting a try; None when none is due.
 
         One atomic update: of workers racing for a message, exactly one gets it.
@@ -47,7 +47,7 @@ class OutboxStore(StoreBase):
                 return_document=ReturnDocument.AFTER,
             )
 
-    def finish_mail(
+    def finish(
         self, message_id: ObjectId, holder: str, changes: dict, forget: tuple[str, ...] = ()
     ) -> bool:
         """Record what became of a claimed message, if `holder` still holds it; say whether it did."""
@@ -58,7 +58,7 @@ class OutboxStore(StoreBase):
             result = self.db[MAIL_OUTBOX].update_one({"_id": message_id, "holder": holder}, update)
         return result.matched_count == 1
 
-    def next_mail_due(self) -> datetime | None:
+    def next_due(self) -> datetime | None:
         """Return when the next waiting or leased message is due, or None when there is none."""
         with self._lock:
             first = self.db[MAIL_OUTBOX].find_one(
@@ -66,14 +66,14 @@ class OutboxStore(StoreBase):
             )
         return None if first is None else first["dueAt"]
 
-    def count_mail_in_flight(self, now: datetime) -> int:
+    def count_in_flight(self, now: datetime) -> int:
         """Count the messages due now or being sent (those waiting for a later retry are not)."""
         with self._lock:
             return self.db[MAIL_OUTBOX].count_documents(
                 {"$or": [{"state": WAITING, "dueAt": {"$lte": now}}, {"state": SENDING}]}
             )
 
-    def mail_counts(self) -> dict[str, int]:
+    def counts(self) -> dict[str, int]:
         """Count the messages in each state."""
         counts = dict.fromkeys(STATES, 0)
         with self._lock:
@@ -81,20 +81,20 @@ class OutboxStore(StoreBase):
                 counts[state] = self.db[MAIL_OUTBOX].count_documents({"state": state})
         return counts
 
-    def oldest_waiting_mail(self) -> dict | None:
+    def oldest_waiting(self) -> dict | None:
         """Return the waiting or leased message stored first, or None."""
         with self._lock:
             return self.db[MAIL_OUTBOX].find_one(
                 {"state": _IN_FLIGHT}, {"sealed": 0}, sort=[("createdAt", ASCENDING)]
             )
 
-    def failed_mail(self, limit: int) -> list[dict]:
+    def failed(self, limit: int) -> list[dict]:
         """Return the failed messages, latest first, up to `limit` (the sealed contexts left out)."""
         with self._lock:
             found = self.db[MAIL_OUTBOX].find({"state": FAILED}, {"sealed": 0})
             return list(found.sort("doneAt", -1).limit(limit))
 
-    def retry_mail(self, now: datetime, message_id: str | None = None) -> int:
+    def retry(self, now: datetime, message_id: str | None = None) -> int:
         """Make a failed message (or every failed one, without an id) due again now; return how many."""
         query: dict = {"state": FAILED}
         if message_id is not None:

@@ -52,14 +52,14 @@ def _ended(now: datetime) -> dict:
 class SessionStore(StoreBase):
     """The `Sessions` collection."""
 
-    def _ensure_session_indexes(self) -> None:
+    def ensure_indexes(self) -> None:
         with self._lock:
             sessions = self.db[SESSIONS]
             sessions.create_index([("tokenHash", ASCENDING)])
             sessions.create_index(SESSIONS_BY_AGE)
             sessions.create_index([("expiresAt", ASCENDING)], expireAfterSeconds=0)
 
-    def open_session(
+    def open(
         self,
         session_id: str,
         user_id: str,
@@ -87,7 +87,7 @@ class SessionStore(StoreBase):
         with self._lock:
             self.db[SESSIONS].insert_one(document)
 
-    def use_session(self, session_id: str, user_id: str, token_hash: str, now: datetime) -> bool:
+    def use(self, session_id: str, user_id: str, token_hash: str, now: datetime) -> bool:
         """Mark an open session used if `token_hash` is its current token's; say whether it was."""
         with self._lock:
             result = self.db[SESSIONS].update_one(
@@ -96,7 +96,7 @@ class SessionStore(StoreBase):
             )
         return result.matched_count == 1
 
-    def rotate_session_token(
+    def rotate_token(
         self, session_id: str, user_id: str, old_hash: str, new_hash: str, now: datetime, expires_at: datetime
     ) -> bool:
         """Swap an open session's current token hash for a new one; only one of racing callers wins."""
@@ -117,32 +117,32 @@ class SessionStore(StoreBase):
             )
         return result.matched_count == 1
 
-    def find_open_session(self, session_id: str, user_id: str, now: datetime) -> dict | None:
+    def find_open(self, session_id: str, user_id: str, now: datetime) -> dict | None:
         """Return the user's open, unexpired session with this id, if any."""
         with self._lock:
             return _session(self.db[SESSIONS].find_one(_open_session(session_id, user_id, now)))
 
-    def session_owner(self, session_id: str, now: datetime) -> str | None:
+    def owner(self, session_id: str, now: datetime) -> str | None:
         """Return the id of the user whose open, unexpired session this is, if any."""
         query = {"_id": session_id, "endedAt": None, "expiresAt": {"$gt": now}}
         with self._lock:
             document = self.db[SESSIONS].find_one(query, {"userId": 1})
         return None if document is None else document["userId"]
 
-    def list_open_sessions(self, user_id: str, now: datetime) -> list[dict]:
+    def list_open(self, user_id: str, now: datetime) -> list[dict]:
         """Return the user's open, unexpired sessions, newest first."""
         query = _open_sessions(user_id, now)
         with self._lock:
             cursor = self.db[SESSIONS].find(query).sort(NEWEST_SESSIONS)
             return [_session(document) for document in cursor]
 
-    def end_session(self, session_id: str, user_id: str, now: datetime) -> bool:
+    def end(self, session_id: str, user_id: str, now: datetime) -> bool:
         """End one of the user's open sessions; say whether this call ended it."""
         with self._lock:
             result = self.db[SESSIONS].update_one(_open_session(session_id, user_id, now), _ended(now))
         return result.modified_count == 1
 
-    def end_user_sessions(self, user_id: str, now: datetime, except_id: str | None = None) -> int:
+    def end_all(self, user_id: str, now: datetime, except_id: str | None = None) -> int:
         """End every open session of the user but `except_id`; return how many ended."""
         query = _open_sessions(user_id, now)
         if except_id is not None:
@@ -150,7 +150,7 @@ class SessionStore(StoreBase):
         with self._lock:
             return self.db[SESSIONS].update_many(query, _ended(now)).modified_count
 
-    def end_oldest_sessions(self, user_id: str, keep: int, now: datetime, except_id: str) -> int:
+    def end_oldest(self, user_id: str, keep: int, now: datetime, except_id: str) -> int:
         """End the user's open sessions beyond the `keep` newest others than `except_id`."""
         # Ending is one-way and always picks the oldest, so two logins racing here
         # can only agree on which sessions end; no lock across the two steps is needed.

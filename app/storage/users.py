@@ -78,7 +78,7 @@ def _user(document: dict | None) -> dict | None:
 class UserStore(StoreBase):
     """The `Users` collection."""
 
-    def _ensure_user_indexes(self) -> None:
+    def ensure_indexes(self) -> None:
         self._normalise_stored_emails()
         with self._lock:
             try:
@@ -118,7 +118,7 @@ class UserStore(StoreBase):
             except DuplicateKeyError:  # another process finished it first
                 pass
 
-    def insert_user(
+    def insert(
         self,
         first: str,
         last: str,
@@ -148,7 +148,7 @@ class UserStore(StoreBase):
         except DuplicateKeyError:
             return None
 
-    def find_user_by_email(self, email: str) -> dict | None:
+    def find_by_email(self, email: str) -> dict | None:
         """Return the user with this (normalised) email, if any."""
         with self._lock:
             return _user(self.db[USERS].find_one({"email": email}, _USER_FIELDS))
@@ -158,7 +158,7 @@ class UserStore(StoreBase):
         """The collection's handle, made once: GET /me reads a user on every request."""
         return self.db[USERS]
 
-    def find_user_by_id(self, user_id: str) -> dict | None:
+    def find_by_id(self, user_id: str) -> dict | None:
         """Return the user with this id, if any."""
         object_id = object_id_of(user_id)
         if object_id is None:
@@ -166,12 +166,12 @@ class UserStore(StoreBase):
         with self._lock:
             return _user(self._users.find_one({"_id": object_id}, _USER_FIELDS))
 
-    def _pending_user_migrations(self) -> list[str]:
+    def pending_migrations(self) -> list[str]:
         with self._lock:
             done = self.db[MIGRATIONS].find_one({"_id": EMAILS_NORMALISED}) is not None
         return [] if done else [EMAILS_NORMALISED]
 
-    def list_users(self, after: str | None, limit: int, email_prefix: str | None = None) -> list[dict]:
+    def list(self, after: str | None, limit: int, email_prefix: str | None = None) -> list[dict]:
         """Return up to `limit` users in id order after the id `after`, their email starting with a prefix."""
         query: dict = {}
         if after is not None:
@@ -196,7 +196,7 @@ class UserStore(StoreBase):
             result = self.db[USERS].update_one(match, {"$set": {"password": password_hash}})
         return result.matched_count == 1
 
-    def find_public_user(self, user_id: str) -> dict | None:
+    def find_public(self, user_id: str) -> dict | None:
         """Return the user with this id without the password hash, if any: one lookup by `_id`."""
         object_id = object_id_of(user_id)
         if object_id is None:
