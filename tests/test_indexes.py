@@ -181,6 +181,7 @@ def recorded(settings, clock, mailbox, key_server, google, apple):
             refresh_token_rotation=True,
             access_token_session_check=True,
             max_sessions_per_user=2,
+            rate_limit_verify_email="100/minute",  # the account's ceiling of wrong codes is reached first
             mail_backend="smtp",
             smtp_host="127.0.0.1",
             smtp_port=mailbox.port,
@@ -286,7 +287,7 @@ def profile_and_email(w: Clients) -> None:
     w.post("resendVerification", {"email": "user2@example.com"})
     code = w.code("user2@example.com", "Confirm your email address")
     w.post("verifyEmail", {"email": "user2@example.com", "code": "000000"}, status=400)  # a wrong code
-    w.post("verifyEmail", {"email": "user2@example.com", "code": code})
+    w.post("verifyEmail", {"email": "user2@example.com", "code": code, "password": PASSWORD})  # keeps it
     token = w.login("user2@example.com")["authToken"]
     assert w.client.patch("/api/auth/me", json={"first": "Augusta"}, headers=bearer(token)).status_code == 200
     w.post("changeEmail", {"password": PASSWORD, "newEmail": "user2.new@example.com"}, token)
@@ -299,6 +300,7 @@ def recovery(w: Clients) -> None:
     code = w.code("user1@example.com", "Reset")
     wrong = {"email": "user1@example.com", "code": "000000", "newPassword": NEW_PASSWORD}
     w.post("resetPassword", wrong, status=400)
+    w.post("resetPassword", wrong | {"code": code, "newPassword": "lovelace1815"}, status=400)  # restored
     w.post("resetPassword", wrong | {"code": code})
     for _ in range(3):  # the last one is past the hour's quota: is the code mailed last still live?
         w.post("forgotPassword", {"email": "user1@example.com"})
@@ -360,7 +362,24 @@ def health(w: Clients) -> None:
 
 
 # Each phase one line; a route or command that reaches the database goes into the phase it belongs to.
-WORKLOAD = (sessions_and_tokens, profile_and_email, recovery, id_tokens, operators, deletion, health)
+def code_ceiling(w: Clients) -> None:
+    """Reach an address's ceiling of wrong codes for the day: the next try waits for its window."""
+    wrong = {"email": "nobody@example.com", "code": "000000"}
+    for _ in range(10):
+        w.post("verifyEmail", wrong, status=400)
+    w.post("verifyEmail", wrong, status=429)
+
+
+WORKLOAD = (
+    sessions_and_tokens,
+    profile_and_email,
+    recovery,
+    id_tokens,
+    operators,
+    deletion,
+    code_ceiling,
+    health,
+)
 
 
 def workload(app, clock, mailbox, google, apple) -> None:

@@ -196,14 +196,6 @@ class UserStore(StoreBase):
             result = self.db[USERS].update_one(match, {"$set": {"password": password_hash}})
         return result.matched_count == 1
 
-    def find_public(self, user_id: str) -> dict | None:
-        """Return the user with this id without the password hash, if any: one lookup by `_id`."""
-        object_id = object_id_of(user_id)
-        if object_id is None:
-            return None
-        with self._lock:
-            return _user(self._users.find_one({"_id": object_id}, _PUBLIC_FIELDS))
-
     def set_email_verified(self, user_id: str, email: str) -> bool:
         """Mark the user's email verified if it still is `email`; say whether it is."""
         object_id = object_id_of(user_id)
