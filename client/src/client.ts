@@ -198,10 +198,11 @@ export class AuthClient {
     const route: Route = routes[name];
     const request = requestOf(route, args);
     const generation = this.generation; // the session this call belongs to
-    await this.loadTokens(); // so that the state is known whatever the first call is
-    const answer = route.bearer
-      ? await this.authorized(generation, (token) => this.send(route, { ...request, token }))
-      : await this.send(route, request);
+    const { authToken } = await this.loadTokens(); // so that the state is known whatever the first call is
+    const answer =
+      route.bearer === true
+        ? await this.authorized(generation, (token) => this.send(route, { ...request, token }))
+        : await this.send(route, route.bearer === "optional" && authToken ? { ...request, token: authToken } : request);
     // What the answer says of the session it was sent in (its user, its end) is not applied to a
     // later one: Alice's `me()` answered after Bob signed in does not make her the state's user,
     // nor does her `logoutAll()` sign Bob out. The call still resolves: the server did it.
@@ -251,7 +252,11 @@ export class AuthClient {
     if (route.then === "signIn") await this.keepSession(answer);
     else if (route.then === "signOut") await this.forgetSession();
     else if (route.then === "user" && isObject(answer["user"])) this.setState({ user: answer["user"] as User });
-    else if (route.then === "emailVerified" && this.isSignedInAs(body)) this.setState({ user: { ...this.state.user, emailVerified: true } });
+    else if (route.then === "emailVerified" && this.isSignedInAs(body)) {
+      // Verified without a proof of holding the account: the password is gone and every session ended.
+      if (answer["passwordRemoved"] === true) await this.forgetSession(); // asked for: no onSessionExpired
+      else this.setState({ user: { ...this.state.user, emailVerified: true } });
+    }
     else if (route.then === "sessionsEnded" && this.isSignedInAs(body)) await this.forgetSession(); // asked for: no onSessionExpired
   }
 

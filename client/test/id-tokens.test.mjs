@@ -134,10 +134,10 @@ describe("loginWithIdToken", () => {
   });
 });
 
-/** Confirm a signed-in user's address with the code the server mailed at signup. */
+/** Confirm a signed-in user's address with the code the server mailed at signup (the session's token keeps the password). */
 async function verify(client, user) {
   const code = codeIn(await server.nextMail(user.email, /^Confirm your email address/));
-  assert.deepEqual(await client.verifyEmail({ email: user.email, code }), { success: true });
+  assert.deepEqual(await client.verifyEmail({ email: user.email, code }), { success: true, passwordRemoved: false });
 }
 
 describe("linked identities", () => {
