@@ -422,8 +422,11 @@ export class AuthClient {
     return typeof exp === "number" && this.serverNow() >= exp;
   }
 
+  /** Change the state and tell the listeners, only when something in it changed: a `me()` that brings the same user back renders nothing. */
   private setState(change: Partial<AuthState>): void {
-    const next = { ...this.state, ...change };
+    const proposed = change.user === undefined ? this.state.user : change.user;
+    const user = sameJson(proposed, this.state.user) ? this.state.user : proposed;
+    const next = { status: change.status ?? this.state.status, user };
     if (next.status === this.state.status && next.user === this.state.user) return;
     this.state = next;
     for (const listener of [...this.listeners]) listener(next);
@@ -466,6 +469,17 @@ function normalEmail(email: string): string {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** Whether two JSON values (answers of the server) hold the same data, whatever the order of their keys. */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((item, index) => sameJson(item, b[index]));
+  }
+  if (!isObject(a) || !isObject(b)) return false;
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => Object.prototype.hasOwnProperty.call(b, key) && sameJson(a[key], b[key]));
 }
 
 function isPassing(error: unknown): boolean {

@@ -20,10 +20,12 @@ before(async () => {
 });
 after(() => server?.stop());
 
-/** Renders a screen that shows the auth state; `latest()` is what useAuth() last returned. */
+/** Renders a screen that shows the auth state; `latest()` is what useAuth() last returned, `renders()` how often it ran. */
 async function render(client) {
   let latest;
+  let renders = 0;
   function Screen() {
+    renders += 1;
     latest = useAuth();
     const text = latest.signedIn ? `Hello ${latest.user?.first ?? "…"}` : latest.status === "loading" ? "Loading" : "Sign in";
     return createElement("Text", null, text);
@@ -34,6 +36,7 @@ async function render(client) {
   });
   return {
     latest: () => latest,
+    renders: () => renders,
     text: () => renderer.root.findByType("Text").children.join(""),
     unmount: () => act(() => renderer.unmount()),
   };
@@ -59,6 +62,10 @@ test("sign-up, sign-in, a refresh nobody sees, and the session's end", async () 
   await act(() => screen.latest().refreshUser());
   assert.equal(fetch.count(REFRESH), 1);
   assert.equal(screen.text(), "Hello Grace");
+  // The same user again: nothing to render.
+  const renders = screen.renders();
+  await act(() => screen.latest().refreshUser());
+  assert.equal(screen.renders(), renders);
 
   // The session is ended elsewhere: at the next refresh the screen goes back to "Sign in".
   const elsewhere = createAuthClient({ baseUrl: server.baseUrl });
