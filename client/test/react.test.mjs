@@ -52,7 +52,7 @@ test("sign-up, sign-in, a refresh nobody sees, and the session's end", async () 
   assert.equal(screen.latest().status, "signedOut");
 
   const user = newUser("Grace");
-  await act(() => screen.latest().signUp(user));
+  await act(() => screen.latest().signup(user));
   assert.equal(screen.text(), "Hello Grace");
   assert.equal(screen.latest().user.email, user.email);
 
@@ -78,9 +78,9 @@ test("sign-up, sign-in, a refresh nobody sees, and the session's end", async () 
   assert.equal(storage.entries.size, 0);
 
   // Signing in again, then out.
-  await act(() => screen.latest().signIn({ email: user.email, password: user.password }));
+  await act(() => screen.latest().login({ email: user.email, password: user.password }));
   assert.equal(screen.text(), "Hello Grace");
-  await act(() => screen.latest().signOut());
+  await act(() => screen.latest().logout());
   assert.equal(screen.text(), "Sign in");
   assert.equal(storage.entries.size, 0);
   await screen.unmount();
@@ -101,6 +101,18 @@ test("an app started with a stored session shows the user the server names", asy
   }
   assert.equal(screen.text(), "Hello Hedy");
   assert.equal(screen.latest().status, "signedIn");
+  await screen.unmount();
+});
+
+test("the hook's actions have the client's names; the old ones are the same functions, kept for existing apps", async () => {
+  const client = createAuthClient({ baseUrl: server.baseUrl });
+  const screen = await render(client);
+  const auth = screen.latest();
+  for (const name of ["login", "signup", "loginWithIdToken", "logout", "refreshUser"]) assert.equal(typeof auth[name], "function", name);
+  assert.equal(auth.signIn, auth.login);
+  assert.equal(auth.signUp, auth.signup);
+  assert.equal(auth.signInWithIdToken, auth.loginWithIdToken);
+  assert.equal(auth.signOut, auth.logout);
   await screen.unmount();
 });
 
