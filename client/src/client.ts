@@ -198,10 +198,11 @@ export class AuthClient {
     const route: Route = routes[name];
     const request = requestOf(route, args);
     const generation = this.generation; // the session this call belongs to
-    await this.loadTokens(); // so that the state is known whatever the first call is
-    const answer = route.bearer
-      ? await this.authorized(generation, (token) => this.send(route, { ...request, token }))
-      : await this.send(route, request);
+    const { authToken } = await this.loadTokens(); // so that the state is known whatever the first call is
+    const answer =
+      route.bearer === true
+        ? await this.authorized(generation, (token) => this.send(route, { ...request, token }))
+        : await this.send(route, route.bearer === "optional" && authToken ? { ...request, token: authToken } : request);
     // What the answer says of the session it was sent in (its user, its end) is not applied to a
     // later one: Alice's `me()` answered after Bob signed in does not make her the state's user,
     // nor does her `logoutAll()` sign Bob out. The call still resolves: the server did it.
@@ -251,7 +252,11 @@ export class AuthClient {
     if (route.then === "signIn") await this.keepSession(answer);
     else if (route.then === "signOut") await this.forgetSession();
     else if (route.then === "user" && isObject(answer["user"])) this.setState({ user: answer["user"] as User });
-    else if (route.then === "emailVerified" && this.isSignedInAs(body)) this.setState({ user: { ...this.state.user, emailVerified: true } });
+    else if (route.then === "emailVerified" && this.isSignedInAs(body)) {
+      // Verified without a proof of holding the account: the password is gone and every session ended.
+      if (answer["passwordRemoved"] === true) await this.forgetSession(); // asked for: no onSessionExpired
+      else this.setState({ user: { ...this.state.user, emailVerified: true } });
+    }
     else if (route.then === "sessionsEnded" && this.isSignedInAs(body)) await this.forgetSession(); // asked for: no onSessionExpired
   }
 
@@ -417,8 +422,11 @@ export class AuthClient {
     return typeof exp === "number" && this.serverNow() >= exp;
   }
 
+  /** Change the state and tell the listeners, only when something in it changed: a `me()` that brings the same user back renders nothing. */
   private setState(change: Partial<AuthState>): void {
-    const next = { ...this.state, ...change };
+    const proposed = change.user === undefined ? this.state.user : change.user;
+    const user = sameJson(proposed, this.state.user) ? this.state.user : proposed;
+    const next = { status: change.status ?? this.state.status, user };
     if (next.status === this.state.status && next.user === this.state.user) return;
     this.state = next;
     for (const listener of [...this.listeners]) listener(next);
@@ -461,6 +469,17 @@ function normalEmail(email: string): string {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** Whether two JSON values (answers of the server) hold the same data, whatever the order of their keys. */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((item, index) => sameJson(item, b[index]));
+  }
+  if (!isObject(a) || !isObject(b)) return false;
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => Object.prototype.hasOwnProperty.call(b, key) && sameJson(a[key], b[key]));
 }
 
 function isPassing(error: unknown): boolean {

@@ -14,7 +14,8 @@ export type Provider = NonNullable<Schemas["IdTokenLogin"]["provider"]>;
 /**
  * What a route does to the client's own state once it succeeds: `user` takes the answer's user;
  * `emailVerified` and `sessionsEnded` apply when the body's `email` is the signed-in user's (the
- * address is now verified; every session of the account, this one included, has ended).
+ * address is now verified; every session of the account, this one included, has ended). An
+ * `emailVerified` answer with `passwordRemoved: true` ended every session too: it signs out.
  */
 export type Effect = "signIn" | "signOut" | "user" | "emailVerified" | "sessionsEnded";
 
@@ -22,8 +23,13 @@ export interface Route {
   readonly method: "GET" | "POST" | "PATCH" | "DELETE";
   /** The path as the OpenAPI document spells it; `{name}` is the route's one positional argument. */
   readonly path: string;
-  /** Whether the call carries the access token (and is refreshed and retried). */
-  readonly bearer: boolean;
+  /**
+   * Whether the call carries the access token: `true`, always (refreshed ahead and retried once,
+   * failing with `notSignedIn` without a session); `"optional"`, the one the client holds, if
+   * any, as it is (never refreshed nor retried for it; without one the call goes without);
+   * `false`, never.
+   */
+  readonly bearer: boolean | "optional";
   readonly body?: true;
   readonly query?: true;
   readonly then?: Effect;
@@ -42,7 +48,7 @@ export const routes = {
   activity: { method: "GET", path: "/api/auth/activity", bearer: true, query: true },
   forgotPassword: { method: "POST", path: "/api/auth/forgotPassword", bearer: false, body: true },
   resetPassword: { method: "POST", path: "/api/auth/resetPassword", bearer: false, body: true, then: "sessionsEnded" },
-  verifyEmail: { method: "POST", path: "/api/auth/verifyEmail", bearer: false, body: true, then: "emailVerified" },
+  verifyEmail: { method: "POST", path: "/api/auth/verifyEmail", bearer: "optional", body: true, then: "emailVerified" },
   resendVerification: { method: "POST", path: "/api/auth/resendVerification", bearer: false, body: true },
   changeEmail: { method: "POST", path: "/api/auth/changeEmail", bearer: true, body: true },
   confirmEmailChange: { method: "POST", path: "/api/auth/confirmEmailChange", bearer: true, body: true, then: "user" },

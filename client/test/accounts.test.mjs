@@ -66,8 +66,8 @@ async function refreshTokenRefused(refreshToken) {
 }
 
 describe("verifying the address", () => {
-  test("signup mails a code; verifyEmail with it marks the address verified; a wrong code is invalidCode", async () => {
-    const { client, fetch, user, verification } = await signedIn();
+  test("signup mails a code; verifyEmail with it, signed in, sends the bearer, marks the address verified and keeps the password", async () => {
+    const { client, fetch, storage, expired, user, verification } = await signedIn();
     assert.equal((await client.me()).user.emailVerified, false);
     const code = codeIn(verification);
 
@@ -76,19 +76,65 @@ describe("verifying the address", () => {
     assert.equal(wrong.code, "invalidCode");
     assert.equal(client.getState().status, "signedIn", "a refused code changes nothing here");
 
-    assert.deepEqual(await client.verifyEmail({ email: user.email, code }), { success: true });
-    assert.deepEqual(lastRequest(fetch), { method: "POST", path: "/api/auth/verifyEmail", body: { email: user.email, code }, bearer: false });
+    // The session's access token is the proof that the caller holds the account.
+    const token = storage.entries.get("auth.authToken");
+    assert.deepEqual(await client.verifyEmail({ email: user.email, code }), { success: true, passwordRemoved: false });
+    assert.deepEqual(lastRequest(fetch), { method: "POST", path: "/api/auth/verifyEmail", body: { email: user.email, code }, bearer: true });
+    assert.equal(fetch.requests.at(-1).authorization, `Bearer ${token}`);
     // The signed-in user's own address: the state says verified without asking the server again.
+    assert.equal(client.getState().status, "signedIn");
     assert.equal(client.getState().user.emailVerified, true);
     assert.equal(client.getState().user.email, user.email);
-    assert.equal(fetch.requests.at(-1).path, "/api/auth/verifyEmail");
     assert.equal((await client.me()).user.emailVerified, true);
+    assert.deepEqual(expired, []);
 
     const reused = await rejection(client.verifyEmail({ email: user.email, code }));
     assert.equal(reused.code, "invalidCode", "a code works once");
+
+    // The password was kept: it still logs in.
+    const elsewhere = makeClient().client;
+    const { user: shown } = await elsewhere.login({ email: user.email, password: user.password });
+    assert.equal(shown.emailVerified, true);
   });
 
-  test("resendVerification mails a new code that replaces the first; signed out, the code still verifies", async () => {
+  test("verifyEmail with the token of a session ended elsewhere: no proof, so the password goes and the client signs out", async () => {
+    const { client, fetch, storage, expired, user, verification } = await signedIn();
+    const tablet = makeClient().client;
+    await tablet.login({ email: user.email, password: user.password });
+    await tablet.logoutAll(); // this phone's session too; its access token is still within its life
+    const states = [];
+    client.subscribe((state) => states.push(state.status));
+    fetch.reset();
+
+    const code = codeIn(verification);
+    assert.deepEqual(await client.verifyEmail({ email: user.email, code }), { success: true, passwordRemoved: true });
+    assert.equal(lastRequest(fetch).bearer, true, "the token went, as it was");
+    assert.deepEqual(fetch.requests.map((request) => request.path), ["/api/auth/verifyEmail"], "no refresh, no retry");
+    assert.deepEqual(states, ["signedOut"], "every session of the account ended");
+    assert.equal(storage.entries.size, 0);
+    assert.deepEqual(expired, [], "the user asked: this is no expiry");
+    assert.equal((await rejection(client.login({ email: user.email, password: user.password }))).status, 400);
+  });
+
+  test("verifyEmail signed out with the password keeps it; a wrong password is a 400 on password and uses no code", async () => {
+    const { client, fetch } = makeClient();
+    const user = newUser();
+    await client.signup(user);
+    const code = codeIn(await server.nextMail(user.email, VERIFY));
+
+    const wrong = await rejection(client.verifyEmail({ email: user.email, code, password: "not the password" }));
+    assert.equal(wrong.status, 400);
+    assert.ok(Array.isArray(wrong.errors?.password), "errors names the field");
+
+    const body = { email: user.email, code, password: user.password };
+    assert.deepEqual(await client.verifyEmail(body), { success: true, passwordRemoved: false });
+    assert.deepEqual(lastRequest(fetch), { method: "POST", path: "/api/auth/verifyEmail", body, bearer: false });
+    assert.equal(client.getState().status, "signedOut");
+    const { user: shown } = await client.login({ email: user.email, password: user.password });
+    assert.equal(shown.emailVerified, true);
+  });
+
+  test("resendVerification mails a new code that replaces the first; signed out without the password, the code verifies and removes the password", async () => {
     const { client, fetch } = makeClient();
     const user = newUser();
     await client.signup(user);
@@ -99,9 +145,16 @@ describe("verifying the address", () => {
     const second = codeIn(await server.nextMail(user.email, VERIFY));
     if (second !== first) assert.equal((await rejection(client.verifyEmail({ email: user.email, code: first }))).code, "invalidCode");
 
-    await client.verifyEmail({ email: user.email, code: second });
+    // No proof of holding the account (whoever signed up with this address set the password):
+    // the mailbox's owner keeps the account, without that password.
+    assert.deepEqual(await client.verifyEmail({ email: user.email, code: second }), { success: true, passwordRemoved: true });
+    assert.deepEqual(lastRequest(fetch), { method: "POST", path: "/api/auth/verifyEmail", body: { email: user.email, code: second }, bearer: false });
     assert.equal(client.getState().status, "signedOut");
-    const { user: shown } = await client.login({ email: user.email, password: user.password });
+    assert.equal((await rejection(client.login({ email: user.email, password: user.password }))).status, 400);
+    await client.forgotPassword({ email: user.email });
+    const reset = codeIn(await server.nextMail(user.email, RESET));
+    await client.resetPassword({ email: user.email, code: reset, newPassword: "a brand new passphrase" });
+    const { user: shown } = await client.login({ email: user.email, password: "a brand new passphrase" });
     assert.equal(shown.emailVerified, true);
 
     // Verified: the same answer, and no new code.

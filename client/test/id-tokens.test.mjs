@@ -1,7 +1,7 @@
 // Sign in with Google and Apple over HTTP against the live server, which checks the ID tokens
 // against key sets the test serves (see support/providers.mjs): loginWithIdToken, linkIdToken,
 // identities, unlinkIdentity, deleteAccount with an ID token, and the React binding's
-// signInWithIdToken.
+// loginWithIdToken.
 import assert from "node:assert/strict";
 import { randomInt, randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
@@ -134,10 +134,10 @@ describe("loginWithIdToken", () => {
   });
 });
 
-/** Confirm a signed-in user's address with the code the server mailed at signup. */
+/** Confirm a signed-in user's address with the code the server mailed at signup (the session's token keeps the password). */
 async function verify(client, user) {
   const code = codeIn(await server.nextMail(user.email, /^Confirm your email address/));
-  assert.deepEqual(await client.verifyEmail({ email: user.email, code }), { success: true });
+  assert.deepEqual(await client.verifyEmail({ email: user.email, code }), { success: true, passwordRemoved: false });
 }
 
 describe("linked identities", () => {
@@ -230,7 +230,7 @@ describe("linked identities", () => {
   });
 });
 
-test("the React binding: signInWithIdToken shows the user, signOut the sign-in screen", async () => {
+test("the React binding: loginWithIdToken shows the user, logout the sign-in screen", async () => {
   const { client, storage } = makeClient();
   let latest;
   function Screen() {
@@ -247,14 +247,14 @@ test("the React binding: signInWithIdToken shows the user, signOut the sign-in s
   const person = someone("Katherine");
   let answer;
   await act(async () => {
-    answer = await latest.signInWithIdToken({ provider: "google", idToken: providers.idToken("google", { ...person, given_name: "Katherine" }) });
+    answer = await latest.loginWithIdToken({ provider: "google", idToken: providers.idToken("google", { ...person, given_name: "Katherine" }) });
   });
   assert.equal(answer.created, true);
   assert.equal(text(), "Hello Katherine");
   assert.equal(latest.user.email, person.email);
   assert.equal(storage.entries.size, 2);
 
-  await act(() => latest.signOut());
+  await act(() => latest.logout());
   assert.equal(text(), "Sign in");
   assert.equal(storage.entries.size, 0);
   await act(() => renderer.unmount());

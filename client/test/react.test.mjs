@@ -20,10 +20,12 @@ before(async () => {
 });
 after(() => server?.stop());
 
-/** Renders a screen that shows the auth state; `latest()` is what useAuth() last returned. */
+/** Renders a screen that shows the auth state; `latest()` is what useAuth() last returned, `renders()` how often it ran. */
 async function render(client) {
   let latest;
+  let renders = 0;
   function Screen() {
+    renders += 1;
     latest = useAuth();
     const text = latest.signedIn ? `Hello ${latest.user?.first ?? "…"}` : latest.status === "loading" ? "Loading" : "Sign in";
     return createElement("Text", null, text);
@@ -34,6 +36,7 @@ async function render(client) {
   });
   return {
     latest: () => latest,
+    renders: () => renders,
     text: () => renderer.root.findByType("Text").children.join(""),
     unmount: () => act(() => renderer.unmount()),
   };
@@ -49,7 +52,7 @@ test("sign-up, sign-in, a refresh nobody sees, and the session's end", async () 
   assert.equal(screen.latest().status, "signedOut");
 
   const user = newUser("Grace");
-  await act(() => screen.latest().signUp(user));
+  await act(() => screen.latest().signup(user));
   assert.equal(screen.text(), "Hello Grace");
   assert.equal(screen.latest().user.email, user.email);
 
@@ -59,6 +62,10 @@ test("sign-up, sign-in, a refresh nobody sees, and the session's end", async () 
   await act(() => screen.latest().refreshUser());
   assert.equal(fetch.count(REFRESH), 1);
   assert.equal(screen.text(), "Hello Grace");
+  // The same user again: nothing to render.
+  const renders = screen.renders();
+  await act(() => screen.latest().refreshUser());
+  assert.equal(screen.renders(), renders);
 
   // The session is ended elsewhere: at the next refresh the screen goes back to "Sign in".
   const elsewhere = createAuthClient({ baseUrl: server.baseUrl });
@@ -71,9 +78,9 @@ test("sign-up, sign-in, a refresh nobody sees, and the session's end", async () 
   assert.equal(storage.entries.size, 0);
 
   // Signing in again, then out.
-  await act(() => screen.latest().signIn({ email: user.email, password: user.password }));
+  await act(() => screen.latest().login({ email: user.email, password: user.password }));
   assert.equal(screen.text(), "Hello Grace");
-  await act(() => screen.latest().signOut());
+  await act(() => screen.latest().logout());
   assert.equal(screen.text(), "Sign in");
   assert.equal(storage.entries.size, 0);
   await screen.unmount();
@@ -94,6 +101,18 @@ test("an app started with a stored session shows the user the server names", asy
   }
   assert.equal(screen.text(), "Hello Hedy");
   assert.equal(screen.latest().status, "signedIn");
+  await screen.unmount();
+});
+
+test("the hook's actions have the client's names; the old ones are the same functions, kept for existing apps", async () => {
+  const client = createAuthClient({ baseUrl: server.baseUrl });
+  const screen = await render(client);
+  const auth = screen.latest();
+  for (const name of ["login", "signup", "loginWithIdToken", "logout", "refreshUser"]) assert.equal(typeof auth[name], "function", name);
+  assert.equal(auth.signIn, auth.login);
+  assert.equal(auth.signUp, auth.signup);
+  assert.equal(auth.signInWithIdToken, auth.loginWithIdToken);
+  assert.equal(auth.signOut, auth.logout);
   await screen.unmount();
 });
 

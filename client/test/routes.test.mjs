@@ -181,6 +181,26 @@ describe("sessions and users", () => {
     assert.equal((await restarted.me()).user.email, user.email);
     assert.equal(restarted.getState().user.email, user.email);
   });
+
+  test("subscribe is told of real changes only: me() bringing the same user back changes nothing", async () => {
+    const { client } = await signedIn();
+    const told = [];
+    client.subscribe((state) => told.push(state));
+    const before = client.getState();
+
+    const { user } = await client.me();
+    assert.notEqual(user, before.user, "a new object from the server");
+    await client.me();
+    assert.deepEqual(told, [], "the same user: no listener called");
+    assert.equal(client.getState(), before, "getState() is the same object");
+
+    await client.updateMe({ last: "King" });
+    assert.equal(told.length, 1);
+    assert.equal(told[0].user.last, "King");
+    assert.equal(client.getState(), told[0]);
+    await client.me();
+    assert.equal(told.length, 1);
+  });
 });
 
 describe("the table of routes", () => {

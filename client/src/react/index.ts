@@ -26,19 +26,28 @@ export interface UseAuth extends AuthState {
   /** True once the stored session is known to exist (the user may still be null while offline). */
   signedIn: boolean;
   client: AuthClient;
-  /** Log in with email and password. */
-  signIn(body: BodyOf<"login">): Promise<AnswerOf<"login">>;
-  /** Create the account, then log in with it. */
-  signUp(body: BodyOf<"signup">): Promise<AnswerOf<"login">>;
+  /** Log in with email and password (`client.login`). */
+  login(body: BodyOf<"login">): Promise<AnswerOf<"login">>;
+  /** Create the account, then log in with it (`client.signup`, then `client.login`). */
+  signup(body: BodyOf<"signup">): Promise<AnswerOf<"login">>;
   /**
-   * Sign in with a native Google or Apple ID token. `nonce` is the raw nonce the app made for
-   * this sign-in: the SDK was given its SHA-256 hex, which the token's `nonce` claim must be.
+   * Log in with a native Google or Apple ID token (`client.loginWithIdToken`). `nonce` is the raw
+   * nonce the app made for this sign-in: the SDK was given its SHA-256 hex, which the token's
+   * `nonce` claim must be.
    */
-  signInWithIdToken(body: BodyOf<"loginWithIdToken">): Promise<AnswerOf<"loginWithIdToken">>;
-  /** End this device's session; the tokens are forgotten even when the server cannot be reached. */
-  signOut(): Promise<void>;
+  loginWithIdToken(body: BodyOf<"loginWithIdToken">): Promise<AnswerOf<"loginWithIdToken">>;
+  /** End this device's session (`client.logout`); the tokens are forgotten even when the server cannot be reached. */
+  logout(): Promise<void>;
   /** Ask the server for the user again (refreshing the access token if needed). */
   refreshUser(): Promise<AnswerOf<"me">>;
+  /** @deprecated The same as `login`, the name the client and the server use. */
+  signIn(body: BodyOf<"login">): Promise<AnswerOf<"login">>;
+  /** @deprecated The same as `signup`, the name the client and the server use. */
+  signUp(body: BodyOf<"signup">): Promise<AnswerOf<"login">>;
+  /** @deprecated The same as `loginWithIdToken`, the name the client and the server use. */
+  signInWithIdToken(body: BodyOf<"loginWithIdToken">): Promise<AnswerOf<"loginWithIdToken">>;
+  /** @deprecated The same as `logout`, the name the client and the server use. */
+  signOut(): Promise<void>;
 }
 
 /** The signed-in state, the user and the actions; re-renders when any of them changes. */
@@ -46,20 +55,27 @@ export function useAuth(): UseAuth {
   const client = useContext(AuthContext);
   if (!client) throw new Error("useAuth() must be called inside <AuthProvider>.");
   const state = useSyncExternalStore(client.subscribe, client.getState, client.getState);
-  return useMemo(
-    () => ({
+  return useMemo(() => {
+    const login = (body: BodyOf<"login">) => client.login(body);
+    const signup = async (body: BodyOf<"signup">) => {
+      await client.signup(body);
+      return client.login({ email: body.email, password: body.password });
+    };
+    const loginWithIdToken = (body: BodyOf<"loginWithIdToken">) => client.loginWithIdToken(body);
+    const logout = () => client.logout();
+    return {
       ...state,
       signedIn: state.status === "signedIn",
       client,
-      signIn: (body) => client.login(body),
-      signUp: async (body) => {
-        await client.signup(body);
-        return client.login({ email: body.email, password: body.password });
-      },
-      signInWithIdToken: (body) => client.loginWithIdToken(body),
-      signOut: () => client.logout(),
+      login,
+      signup,
+      loginWithIdToken,
+      logout,
       refreshUser: () => client.me(),
-    }),
-    [state, client],
-  );
+      signIn: login,
+      signUp: signup,
+      signInWithIdToken: loginWithIdToken,
+      signOut: logout,
+    };
+  }, [state, client]);
 }

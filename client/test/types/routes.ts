@@ -25,6 +25,7 @@ t<Equals<BodyOf<"updateMe">, { first?: string; last?: string }>>();
 t<Equals<AnswerOf<"updateMe">, Schemas["MeResponse"]>>();
 t<Equals<BodyOf<"resetPassword">, { code: string; email: string; newPassword: string }>>();
 t<Equals<BodyOf<"verifyEmail">, { code: string; email: string; password?: string }>>();
+t<Equals<AnswerOf<"verifyEmail">, { passwordRemoved: boolean; success: boolean }>>();
 t<Equals<BodyOf<"changeEmail">, { newEmail: string; password: string }>>();
 t<Equals<AnswerOf<"confirmEmailChange">, Schemas["MeResponse"]>>();
 t<Equals<BodyOf<"deleteAccount">, Schemas["DeleteAccount"]>>();
