@@ -26,7 +26,8 @@ from .passwords import PasswordHasher
 from .rules import route_rules
 from .sealed import outbox_key
 from .security import init_security
-from .service import AccountRules, AuthService, SessionRules
+from .service import AccountRules, SessionRules, build_auth_service
+from .service.shared import Clock, utc_now
 from .storage import UNAVAILABLE_ERRORS, Storage, connect
 from .tokens import TokenSigner
 
@@ -34,9 +35,15 @@ log = logging.getLogger(__name__)
 
 
 def create_app(
-    settings: Settings | None = None, *, warn: bool = True, prepare_database: bool = True
+    settings: Settings | None = None,
+    *,
+    warn: bool = True,
+    prepare_database: bool = True,
+    clock: Clock = utc_now,
 ) -> Flask:
     """Build the server from `settings` (read from the environment when None).
+
+    `clock` is what the service reads the time from (tests pass one they move by hand).
 
     With `warn`, it logs `settings.warnings()`; `python wsgi.py` shows them in its banner.
     `prepare_database=False` (the command line) leaves the indexes and migrations to
@@ -54,7 +61,7 @@ def create_app(
     admission = init_admission(app, settings)  # innermost middleware: the request log counts the wait
     init_request_logging(app)  # before the hooks, so that requests refused by them are logged too
     init_security(app, settings)
-    register_services(app, settings, admission, prepare_database)
+    register_services(app, settings, admission, prepare_database, clock)
     app.register_blueprint(routes.bp)
     if settings.getall_access == "off":
         routes.switch_off_user_listing(app)
@@ -74,7 +81,11 @@ def create_app(
 
 
 def register_services(
-    app: Flask, settings: Settings, admission: Admission, prepare_database: bool = True
+    app: Flask,
+    settings: Settings,
+    admission: Admission,
+    prepare_database: bool = True,
+    clock: Clock = utc_now,
 ) -> None:
     """Connect storage and build the auth service the views use."""
     storage = connect(
@@ -128,15 +139,16 @@ def register_services(
     mailer = app.extensions["mailer"] = Mailer(app, settings, storage, outbox_key(account_rules.code_key))
     # Any process delivers the outbox: a serving one looks at it now and then (app/outbox.py).
     app.before_request(mailer.outbox.look_now_and_then)
-    app.extensions["auth_service"] = AuthService(
+    app.extensions["auth_service"] = build_auth_service(
         storage,
         signer,
         hasher,
         throttle,
-        rules=rules,
-        id_tokens=IdTokenVerifier.from_settings(settings),
+        verifier=IdTokenVerifier.from_settings(settings),
         mailer=mailer,
+        session_rules=rules,
         account_rules=account_rules,
+        clock=clock,
     )
 
 

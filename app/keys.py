@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +30,8 @@ class Key:
 
     kid: str
     algorithm: str
-    verifier: Any
-    signer: Any = None  # None when only the public half is held (a retired key)
+    verifier: Any = field(repr=False)  # a shared secret is its own verifier: never in a repr
+    signer: Any = field(default=None, repr=False)  # None when only the public half is held (a retired key)
     public_jwk: dict | None = None  # None for shared secrets: those are never published
 
     def __post_init__(self) -> None:

@@ -45,9 +45,10 @@ def make_app(settings, clock):
 
     def build(prepare_database=True, **overrides):
         app = create_app(
-            replace(settings, mongo_uri=fresh_database_uri(), **overrides), prepare_database=prepare_database
+            replace(settings, mongo_uri=fresh_database_uri(), **overrides),
+            prepare_database=prepare_database,
+            clock=clock,
         )
-        app.extensions["auth_service"].clock = clock
         built.append(app)
         return app
 

@@ -164,6 +164,12 @@ class MailLog:
     def last(self, template: str, to: str) -> dict:
         return [context for name, address, context in self.sent if (name, address) == (template, to)][-1]
 
+    def capture(self, app) -> MailLog:
+        """Keep what `app` sends instead of putting it in its outbox (the service's one mailer)."""
+        mailer = app.extensions["mailer"]
+        mailer.send, mailer.send_nothing = self.send, self.send_nothing
+        return self
+
 
 def storage_methods(storage) -> list[tuple[str, object, str]]:
     """Every public method of the storage: (`store.method` as named in reports, its owner, its name)."""

@@ -12,9 +12,7 @@ NEW_PASSWORD = "the owner's new passphrase"
 
 @pytest.fixture
 def mail(id_app) -> MailLog:
-    log = MailLog()
-    id_app.extensions["auth_service"].mailer = log
-    return log
+    return MailLog().capture(id_app)
 
 
 @pytest.fixture

@@ -154,7 +154,9 @@ def test_a_full_page_of_activity_made_with_huge_user_agents_stays_small(app, aut
     service = app.extensions["auth_service"]
     user_id = tokens["user"]["id"]
     for _ in range(200):  # as 200 logins with a 200 KB User-Agent would leave it
-        service._log(user_id, "login", Client("2001:db8::" + "f" * 100, HUGE_USER_AGENT), service.clock())
+        service.activity.log(
+            user_id, "login", Client("2001:db8::" + "f" * 100, HUGE_USER_AGENT), service.clock()
+        )
     tracemalloc.start()
     try:
         response = client.get(

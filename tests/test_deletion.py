@@ -129,16 +129,16 @@ def test_bad_inputs_get_a_400_and_an_account_with_a_password_must_give_it(auth, 
 def test_the_service_deletes_without_a_request_for_other_callers(app, auth, storage):
     user_id = auth.tokens()["user"]["id"]
     service = app.extensions["auth_service"]
-    deleted = service.delete_account(user_id, Client(ip=None, user_agent="operator"))
+    deleted = service.deletion.delete_account(user_id, Client(ip=None, user_agent="operator"))
     assert deleted[USERS] == 1 and deleted[SESSIONS] == 1
-    assert service.delete_account(user_id, Client(ip=None, user_agent="operator")) is None
+    assert service.deletion.delete_account(user_id, Client(ip=None, user_agent="operator")) is None
     assert storage.users.find_by_id(user_id) is None
 
 
 def test_signing_up_and_deleting_again_and_again_cannot_flood_an_inbox(make_app):
     app = make_app(rate_limit_enabled=False)
     mail = MailLog()
-    app.extensions["auth_service"].mailer = mail
+    mail.capture(app)
     client = app.test_client()
     auth = AuthActions(client)
     for _ in range(10):
@@ -158,7 +158,7 @@ def test_signing_up_and_deleting_again_and_again_cannot_flood_an_inbox(make_app)
 def test_a_proven_address_gets_every_notice_so_a_thief_cannot_silence_them(make_app):
     app = make_app(rate_limit_enabled=False)
     mail = MailLog()
-    app.extensions["auth_service"].mailer = mail
+    mail.capture(app)
     client = app.test_client()
     tokens = AuthActions(client).tokens()
     app.extensions["auth_service"].storage.db["Users"].update_one({}, {"$set": {"emailVerified": True}})

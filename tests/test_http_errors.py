@@ -6,6 +6,7 @@ import logging
 import pytest
 
 from app.errors import ApiError
+from app.service.sessions import Sessions
 from helpers import PASSWORD
 
 
@@ -87,7 +88,7 @@ def test_an_unexpected_error_is_a_500_without_internals_and_is_logged(app, clien
     def explode(*args, **kwargs):
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(app.extensions["auth_service"], "login", explode)
+    monkeypatch.setattr(Sessions, "login", explode)
     with caplog.at_level(logging.ERROR):
         response = client.post("/api/auth/login", json={"email": "a@example.com", "password": PASSWORD})
     assert_envelope(response, 500)

@@ -23,7 +23,7 @@ def make_id_app(make_app, key_server, **overrides):
         rate_limit_enabled=False,
         **overrides,
     )
-    app.extensions["auth_service"].mailer = MailLog()
+    MailLog().capture(app)
     return app
 
 

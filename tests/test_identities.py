@@ -266,7 +266,7 @@ def test_confirm_identity_takes_a_fresh_token_of_a_linked_provider(id_app, id_cl
     service = id_app.extensions["auth_service"]
     user_id = sign_in(id_client, "google", google.token()).json["user"]["id"]
     other_id = sign_in(id_client, "apple", apple.token(APPLE_SUB, email="bob@example.com")).json["user"]["id"]
-    assert service.confirm_identity(user_id, "google", google.token(), None) is None
+    assert service.identities.confirm_identity(user_id, "google", google.token(), None) is None
     now = epoch(clock())
     refused = {
         "an old token": (user_id, "google", google.token(iat=now - 601, exp=now + 3000)),
@@ -280,7 +280,7 @@ def test_confirm_identity_takes_a_fresh_token_of_a_linked_provider(id_app, id_cl
     }
     for name, (who, provider, token) in refused.items():
         with pytest.raises(ApiError) as raised:
-            service.confirm_identity(who, provider, token, None)
+            service.identities.confirm_identity(who, provider, token, None)
         assert raised.value.code == "invalidIdToken", name
 
 
@@ -318,10 +318,10 @@ def test_every_success_answer_matches_the_document(id_app, id_client, google, ap
 
 def test_the_service_logs_the_method_of_each_login(id_app, id_client, apple):
     service = id_app.extensions["auth_service"]
-    login = service.login_with_id_token(
+    login = service.identities.login_with_id_token(
         "apple", apple.token(APPLE_SUB), None, "Ada", None, Client("10.0.0.1", "T/1")
     )
-    entries = service.list_activity(login.result.user["id"], None, 10)[0]
+    entries = service.activity.list(login.result.user["id"], None, 10)[0]
     assert [(entry["activity"], entry.get("method")) for entry in entries] == [
         ("login", "apple"),
         ("signup", "apple"),

@@ -129,7 +129,7 @@ def test_another_process_delivers_what_a_stopped_one_stored(make_mail_app, mailb
 
 
 def app_code_key(app) -> bytes:
-    return app.extensions["auth_service"].account_rules.code_key
+    return app.extensions["auth_service"].recovery.codes.rules.code_key
 
 
 def test_workers_racing_for_the_outbox_send_each_message_once(make_mail_app, mailbox):

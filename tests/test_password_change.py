@@ -171,14 +171,14 @@ def test_a_login_re_hashing_a_cheaper_hash_never_overwrites_a_new_password(make_
     cheap = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()
     storage.db[USERS].update_one({"email": "ada@example.com"}, {"$set": {"password": cheap}})
     service = app.extensions["auth_service"]
-    real_hash = service.hasher.hash
+    real_hash = service.sessions.hasher.hash
 
     def change_lands_while_the_login_re_hashes(password):
         if password == PASSWORD:  # the login's re-hash, after its check passed: the change lands now
             assert change(app.test_client(), owner).status_code == 200
         return real_hash(password)
 
-    monkeypatch.setattr(service.hasher, "hash", change_lands_while_the_login_re_hashes)
+    monkeypatch.setattr(service.sessions.hasher, "hash", change_lands_while_the_login_re_hashes)
     assert auth.login().status_code == 400
     monkeypatch.undo()
     assert auth.login(password=NEW_PASSWORD).status_code == 200

@@ -220,7 +220,7 @@ def test_the_link_template_puts_a_deep_link_in_the_message(make_mail_app, mailbo
 def test_a_stranger_cannot_keep_the_owner_from_a_reset_code_for_the_hour(make_app):
     app = make_app(rate_limit_enabled=False)
     mail = MailLog()
-    app.extensions["auth_service"].mailer = mail
+    mail.capture(app)
     client = app.test_client()
     AuthActions(client).signup()
     for _ in range(3):  # the stranger spends the hour's quota...
@@ -241,7 +241,7 @@ def test_replacements_past_the_hourly_quota_have_a_daily_cap(make_app):
     # Limits and the account's ceiling of wrong codes off: the replacements' own cap is tested.
     app = make_app(rate_limit_enabled=False, code_failures_per_day=1000)
     mail = MailLog()
-    app.extensions["auth_service"].mailer = mail
+    mail.capture(app)
     client = app.test_client()
     AuthActions(client).signup()
     for _ in range(3 + 5 + 2):  # the hour's 3, the day's 5 replacements, 2 more refused

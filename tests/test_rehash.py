@@ -68,7 +68,7 @@ def test_two_logins_re_hashing_the_same_cheap_hash_at_once_both_succeed(make_app
     storage = app.extensions["auth_service"].storage
     cheap = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()
     storage.db[USERS].update_one({"email": "ada@example.com"}, {"$set": {"password": cheap}})
-    hasher = app.extensions["auth_service"].hasher
+    hasher = app.extensions["auth_service"].sessions.hasher
     real_hash = hasher.hash
     inner = []
 

@@ -173,7 +173,7 @@ def test_accounts_made_in_one_second_get_distinct_ids_in_creation_order(client, 
 def test_a_new_accounts_time_is_taken_once_its_password_is_hashed(app, client, clock, storage, monkeypatch):
     """bcrypt can wait its turn in a storm; ids made from an earlier time would sort before
     accounts stored meanwhile, and a getAll cursor past them would never see the account."""
-    hasher = app.extensions["auth_service"].hasher
+    hasher = app.extensions["auth_service"].sessions.hasher
     hash_now = hasher.hash
 
     def hash_after_a_wait(password: str) -> str:

@@ -17,8 +17,8 @@ sessions = OperatorGroup("sessions", help="See and end users' sessions (one per 
 def list_sessions(who: str, as_json: bool) -> None:
     """List the user's open sessions, newest first."""
     auth = service()
-    user = auth.find_user(who)
-    found = schemas.session_schema.dump(auth.open_sessions(user["id"]), many=True)
+    user = auth.operators.find_user(who)
+    found = schemas.session_schema.dump(auth.operators.open_sessions(user["id"]), many=True)
     if as_json:
         echo_json({"sessions": found})
         return
@@ -34,7 +34,7 @@ def list_sessions(who: str, as_json: bool) -> None:
 @json_option
 def end(session_id: str, as_json: bool) -> None:
     """End one session: its refresh token is refused from the next request on."""
-    user_id = service().end_any_session(session_id)
+    user_id = service().operators.end_any_session(session_id)
     report(as_json, f"Ended session {session_id} of user {user_id}.", sessionId=session_id, userId=user_id)
 
 
@@ -44,6 +44,6 @@ def end(session_id: str, as_json: bool) -> None:
 def end_all(who: str, as_json: bool) -> None:
     """End every session of the user (as logoutAll does)."""
     auth = service()
-    user = auth.find_user(who)
-    ended = auth.logout_all(user["id"], OPERATOR)
+    user = auth.operators.find_user(who)
+    ended = auth.sessions.logout_all(user["id"], OPERATOR)
     report(as_json, f"Ended {ended} session(s) of {user['email']}.", userId=user["id"], sessionsEnded=ended)

@@ -38,7 +38,7 @@ def _cursor(ctx: click.Context, param: click.Parameter, value: str | None) -> st
 @json_option
 def list_users(email_prefix: str | None, limit: int, after: str | None, as_json: bool) -> None:
     """List users in creation order, one page at a time."""
-    found, next_cursor = service().find_users(email_prefix, after, limit)
+    found, next_cursor = service().operators.find_users(email_prefix, after, limit)
     records = [user_record(user) for user in found]
     if as_json:
         echo_json({"users": records, "next": next_cursor})
@@ -76,11 +76,11 @@ def list_users(email_prefix: str | None, limit: int, after: str | None, as_json:
 def show(who: str, activity_limit: int, as_json: bool) -> None:
     """Show one user, with any failed logins in a row, the open sessions and the latest activity."""
     auth = service()
-    user = auth.find_user(who)
-    open_sessions = schemas.session_schema.dump(auth.open_sessions(user["id"]), many=True)
-    entries, _ = auth.list_activity(user["id"], None, activity_limit)
+    user = auth.operators.find_user(who)
+    open_sessions = schemas.session_schema.dump(auth.operators.open_sessions(user["id"]), many=True)
+    entries, _ = auth.activity.list(user["id"], None, activity_limit)
     activity = schemas.activity_schema.dump(entries, many=True)
-    failures = auth.failed_logins(user)
+    failures = auth.operators.failed_logins(user)
     failed = None if failures is None else schemas.failed_logins_schema.dump(failures)
     if as_json:
         shown = {"user": user_record(user), "failedLogins": failed, "sessions": open_sessions}
@@ -119,10 +119,10 @@ def create(email: str, first: str, last: str, admin: bool, password_stdin: bool,
     schemas.load(schemas.signup_schema, details, partial=("password",))  # before asking for a password
     auth = service()
     data = schemas.load(schemas.signup_schema, details | {"password": read_password(password_stdin)})
-    user_id = auth.signup(data["first"], data["last"], data["email"], data["password"], OPERATOR)
+    user_id = auth.accounts.signup(data["first"], data["last"], data["email"], data["password"], OPERATOR)
     if admin:
-        auth.set_role(auth.find_user(user_id), ADMIN)
-    user = auth.find_user(user_id)
+        auth.operators.set_role(auth.operators.find_user(user_id), ADMIN)
+    user = auth.operators.find_user(user_id)
     report(as_json, f"Created {user['email']} ({user['id']}, {user['role']}).", user=user_record(user))
 
 
@@ -133,12 +133,12 @@ def create(email: str, first: str, last: str, admin: bool, password_stdin: bool,
 def set_password(who: str, password_stdin: bool, as_json: bool) -> None:
     """Set a new password (prompted, or read from stdin) and end every session of the user."""
     auth = service()
-    user = auth.find_user(who)
-    ended = auth.set_password(user, read_password(password_stdin))
+    user = auth.operators.find_user(who)
+    ended = auth.operators.set_password(user, read_password(password_stdin))
     report(
         as_json,
         f"Set a new password for {user['email']}; ended {ended} session(s).",
-        user=user_record(auth.find_user(user["id"])),
+        user=user_record(auth.operators.find_user(user["id"])),
         sessionsEnded=ended,
     )
 
@@ -153,10 +153,10 @@ def verify_email(who: str, as_json: bool) -> None:
     the sessions when it does); the password stays.
     """
     auth = service()
-    user = auth.find_user(who)
-    changed = auth.mark_email_verified(user)
+    user = auth.operators.find_user(who)
+    changed = auth.operators.mark_email_verified(user)
     text = f"Marked {user['email']} as verified." if changed else f"{user['email']} was already verified."
-    report(as_json, text, user=user_record(auth.find_user(user["id"])), changed=changed)
+    report(as_json, text, user=user_record(auth.operators.find_user(user["id"])), changed=changed)
 
 
 @users.command("disable")
@@ -165,13 +165,13 @@ def verify_email(who: str, as_json: bool) -> None:
 def disable(who: str, as_json: bool) -> None:
     """Disable the account: no login and no refresh, and every session ends now."""
     auth = service()
-    user = auth.find_user(who)
-    changed, ended = auth.disable(user)
+    user = auth.operators.find_user(who)
+    changed, ended = auth.operators.disable(user)
     state = "Disabled" if changed else "Already disabled:"
     report(
         as_json,
         f"{state} {user['email']}; ended {ended} session(s).",
-        user=user_record(auth.find_user(user["id"])),
+        user=user_record(auth.operators.find_user(user["id"])),
         changed=changed,
         sessionsEnded=ended,
     )
@@ -183,19 +183,19 @@ def disable(who: str, as_json: bool) -> None:
 def enable(who: str, as_json: bool) -> None:
     """Let a disabled account log in again."""
     auth = service()
-    user = auth.find_user(who)
-    changed = auth.enable(user)
+    user = auth.operators.find_user(who)
+    changed = auth.operators.enable(user)
     text = f"Enabled {user['email']}." if changed else f"{user['email']} was not disabled."
-    report(as_json, text, user=user_record(auth.find_user(user["id"])), changed=changed)
+    report(as_json, text, user=user_record(auth.operators.find_user(user["id"])), changed=changed)
 
 
 def _set_role(who: str, role: str, as_json: bool) -> None:
     auth = service()
-    user = auth.find_user(who)
-    changed = auth.set_role(user, role)
+    user = auth.operators.find_user(who)
+    changed = auth.operators.set_role(user, role)
     noun = "an admin" if role == ADMIN else "a user"
     text = f"{user['email']} is now {noun}." if changed else f"{user['email']} was already {noun}."
-    report(as_json, text, user=user_record(auth.find_user(user["id"])), changed=changed)
+    report(as_json, text, user=user_record(auth.operators.find_user(user["id"])), changed=changed)
 
 
 @users.command("promote")
@@ -221,11 +221,11 @@ def demote(who: str, as_json: bool) -> None:
 def delete(who: str, yes: bool, as_json: bool) -> None:
     """Delete the account and everything it owns: sessions, activity, failed-login counts."""
     auth = service()
-    user = auth.find_user(who)
+    user = auth.operators.find_user(who)
     if not yes:
         who_exactly = escaped(f"{user['email']} ({user['id']})")
         click.confirm(
             f"Delete {who_exactly}, its sessions and its activity? This cannot be undone.", abort=True
         )
-    auth.delete_user(user)
+    auth.operators.delete_user(user)
     report(as_json, f"Deleted {user['email']} ({user['id']}).", deleted=user_record(user))

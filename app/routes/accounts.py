@@ -14,7 +14,7 @@ from .blueprint import auth_service, bp, client, current_session_id, current_use
 @public(limit="signup")
 def signup(data: dict) -> dict:
     """Create an account."""
-    auth_service().signup(data["first"], data["last"], data["email"], data["password"], client())
+    auth_service().accounts.signup(data["first"], data["last"], data["email"], data["password"], client())
     return {"success": True}
 
 
@@ -32,7 +32,7 @@ def me() -> dict:
 @signed_in()
 def update_me(data: dict) -> dict:
     """Change the user's first and/or last name."""
-    user = auth_service().update_profile(current_user_id(), data, client())
+    user = auth_service().profile.update_profile(current_user_id(), data, client())
     return {"success": True, "user": schemas.user_with_role_schema.dump(user)}
 
 
@@ -42,7 +42,7 @@ def update_me(data: dict) -> dict:
 @signed_in(limit="login")
 def change_password(data: dict) -> dict:
     """Change the password and end every other session of the user."""
-    revoked = auth_service().change_password(
+    revoked = auth_service().accounts.change_password(
         current_user_id(), current_session_id(), data["currentPassword"], data["newPassword"], client()
     )
     return {"success": True, "revoked": revoked}
@@ -54,7 +54,7 @@ def change_password(data: dict) -> dict:
 @signed_in(ended_session_ok=READS_UNTIL_EXPIRY)
 def activity(data: dict) -> dict:
     """Show the user's own activity log, newest first, one page at a time."""
-    entries, next_cursor = auth_service().list_activity(current_user_id(), data["after"], data["limit"])
+    entries, next_cursor = auth_service().activity.list(current_user_id(), data["after"], data["limit"])
     return {
         "success": True,
         "activity": schemas.activity_schema.dump(entries, many=True),
@@ -73,11 +73,11 @@ def delete_account(data: dict) -> dict:
     ID token of a linked provider (issued in the last ten minutes).
     """
     if "password" in data:
-        auth_service().delete_account_with_password(
+        auth_service().deletion.delete_account_with_password(
             current_user_id(), current_session_id(), data["password"], client()
         )
     else:
-        auth_service().delete_account_with_id_token(
+        auth_service().deletion.delete_account_with_id_token(
             current_user_id(),
             current_session_id(),
             data["provider"],

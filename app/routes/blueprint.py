@@ -68,8 +68,8 @@ def apply_route_rules() -> None:
         return
     declared = rules()
     if declared.optional_bearer and "Authorization" in request.headers:
-        g.optional_claims = auth_service().open_session_claims(bearer_token())
+        g.optional_claims = auth_service().tokens.open_session_claims(bearer_token())
     if not declared.bearer:
         return
-    g.claims, g.user = auth_service().authorize(bearer_token(), open_session=declared.open_session)
+    g.claims, g.user = auth_service().tokens.authorize(bearer_token(), open_session=declared.open_session)
     note_user(g.claims["sub"])

@@ -17,7 +17,7 @@ def forgot_password(data: dict) -> dict:
 
     The answer is the same for an unknown address.
     """
-    auth_service().forgot_password(data["email"], client())
+    auth_service().recovery.forgot_password(data["email"], client())
     return {"success": True}
 
 
@@ -27,7 +27,7 @@ def forgot_password(data: dict) -> dict:
 @public(limit="reset_password")
 def reset_password(data: dict) -> dict:
     """Set a new password with the mailed code; every session ends."""
-    auth_service().reset_password(data["email"], data["code"], data["newPassword"], client())
+    auth_service().recovery.reset_password(data["email"], data["code"], data["newPassword"], client())
     return {"success": True}
 
 
@@ -43,7 +43,7 @@ def verify_email(data: dict) -> dict:
     is removed (it may be whoever signed up with this address's), every session ends, and
     `passwordRemoved` is true: the owner sets a password with forgotPassword.
     """
-    removed = auth_service().verify_email(
+    removed = auth_service().verification.verify_email(
         data["email"], data["code"], client(), signed_in_as=signed_in_user_id(), password=data.get("password")
     )
     return {"success": True, "passwordRemoved": removed}
@@ -58,7 +58,7 @@ def resend_verification(data: dict) -> dict:
 
     The answer is the same for an unknown or already verified address.
     """
-    auth_service().resend_verification(data["email"], client())
+    auth_service().verification.resend_verification(data["email"], client())
     return {"success": True}
 
 
@@ -68,7 +68,7 @@ def resend_verification(data: dict) -> dict:
 @signed_in(limit="login")
 def change_email(data: dict) -> dict:
     """Mail a code to the new address; the email changes once the code is confirmed."""
-    auth_service().change_email(
+    auth_service().profile.change_email(
         current_user_id(), current_session_id(), data["password"], data["newEmail"], client()
     )
     return {"success": True}
@@ -80,7 +80,7 @@ def change_email(data: dict) -> dict:
 @signed_in(limit="verify_email")
 def confirm_email_change(data: dict) -> dict:
     """Move to the new address with the code mailed to it; the old address gets a notice."""
-    user = auth_service().confirm_email_change(
+    user = auth_service().profile.confirm_email_change(
         current_user_id(), current_session_id(), data["code"], client()
     )
     return {"success": True, "user": schemas.user_with_role_schema.dump(user)}

@@ -20,7 +20,7 @@ def login_with_id_token(data: dict) -> dict:
     its email when both sides have verified that email (else `accountExists`), or gets a new
     account without a password (`created: true`). The answer is a password login's.
     """
-    login = auth_service().login_with_id_token(
+    login = auth_service().identities.login_with_id_token(
         data["provider"], data["idToken"], data["nonce"], data["first"], data["last"], client()
     )
     return {
@@ -43,7 +43,7 @@ def link_id_token(data: dict) -> dict:
     account that has one, else `currentIdToken`, a fresh ID token of a sign-in already linked.
     """
     proof = LinkProof(data.get("password"), data.get("currentIdToken"), data["currentNonce"])
-    auth_service().link_id_token(
+    auth_service().identities.link_id_token(
         current_user_id(),
         current_session_id(),
         data["provider"],
@@ -60,7 +60,7 @@ def link_id_token(data: dict) -> dict:
 @signed_in(ended_session_ok=READS_UNTIL_EXPIRY)
 def identities() -> dict:
     """List the Google and Apple accounts linked to the user."""
-    found = auth_service().list_identities(current_user_id())
+    found = auth_service().identities.list_identities(current_user_id())
     return {"success": True, "identities": schemas.identity_schema.dump(found, many=True)}
 
 
@@ -69,5 +69,5 @@ def identities() -> dict:
 @signed_in(errors=(404,))
 def unlink_identity(provider: str) -> dict:
     """Unlink the user's Google or Apple account (refused if it is the last way to sign in)."""
-    auth_service().unlink_identity(current_user_id(), provider, client())
+    auth_service().identities.unlink_identity(current_user_id(), provider, client())
     return {"success": True}

@@ -14,7 +14,7 @@ from .blueprint import auth_service, bp, client, current_session_id, current_use
 @public()
 def logout(data: dict) -> dict:
     """End the session of this refresh token (200 even if it had already ended)."""
-    auth_service().logout(data["refreshToken"], client())
+    auth_service().sessions.logout(data["refreshToken"], client())
     return {"success": True}
 
 
@@ -23,7 +23,7 @@ def logout(data: dict) -> dict:
 @signed_in(limit="login")
 def logout_all() -> dict:
     """End every session of the user, this one included."""
-    return {"success": True, "revoked": auth_service().logout_all(current_user_id(), client())}
+    return {"success": True, "revoked": auth_service().sessions.logout_all(current_user_id(), client())}
 
 
 @bp.get("/sessions")
@@ -31,7 +31,7 @@ def logout_all() -> dict:
 @signed_in(ended_session_ok=READS_UNTIL_EXPIRY)
 def sessions() -> dict:
     """List the user's open sessions; `current` marks this one."""
-    found = auth_service().list_sessions(current_user_id(), current_session_id())
+    found = auth_service().sessions.list_sessions(current_user_id(), current_session_id())
     return {"success": True, "sessions": schemas.session_schema.dump(found, many=True)}
 
 
@@ -40,5 +40,5 @@ def sessions() -> dict:
 @signed_in(errors=(404,))
 def end_session(session_id: str) -> dict:
     """End one of the user's own sessions (another user's is not found)."""
-    auth_service().end_session(current_user_id(), session_id, client())
+    auth_service().sessions.end_session(current_user_id(), session_id, client())
     return {"success": True}

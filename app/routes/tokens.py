@@ -18,7 +18,7 @@ def login(data: dict) -> dict:
     An unknown email and a wrong password get the same answer. A disabled account gets 400
     `accountDisabled`, and only once the password is right.
     """
-    result = auth_service().login(data["email"], data["password"], client(), data["refreshToken"])
+    result = auth_service().sessions.login(data["email"], data["password"], client(), data["refreshToken"])
     return {
         "success": True,
         "authToken": result.auth_token,
@@ -33,7 +33,7 @@ def login(data: dict) -> dict:
 @public(limit="refresh", errors=(403,))
 def refresh_token(data: dict) -> dict:
     """Trade a refresh token for a new access token (and, with rotation on, a new refresh token)."""
-    result = auth_service().refresh(data["refreshToken"], client())
+    result = auth_service().tokens.refresh(data["refreshToken"], client())
     body = {"success": True, "authToken": result.auth_token}
     if result.refresh_token is not None:
         body["refreshToken"] = result.refresh_token

@@ -27,7 +27,7 @@ def get_all(data: dict) -> tuple[dict, int]:
     caller_is_admin = current_user()["role"] == ADMIN  # as stored now, never the token's word
     if settings().getall_access == "admin" and not caller_is_admin:
         raise Forbidden(ADMINS_ONLY)
-    users, next_cursor = auth_service().list_users(data["after"], data["limit"])
+    users, next_cursor = auth_service().accounts.list_users(data["after"], data["limit"])
     shape = schemas.user_with_role_schema if caller_is_admin else schemas.user_schema
     return {"success": True, "message": shape.dump(users, many=True), "next": next_cursor}, 201
 

@@ -1,32 +1,44 @@
-"""The auth service: the rules for accounts, sessions and tokens.
+"""The auth service: the rules for accounts, sessions and tokens, in parts built from what they use.
 
-`AuthService` is the one way in for the views; each concern lives in the module named
-after it (accounts, identities, sessions, refresh, operators, codes, recovery,
-verification, profile, deletion) and shares the collaborators of `base`.
+`AuthService` holds the parts the views and commands call (`auth.sessions.login(...)`,
+`auth.recovery.reset_password(...)`); `build_auth_service` wires them, and reads as the
+diagram of who depends on whom.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from ..id_tokens import IdTokenVerifier
+from ..lockout import LoginThrottle
+from ..passwords import PasswordHasher
+from ..storage import Storage
+from ..tokens import TokenSigner
 from .accounts import EMAIL_TAKEN, Accounts
-from .base import (
+from .activity import ActivityLog
+from .codes import Codes, InvalidCode
+from .deletion import Deletion
+from .identities import Identities, IdTokenLogin, LinkProof
+from .notices import Notices
+from .operators import Operators
+from .profile import Profile
+from .reauth import WRONG_CURRENT_PASSWORD, Reauth
+from .recovery import Recovery
+from .sessions import BAD_CREDENTIALS, NO_SUCH_SESSION, LoginResult, Sessions
+from .shared import (
     EMAIL_NOT_VERIFIED,
     OPERATOR,
-    WRONG_CURRENT_PASSWORD,
     AccountRules,
     Client,
+    Clock,
+    MailSender,
+    NoMail,
     SessionRules,
     ensure_enabled,
     token_hash,
     utc_now,
 )
-from .codes import InvalidCode
-from .deletion import Deletion
-from .identities import Identities, IdTokenLogin, LinkProof
-from .operators import Operators
-from .profile import Profile
-from .recovery import Recovery
-from .refresh import Refresh, Refreshed
-from .sessions import BAD_CREDENTIALS, NO_SUCH_SESSION, LoginResult, Sessions
+from .tokens import Refreshed, Tokens
 from .verification import Verification
 
 __all__ = [
@@ -45,17 +57,77 @@ __all__ = [
     "LoginResult",
     "Refreshed",
     "SessionRules",
+    "build_auth_service",
     "ensure_enabled",
     "token_hash",
     "utc_now",
 ]
 
 
-class AuthService(
-    Accounts, Identities, Sessions, Refresh, Recovery, Verification, Profile, Deletion, Operators
-):
-    """Signs users up and in (password, Google, Apple), issues and refreshes tokens, keeps sessions.
+@dataclass(frozen=True)
+class AuthService:
+    """The parts of the auth service, each built from the collaborators it takes."""
 
-    It also looks after accounts (recovery, verification, profile, deletion) and serves
-    operators, whose commands go through the same rules.
-    """
+    storage: Storage
+    signer: TokenSigner
+    clock: Clock
+    activity: ActivityLog
+    tokens: Tokens
+    sessions: Sessions
+    accounts: Accounts
+    verification: Verification
+    recovery: Recovery
+    profile: Profile
+    identities: Identities
+    deletion: Deletion
+    operators: Operators
+
+
+def build_auth_service(
+    storage: Storage,
+    signer: TokenSigner,
+    hasher: PasswordHasher,
+    throttle: LoginThrottle,
+    *,
+    verifier: IdTokenVerifier | None = None,
+    mailer: MailSender | None = None,
+    session_rules: SessionRules | None = None,
+    account_rules: AccountRules | None = None,
+    clock: Clock = utc_now,
+) -> AuthService:
+    """Build every part from its collaborators: the wiring diagram of the service."""
+    verifier = verifier or IdTokenVerifier({})  # no provider configured: each is disabled
+    mailer = mailer or NoMail()
+    session_rules = session_rules or SessionRules()
+    account_rules = account_rules or AccountRules()
+    require_verified = account_rules.require_email_verification
+    policy = account_rules.password_policy
+
+    activity = ActivityLog(storage)
+    notices = Notices(storage, mailer, account_rules.mail_limit_per_hour)
+    reauth = Reauth(storage, hasher, throttle, clock)
+    codes = Codes(storage, mailer, account_rules, activity, notices)
+    tokens = Tokens(storage, signer, reauth, activity, session_rules, clock)
+    sessions = Sessions(storage, signer, hasher, throttle, activity, session_rules, require_verified, clock)
+    verification = Verification(storage, codes, hasher, throttle, activity, clock)
+    accounts = Accounts(storage, hasher, policy, verification, reauth, codes, activity, notices, clock)
+    recovery = Recovery(storage, codes, hasher, policy, throttle, activity, notices, clock)
+    profile = Profile(storage, codes, reauth, activity, notices, clock)
+    identities = Identities(storage, verifier, sessions, reauth, activity, notices, require_verified, clock)
+    deletion = Deletion(storage, identities, reauth, notices, clock)
+    operators = Operators(storage, hasher, throttle, codes, deletion, activity, clock)
+    return AuthService(
+        storage=storage,
+        signer=signer,
+        clock=clock,
+        activity=activity,
+        tokens=tokens,
+        sessions=sessions,
+        accounts=accounts,
+        verification=verification,
+        recovery=recovery,
+        profile=profile,
+        identities=identities,
+        deletion=deletion,
+        operators=operators,
+    )

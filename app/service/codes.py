@@ -6,11 +6,15 @@ import hashlib
 import hmac
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from ..errors import ApiError, RateLimited
-from .base import Client, ServiceBase
+from ..storage import Storage
+from .activity import ActivityLog
+from .notices import Notices
+from .shared import AccountRules, Client, MailSender
 
 # Purposes: a code of one purpose is never accepted for another, and each has its own mail quota.
 VERIFY_EMAIL = "verifyEmail"
@@ -52,19 +56,39 @@ def link_with_code(template: str | None, email: str, code: str) -> str | None:
     return template.replace("{email}", quote(email, safe="")).replace("{code}", quote(code, safe=""))
 
 
-class Codes(ServiceBase):
+@dataclass(frozen=True)
+class MailedCode:
+    """What a code's message says and where its code belongs: the parameters of one mailing."""
+
+    template: str
+    purpose: str
+    user: dict
+    to: str
+    link_template: str | None = None
+    new_email: str | None = None  # an email change: the address the code moves the account to
+    session_id: str | None = None  # an email change: the session that asked, the only one that may confirm
+
+
+@dataclass(frozen=True)
+class Codes:
     """Issues, mails and uses one-time codes, within the per-address mail quota."""
 
-    def _code_hash(self, user_id: str, purpose: str, code: str) -> str:
+    storage: Storage
+    mailer: MailSender
+    rules: AccountRules
+    activity: ActivityLog
+    notices: Notices
+
+    def code_hash(self, user_id: str, purpose: str, code: str) -> str:
         # Keyed: with a million possible codes, a bare hash in a leaked database is reversed at once.
         message = f"{purpose}:{user_id}:{code}".encode()
-        return hmac.new(self.account_rules.code_key, message, hashlib.sha256).hexdigest()
+        return hmac.new(self.rules.code_key, message, hashlib.sha256).hexdigest()
 
-    def _mail_allowed(self, purpose: str, email: str, now: datetime) -> bool:
+    def mail_allowed(self, purpose: str, email: str, now: datetime) -> bool:
         """Count a message of `purpose` to `email` against the hourly quota; say whether it may go."""
-        return self.storage.counters.count(purpose, email, self.account_rules.mail_limit_per_hour, now)
+        return self.storage.counters.count(purpose, email, self.rules.mail_limit_per_hour, now)
 
-    def _code_mail_allowed(self, purpose: str, email: str, user: dict | None, now: datetime) -> bool:
+    def code_mail_allowed(self, purpose: str, email: str, user: dict | None, now: datetime) -> bool:
         """Say whether a new code of `purpose` may be mailed to `email` (counted as `_mail_allowed`).
 
         Past the hour's quota, one more may go while the last one mailed is no longer usable
@@ -72,10 +96,10 @@ class Codes(ServiceBase):
         asks three times and then types five wrong codes would keep the owner from any code
         for the rest of the hour. The same lookups and counts for an unknown address.
         """
-        if self._mail_allowed(purpose, email, now):
+        if self.mail_allowed(purpose, email, now):
             return True
         user_id = user["id"] if user is not None else NO_USER
-        live = self.storage.codes.has_live(user_id, purpose, now, self.account_rules.max_code_failures)
+        live = self.storage.codes.has_live(user_id, purpose, now, self.rules.max_code_failures)
         # Counted whether or not the last code is live, so that an unknown address (which has
         # none) and a known one do the same work.
         replacement = self.storage.counters.count(
@@ -83,68 +107,47 @@ class Codes(ServiceBase):
         )
         return replacement and not live  # while the code mailed last is live, it is the one to use
 
-    def _mail_code(
-        self,
-        template: str,
-        purpose: str,
-        user: dict,
-        to: str,
-        now: datetime,
-        *,
-        link_template: str | None = None,
-        new_email: str | None = None,
-        session_id: str | None = None,
-    ) -> bool:
-        """Issue a new code of `purpose` for the user and mail it to `to`; say whether it was sent.
+    def mail_code(self, mailing: MailedCode, now: datetime) -> bool:
+        """Issue a new code for the mailing and mail it; say whether it was sent.
 
         Over the quota nothing is issued, so the code mailed last stays the valid one.
         """
-        if not self._code_mail_allowed(purpose, to, user, now):
+        if not self.code_mail_allowed(mailing.purpose, mailing.to, mailing.user, now):
             return False
-        self._send_new_code(
-            template,
-            purpose,
-            user,
-            to,
-            now,
-            link_template=link_template,
-            new_email=new_email,
-            session_id=session_id,
-        )
+        self.send_new_code(mailing, now)
         return True
 
-    def _send_new_code(
-        self,
-        template: str,
-        purpose: str,
-        user: dict,
-        to: str,
-        now: datetime,
-        *,
-        link_template: str | None = None,
-        new_email: str | None = None,
-        session_id: str | None = None,
-    ) -> None:
-        """Issue a new code of `purpose` for the user (replacing the last) and put its message in the outbox.
+    def send_new_code(self, mailing: MailedCode, now: datetime) -> None:
+        """Issue a new code for the mailing (replacing the last) and put its message in the outbox.
 
         Both are stored before the answer, so a process that dies after answering loses neither.
         """
+        user, purpose, to = mailing.user, mailing.purpose, mailing.to
         code = new_code()
-        expires_at = now + timedelta(seconds=self.account_rules.code_ttl)
-        code_hash = self._code_hash(user["id"], purpose, code)
+        expires_at = now + timedelta(seconds=self.rules.code_ttl)
+        code_hash = self.code_hash(user["id"], purpose, code)
         self.storage.codes.store(
-            user["id"], purpose, to, code_hash, now, expires_at, new_email=new_email, session_id=session_id
+            user["id"],
+            purpose,
+            to,
+            code_hash,
+            now,
+            expires_at,
+            new_email=mailing.new_email,
+            session_id=mailing.session_id,
         )
-        self.mailer.send(template, to, **self._code_context(user["first"], to, code, link_template))
+        self.mailer.send(
+            mailing.template, to, **self._code_context(user["first"], to, code, mailing.link_template)
+        )
 
-    def _send_no_code(self, template: str, purpose: str, to: str, now: datetime) -> None:
+    def send_no_code(self, template: str, purpose: str, to: str, now: datetime) -> None:
         """Do the work `_send_new_code` does, storing nothing anyone can use or receive.
 
         For an address that gets no code (unknown, or already verified): its answer then costs
         what a known one's costs, one code write and one outbox write, so timing does not tell.
         """
         code = new_code()
-        code_hash = self._code_hash(NO_CODE, purpose, code)
+        code_hash = self.code_hash(NO_CODE, purpose, code)
         # Expired as it is written: never usable, and the TTL index removes it.
         self.storage.codes.store(NO_CODE, purpose, "", code_hash, now, now)
         self.mailer.send_nothing(template, to, **self._code_context("", to, code, None))
@@ -154,10 +157,10 @@ class Codes(ServiceBase):
             "first": first,
             "code": code,
             "link": link_with_code(link_template, to, code),
-            "ttl_minutes": self.account_rules.code_ttl // 60,
+            "ttl_minutes": self.rules.code_ttl // 60,
         }
 
-    def _mailbox_proven(
+    def mailbox_proven(
         self, user: dict, email: str, client: Client, now: datetime, *, owner_shown: bool
     ) -> bool:
         """Undo what an unverified account had set up before a code first proved its mailbox.
@@ -175,19 +178,23 @@ class Codes(ServiceBase):
         password_removed = not owner_shown and user["password"] is not None
         if password_removed:
             self.storage.users.update_password(user["id"], None, replacing=user["password"])
-            self._log(user["id"], "passwordRemoved", client, now)
+            self.activity.log(user["id"], "passwordRemoved", client, now)
         if removed or password_removed:
             self.storage.sessions.end_all(user["id"], now)
         for identity in removed:
-            self._log(user["id"], "identityUnlinked", client, now, identity["provider"])
+            self.activity.log(user["id"], "identityUnlinked", client, now, identity["provider"])
         if removed:
             names = [PROVIDER_NAMES.get(identity["provider"], identity["provider"]) for identity in removed]
-            self._send_notice(
+            self.notices.send(
                 "identities_removed", email, now, address_proven=True, first=user["first"], providers=names
             )
         return password_removed
 
-    def _use_code(
+    def end_pending(self, user_id: str) -> None:
+        """Void the user's pending codes: what was asked before a credential change must not finish later."""
+        self.storage.codes.delete_for_user(user_id)
+
+    def use_code(
         self,
         user_id: str,
         purpose: str,
@@ -211,9 +218,9 @@ class Codes(ServiceBase):
             user_id,
             purpose,
             email,
-            self._code_hash(user_id, purpose, code),
+            self.code_hash(user_id, purpose, code),
             now,
-            self.account_rules.max_code_failures,
+            self.rules.max_code_failures,
             session_id=session_id,
         )
         if document is None:
@@ -233,7 +240,7 @@ class Codes(ServiceBase):
         Each code is void after a few wrong tries, but new codes keep coming within the mail
         quotas: without a ceiling per account, one address could take hundreds of guesses a day.
         """
-        limit = self.account_rules.code_failures_per_day
+        limit = self.rules.code_failures_per_day
         if not self.storage.counters.count(WRONG_CODES, key, limit, now, window=DAY):
             wait = self.storage.counters.window_end(WRONG_CODES, key, now) - now
             raise RateLimited(wait.total_seconds())

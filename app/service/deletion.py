@@ -3,26 +3,37 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from ..errors import ApiError
 from ..id_tokens import provider_named_by
-from .base import Client, ServiceBase
-from .identities import invalid_id_token
+from ..storage import Storage
+from .identities import Identities, invalid_id_token
+from .notices import Notices
+from .reauth import Reauth
+from .shared import Client, Clock
 
 log = logging.getLogger(__name__)
 
 PASSWORD_NEEDED = "This account has a password: send it to delete the account."
 
 
-class Deletion(ServiceBase):
+@dataclass(frozen=True)
+class Deletion:
     """deleteAccount, and the deletion itself for any caller that has checked who is asking."""
+
+    storage: Storage
+    identities: Identities
+    reauth: Reauth
+    notices: Notices
+    clock: Clock
 
     def delete_account_with_password(
         self, user_id: str, session_id: str, password: str, client: Client
     ) -> None:
         """Check the password of the token's user, then delete the account."""
-        user = self._signed_in_user(user_id, session_id)
-        self._check_signed_in_password(user, session_id, password, "password")
+        user = self.reauth.signed_in_user(user_id, session_id)
+        self.reauth.check_password(user, session_id, password, "password")
         self.delete_account(user_id, client)
 
     def delete_account_with_id_token(
@@ -39,13 +50,13 @@ class Deletion(ServiceBase):
         An account with a password must give the password: an access token stolen from it
         could link the thief's own Google or Apple account, and must not then delete it.
         """
-        user = self._signed_in_user(user_id, session_id)
+        user = self.reauth.signed_in_user(user_id, session_id)
         if user["password"]:
             raise ApiError(PASSWORD_NEEDED, errors={"password": [PASSWORD_NEEDED]})
         provider = provider or provider_named_by(id_token)
         if provider is None:
             raise invalid_id_token()
-        self.confirm_identity(user_id, provider, id_token, nonce)
+        self.identities.confirm_identity(user_id, provider, id_token, nonce)
         self.delete_account(user_id, client)
 
     def delete_account(self, user_id: str, client: Client) -> dict[str, int] | None:
@@ -59,7 +70,7 @@ class Deletion(ServiceBase):
             return None
         deleted = self.storage.delete_user_everything(user_id, user["email"])
         log.info("account deleted", extra={"fields": {"user_id": user_id, "deleted": deleted}})
-        self._send_notice(
+        self.notices.send(
             "account_deleted",
             user["email"],
             self.clock(),

@@ -10,14 +10,26 @@ from ..errors import ApiError
 from ..id_tokens import (
     FRESH_TOKEN_AGE,
     IdentityClaims,
+    IdTokenVerifier,
     InvalidIdToken,
     KeySetUnavailable,
     ProviderDisabled,
     provider_named_by,
 )
-from .base import EMAIL_NOT_VERIFIED, EMAIL_NOT_VERIFIED_CODE, Client, ensure_enabled
+from ..storage import Storage
+from .activity import ActivityLog
 from .codes import PROVIDER_NAMES
+from .notices import Notices
+from .reauth import Reauth
 from .sessions import LoginResult, Sessions
+from .shared import (
+    EMAIL_NOT_VERIFIED,
+    EMAIL_NOT_VERIFIED_CODE,
+    Client,
+    Clock,
+    ensure_email_verified,
+    ensure_enabled,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +75,18 @@ class IdTokenLogin:
     created: bool  # a new account was made for this identity
 
 
-class Identities(Sessions):
+@dataclass(frozen=True)
+class Identities:
     """Logs in with a provider's ID token, and links, lists and unlinks a user's identities."""
+
+    storage: Storage
+    verifier: IdTokenVerifier
+    sessions: Sessions
+    reauth: Reauth
+    activity: ActivityLog
+    notices: Notices
+    require_verified_email: bool
+    clock: Clock
 
     def login_with_id_token(
         self,
@@ -81,8 +103,10 @@ class Identities(Sessions):
         user, created = self._account_for(claims, first, last, client, now)
         ensure_enabled(user)
         user = self._verified_by_provider(user, claims)
-        self._check_email_verified(user)  # REQUIRE_EMAIL_VERIFICATION holds for every way in
-        result = self._start_session(user, client, now, claims.provider)
+        ensure_email_verified(
+            user, required=self.require_verified_email
+        )  # REQUIRE_EMAIL_VERIFICATION holds for every way in
+        result = self.sessions.start_session(user, client, now, claims.provider)
         # As a password login does: once the session is open, the account must still exist, be
         # enabled, and this identity must still be its own, or an unlink, a deletion or
         # disabling meanwhile is undone.
@@ -120,7 +144,7 @@ class Identities(Sessions):
         recovery of it. And only with the owner's proof (the password, or a fresh token of a
         sign-in already linked): a stolen access token must not add a way in that outlives it.
         """
-        user = self._signed_in_user(user_id, session_id)
+        user = self.reauth.signed_in_user(user_id, session_id)
         if not user["emailVerified"]:
             raise ApiError(EMAIL_NOT_VERIFIED, code=EMAIL_NOT_VERIFIED_CODE)
         self._check_link_proof(user, session_id, proof)
@@ -145,7 +169,7 @@ class Identities(Sessions):
         if user["password"]:
             if proof.password is None:
                 raise ApiError(PASSWORD_TO_LINK, errors={"password": [PASSWORD_TO_LINK]})
-            self._check_signed_in_password(user, session_id, proof.password, "password")
+            self.reauth.check_password(user, session_id, proof.password, "password")
             return
         if proof.current_id_token is None:
             raise ApiError(CURRENT_ID_TOKEN_TO_LINK, errors={"currentIdToken": [CURRENT_ID_TOKEN_TO_LINK]})
@@ -160,13 +184,13 @@ class Identities(Sessions):
 
     def unlink_identity(self, user_id: str, provider: str, client: Client) -> None:
         """Unlink the user's identity at `provider`, unless it is their last way to sign in."""
-        self._existing_user(user_id)
+        self.reauth.existing_user(user_id)
         unlinked = self.storage.identities.unlink(user_id, provider)
         if unlinked is None:
             raise ApiError(NOT_LINKED, status=404)
         if not unlinked:
             raise ApiError(LAST_WAY_IN, code=LAST_WAY_IN_CODE)
-        self._log(user_id, "identityUnlinked", client, self.clock(), provider)
+        self.activity.log(user_id, "identityUnlinked", client, self.clock(), provider)
 
     def confirm_identity(self, user_id: str, provider: str, id_token: str, nonce: str | None) -> None:
         """Check that a fresh token of a provider linked to this user proves it is them (before deleting).
@@ -183,7 +207,7 @@ class Identities(Sessions):
     def _verify(self, provider: str, id_token: str, nonce: str | None, now: datetime) -> IdentityClaims:
         """Verify an ID token, turning each way it can fail into the answer the client gets."""
         try:
-            return self.id_tokens.verify(provider, id_token, nonce, now)
+            return self.verifier.verify(provider, id_token, nonce, now)
         except ProviderDisabled:
             raise ApiError(PROVIDER_DISABLED, code=PROVIDER_DISABLED_CODE) from None
         except InvalidIdToken as error:
@@ -235,7 +259,7 @@ class Identities(Sessions):
                 continue
             if not claims.email_verified:
                 # Before making it: an account that could not sign in would only hold the address.
-                self._check_email_verified({"emailVerified": False})
+                ensure_email_verified({"emailVerified": False}, required=self.require_verified_email)
             made = self._make_account(claims, first, last, client, now)
             if made is not None and self._link(made, claims, client, now, log_it=False):
                 user = self.storage.users.find_by_id(made)
@@ -257,12 +281,12 @@ class Identities(Sessions):
             email_verified=claims.email_verified,
         )
         if user_id is not None:
-            self._log(user_id, "signup", client, now, claims.provider)
+            self.activity.log(user_id, "signup", client, now, claims.provider)
         return user_id
 
     def _notify_linked(self, user: dict, provider: str, now: datetime) -> None:
         """Mail the owner that a sign-in was linked to the account, however it was linked."""
-        self._send_notice(
+        self.notices.send(
             "identity_linked",
             user["email"],
             now,
@@ -278,5 +302,5 @@ class Identities(Sessions):
             user_id, claims.provider, claims.subject, claims.email, claims.email_verified, now
         )
         if linked and log_it:
-            self._log(user_id, "identityLinked", client, now, claims.provider)
+            self.activity.log(user_id, "identityLinked", client, now, claims.provider)
         return linked

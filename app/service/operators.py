@@ -8,21 +8,35 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 
 from ..errors import ApiError
-from ..storage import ADMIN
+from ..lockout import LoginThrottle
+from ..passwords import PasswordHasher
+from ..storage import ADMIN, Storage
 from ..texts import InvalidEmailDomain, normalise_email
-from .base import OPERATOR, page
+from .activity import ActivityLog
 from .codes import Codes
+from .deletion import Deletion
 from .sessions import NO_SUCH_SESSION
+from .shared import OPERATOR, Clock, page
 
 log = logging.getLogger(__name__)
 
 USER_ID = re.compile(r"[0-9a-f]{24}")
 
 
-class Operators(Codes):
+@dataclass(frozen=True)
+class Operators:
     """Finds, disables, promotes, re-passwords and removes accounts for an operator."""
+
+    storage: Storage
+    hasher: PasswordHasher
+    throttle: LoginThrottle
+    codes: Codes
+    deletion: Deletion
+    activity: ActivityLog
+    clock: Clock
 
     def find_user(self, email_or_id: str) -> dict:
         """Return the user with this id or email, or raise a 404 ApiError naming what was looked for."""
@@ -72,9 +86,9 @@ class Operators(Codes):
         self.storage.users.update_password(user["id"], self.hasher.hash(password))
         now = self.clock()
         ended = self.storage.sessions.end_all(user["id"], now)
-        self._end_pending_codes(user["id"])
+        self.codes.end_pending(user["id"])
         self.throttle.forget(user["email"])
-        self._log(user["id"], "passwordChanged", OPERATOR, now)
+        self.activity.log(user["id"], "passwordChanged", OPERATOR, now)
         return ended
 
     def disable(self, user: dict) -> tuple[bool, int]:
@@ -84,9 +98,9 @@ class Operators(Codes):
         self.storage.users.set_disabled(user["id"], True)
         # Always, not only on a change: nothing a disabled account holds may stay open.
         ended = self.storage.sessions.end_all(user["id"], now)
-        self._end_pending_codes(user["id"])
+        self.codes.end_pending(user["id"])
         if changed:
-            self._log(user["id"], "disabled", OPERATOR, now)
+            self.activity.log(user["id"], "disabled", OPERATOR, now)
         return changed, ended
 
     def enable(self, user: dict) -> bool:
@@ -94,7 +108,7 @@ class Operators(Codes):
         if not user["disabled"]:
             return False
         self.storage.users.set_disabled(user["id"], False)
-        self._log(user["id"], "enabled", OPERATOR, self.clock())
+        self.activity.log(user["id"], "enabled", OPERATOR, self.clock())
         return True
 
     def set_role(self, user: dict, role: str) -> bool:
@@ -102,7 +116,7 @@ class Operators(Codes):
         if user["role"] == role:
             return False
         self.storage.users.set_role(user["id"], role)
-        self._log(user["id"], "promoted" if role == ADMIN else "demoted", OPERATOR, self.clock())
+        self.activity.log(user["id"], "promoted" if role == ADMIN else "demoted", OPERATOR, self.clock())
         return True
 
     def mark_email_verified(self, user: dict) -> bool:
@@ -114,9 +128,9 @@ class Operators(Codes):
         if user["emailVerified"]:
             return False
         now = self.clock()
-        self._mailbox_proven(user, user["email"], OPERATOR, now, owner_shown=True)
+        self.codes.mailbox_proven(user, user["email"], OPERATOR, now, owner_shown=True)
         self.storage.users.set_email_verified(user["id"], user["email"])
-        self._log(user["id"], "emailVerified", OPERATOR, now)
+        self.activity.log(user["id"], "emailVerified", OPERATOR, now)
         return True
 
     def end_any_session(self, session_id: str) -> str:
@@ -125,15 +139,11 @@ class Operators(Codes):
         user_id = self.storage.sessions.owner(session_id, now)
         if user_id is None or not self.storage.sessions.end(session_id, user_id, now):
             raise ApiError(NO_SUCH_SESSION, status=404)
-        self._log(user_id, "sessionEnded", OPERATOR, now)
+        self.activity.log(user_id, "sessionEnded", OPERATOR, now)
         return user_id
 
     def delete_user(self, user: dict) -> None:
         """Remove the user and everything the user owns, as the delete-account rule does."""
-        delete_account = getattr(self, "delete_account", None)
-        if delete_account is not None:  # the account-deletion rule of the HTTP API, when present
-            delete_account(user["id"], OPERATOR)
-        else:
-            self.storage.delete_user_everything(user["id"], user["email"])
+        self.deletion.delete_account(user["id"], OPERATOR)  # the account-deletion rule of the HTTP API
         # The activity log goes with the user, so the server's log keeps the only trace.
         log.warning("operator deleted user %s", user["id"])

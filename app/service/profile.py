@@ -1,54 +1,68 @@
-"""The user's own profile: reading it, fixing the names, moving to a new email address."""
+"""The user's own profile: fixing the names, moving to a new email address."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..errors import ApiError, InvalidToken
-from ..storage import EmailTaken
+from ..storage import EmailTaken, Storage
 from .accounts import EMAIL_TAKEN
-from .base import Client
-from .codes import EMAIL_CHANGE, Codes
+from .activity import ActivityLog
+from .codes import EMAIL_CHANGE, Codes, MailedCode
+from .notices import Notices
+from .reauth import Reauth
+from .shared import Client, Clock
 
 NOTHING_TO_CHANGE = "Send first or last to change."
 SAME_EMAIL = "That is already your email address."
 
 
-class Profile(Codes):
-    """GET and PATCH /me, changeEmail and confirmEmailChange."""
+@dataclass(frozen=True)
+class Profile:
+    """PATCH /me, changeEmail and confirmEmailChange."""
+
+    storage: Storage
+    codes: Codes
+    reauth: Reauth
+    activity: ActivityLog
+    notices: Notices
+    clock: Clock
 
     def update_profile(self, user_id: str, names: dict[str, str], client: Client) -> dict:
         """Change the user's `first` and/or `last` and return the user as it is now."""
         names = {name: names[name] for name in ("first", "last") if name in names}
         if not names:
             raise ApiError(NOTHING_TO_CHANGE)
-        self._existing_user(user_id)
+        self.reauth.existing_user(user_id)
         user = self.storage.users.update_names(user_id, names)
         if user is None:
             raise InvalidToken()
-        self._log(user_id, "profileUpdated", client, self.clock())
+        self.activity.log(user_id, "profileUpdated", client, self.clock())
         return user
 
     def change_email(
         self, user_id: str, session_id: str, password: str, new_email: str, client: Client
     ) -> None:
         """Check the password and mail a code to the new address; the email changes once it is confirmed."""
-        user = self._signed_in_user(user_id, session_id)
-        now = self._check_signed_in_password(user, session_id, password, "password")
+        user = self.reauth.signed_in_user(user_id, session_id)
+        now = self.reauth.check_password(user, session_id, password, "password")
         if new_email == user["email"]:
             raise ApiError(SAME_EMAIL, errors={"newEmail": [SAME_EMAIL]})
         if self.storage.users.find_by_email(new_email) is not None:
             raise ApiError(EMAIL_TAKEN, errors={"newEmail": [EMAIL_TAKEN]})
-        self._mail_code(
-            "change_email", EMAIL_CHANGE, user, new_email, now, new_email=new_email, session_id=session_id
+        mailing = MailedCode(
+            "change_email", EMAIL_CHANGE, user, new_email, new_email=new_email, session_id=session_id
         )
+        self.codes.mail_code(mailing, now)
 
     def confirm_email_change(self, user_id: str, session_id: str, code: str, client: Client) -> dict:
         """Move the user to the address the code was mailed to, tell the old address, return the user.
 
         Only from the session that asked for the change, while it is open.
         """
-        user = self._signed_in_user(user_id, session_id)
+        user = self.reauth.signed_in_user(user_id, session_id)
         now = self.clock()
-        document = self._use_code(user_id, EMAIL_CHANGE, None, code, now, session_id=session_id)
+        document = self.codes.use_code(user_id, EMAIL_CHANGE, None, code, now, session_id=session_id)
         try:
             # The unique index decides again now: the address may have been taken since the code went out.
             changed = self.storage.users.change_email(user_id, document["newEmail"])
@@ -56,9 +70,9 @@ class Profile(Codes):
             raise ApiError(EMAIL_TAKEN, errors={"newEmail": [EMAIL_TAKEN]}) from None
         if changed is None:
             raise InvalidToken()
-        self._end_pending_codes(user_id)  # codes sent to the old address
-        self._log(user_id, "emailChanged", client, now)
-        self._send_notice(
+        self.codes.end_pending(user_id)  # codes sent to the old address
+        self.activity.log(user_id, "emailChanged", client, now)
+        self.notices.send(
             "email_changed",
             user["email"],
             now,

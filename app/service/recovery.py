@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
-from ..password_policy import WeakPassword
-from .base import Client
-from .codes import NO_USER, PASSWORD_RESET, Codes, InvalidCode
+from dataclasses import dataclass
+
+from ..lockout import LoginThrottle
+from ..password_policy import PasswordPolicy, WeakPassword
+from ..passwords import PasswordHasher
+from ..storage import Storage
+from .activity import ActivityLog
+from .codes import NO_USER, PASSWORD_RESET, Codes, InvalidCode, MailedCode
+from .notices import Notices
+from .shared import Client, Clock
 
 
-class Recovery(Codes):
+@dataclass(frozen=True)
+class Recovery:
     """forgotPassword and resetPassword."""
+
+    storage: Storage
+    codes: Codes
+    hasher: PasswordHasher
+    policy: PasswordPolicy
+    throttle: LoginThrottle
+    activity: ActivityLog
+    notices: Notices
+    clock: Clock
 
     def forgot_password(self, email: str, client: Client) -> None:
         """Mail a reset code when an account has this email; the caller learns nothing either way.
@@ -19,18 +36,14 @@ class Recovery(Codes):
         """
         now = self.clock()
         user = self.storage.users.find_by_email(email)
-        allowed = self._code_mail_allowed(PASSWORD_RESET, email, user, now)
+        allowed = self.codes.code_mail_allowed(PASSWORD_RESET, email, user, now)
         if not allowed or user is None:
             # Past the quota too: a refusal then costs what a code costs, whoever owns the address.
-            self._send_no_code("reset_password", PASSWORD_RESET, email, now)
+            self.codes.send_no_code("reset_password", PASSWORD_RESET, email, now)
             return
-        self._send_new_code(
-            "reset_password",
-            PASSWORD_RESET,
-            user,
-            email,
-            now,
-            link_template=self.account_rules.password_reset_url,
+        link = self.codes.rules.password_reset_url
+        self.codes.send_new_code(
+            MailedCode("reset_password", PASSWORD_RESET, user, email, link_template=link), now
         )
 
     def reset_password(self, email: str, code: str, new_password: str, client: Client) -> None:
@@ -41,23 +54,24 @@ class Recovery(Codes):
         identities linked before are removed.
         """
         now = self.clock()
-        policy = self.account_rules.password_policy
-        policy.check(new_password, "newPassword", email=email)  # the same for every address, known or not
+        self.policy.check(
+            new_password, "newPassword", email=email
+        )  # the same for every address, known or not
         user = self.storage.users.find_by_email(email)
         # An unknown address looks its (missing) code up too, so that it costs what a wrong code costs.
-        used = self._use_code(user["id"] if user else NO_USER, PASSWORD_RESET, email, code, now)
+        used = self.codes.use_code(user["id"] if user else NO_USER, PASSWORD_RESET, email, code, now)
         if user is None:
             raise InvalidCode()
         try:  # only once the code is right: else the answer would tell whose address this is
-            policy.check_names(new_password, "newPassword", user["first"], user["last"])
+            self.policy.check_names(new_password, "newPassword", user["first"], user["last"])
         except WeakPassword:
             self.storage.codes.restore(used)  # a refused password does not use the code up
             raise
         self.storage.users.update_password(user["id"], self.hasher.hash(new_password))
-        self._mailbox_proven(user, email, client, now, owner_shown=True)  # the new password is theirs
+        self.codes.mailbox_proven(user, email, client, now, owner_shown=True)  # the new password is theirs
         self.storage.users.set_email_verified(user["id"], email)
         self.storage.sessions.end_all(user["id"], now)
-        self._end_pending_codes(user["id"])
+        self.codes.end_pending(user["id"])
         self.throttle.forget(email)
-        self._log(user["id"], "passwordReset", client, now)
-        self._send_notice("password_changed", email, now, address_proven=True, first=user["first"])
+        self.activity.log(user["id"], "passwordReset", client, now)
+        self.notices.send("password_changed", email, now, address_proven=True, first=user["first"])

@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..errors import ApiError
-from ..lockout import from_address, from_session
-from ..tokens import REFRESH, TokenError
-from .base import Client, ServiceBase, ensure_enabled, token_hash
+from ..lockout import LoginThrottle, from_address, from_session
+from ..passwords import PasswordHasher
+from ..storage import Storage
+from ..tokens import REFRESH, TokenError, TokenSigner
+from .activity import ActivityLog
+from .shared import Client, Clock, SessionRules, ensure_email_verified, ensure_enabled, token_hash
 
 BAD_CREDENTIALS = "The email or password is incorrect."
 NO_SUCH_SESSION = "There is no such session."
@@ -24,8 +27,18 @@ class LoginResult:
     refresh_token: str
 
 
-class Sessions(ServiceBase):
+@dataclass(frozen=True)
+class Sessions:
     """Opens a session per login, and lists and ends the user's sessions."""
+
+    storage: Storage
+    signer: TokenSigner
+    hasher: PasswordHasher
+    throttle: LoginThrottle
+    activity: ActivityLog
+    rules: SessionRules
+    require_verified_email: bool
+    clock: Clock
 
     def login(
         self, email: str, password: str, client: Client, refresh_token: str | None = None
@@ -45,11 +58,11 @@ class Sessions(ServiceBase):
             raise ApiError(BAD_CREDENTIALS)
         self.throttle.succeeded(email, source, now)
         ensure_enabled(user)  # only now: saying so before the password check would tell anyone
-        self._check_email_verified(user)
+        ensure_email_verified(user, required=self.require_verified_email)
         checked_hash = self._rehash_if_cheaper(user, password)
-        return self._start_session(user, client, now, PASSWORD_METHOD, checked_hash=checked_hash)
+        return self.start_session(user, client, now, PASSWORD_METHOD, checked_hash=checked_hash)
 
-    def _start_session(
+    def start_session(
         self, user: dict, client: Client, now: datetime, method: str, checked_hash: str | None = None
     ) -> LoginResult:
         """Open a new session for a user who has just proved who they are, and issue its tokens.
@@ -66,10 +79,10 @@ class Sessions(ServiceBase):
         )
         if checked_hash is not None:
             self.confirm_new_session(user["id"], session_id, now, checked_hash=checked_hash)
-        self._log(user["id"], "login", client, now, method)
+        self.activity.log(user["id"], "login", client, now, method)
         keep = self.rules.max_per_user - 1
         if self.storage.sessions.end_oldest(user["id"], keep, now, except_id=session_id):
-            self._log(user["id"], "sessionLimit", client, now)
+            self.activity.log(user["id"], "sessionLimit", client, now)
         auth_token = self.signer.access_token(user, session_id, now)
         return LoginResult(user, session_id, auth_token, refresh_token)
 
@@ -142,7 +155,7 @@ class Sessions(ServiceBase):
         # Any token signed for the session ends it, a retired one too: ending grants nothing,
         # and a client whose rotated token got lost on the way must still be able to log out.
         if self.storage.sessions.end(claims["sid"], claims["sub"], now):
-            self._log(claims["sub"], "logout", client, now)
+            self.activity.log(claims["sub"], "logout", client, now)
 
     def logout_all(self, user_id: str, client: Client) -> int:
         """End every open session of the user and return how many there were.
@@ -153,7 +166,7 @@ class Sessions(ServiceBase):
         now = self.clock()
         ended = self.storage.sessions.end_all(user_id, now)
         self.storage.codes.delete_session_bound(user_id)
-        self._log(user_id, "logoutAll", client, now)
+        self.activity.log(user_id, "logoutAll", client, now)
         return ended
 
     def end_session(self, user_id: str, session_id: str, client: Client) -> None:
@@ -161,4 +174,4 @@ class Sessions(ServiceBase):
         now = self.clock()
         if not self.storage.sessions.end(session_id, user_id, now):
             raise ApiError(NO_SUCH_SESSION, status=404)
-        self._log(user_id, "sessionEnded", client, now)
+        self.activity.log(user_id, "sessionEnded", client, now)

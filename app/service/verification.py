@@ -2,28 +2,38 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from ..errors import ApiError
-from ..lockout import from_address
-from .base import Client
-from .codes import NO_USER, VERIFY_EMAIL, Codes, InvalidCode
+from ..lockout import LoginThrottle, from_address
+from ..passwords import PasswordHasher
+from ..storage import Storage
+from .activity import ActivityLog
+from .codes import NO_USER, VERIFY_EMAIL, Codes, InvalidCode, MailedCode
 from .sessions import BAD_CREDENTIALS
+from .shared import Client, Clock
 
 
-class Verification(Codes):
+@dataclass(frozen=True)
+class Verification:
     """verifyEmail, resendVerification, and the code a signup mails."""
 
-    def _mail_verification_code(self, user: dict, now: datetime) -> None:
+    storage: Storage
+    codes: Codes
+    hasher: PasswordHasher
+    throttle: LoginThrottle
+    activity: ActivityLog
+    clock: Clock
+
+    def mailing(self, user: dict) -> MailedCode:
+        """Return the verification code's mailing for the user's address."""
+        link = self.codes.rules.email_verification_url
+        return MailedCode("verify_email", VERIFY_EMAIL, user, user["email"], link_template=link)
+
+    def mail_code(self, user: dict, now: datetime) -> None:
         """Mail the user a code that confirms their address (within the hourly quota)."""
-        self._mail_code(
-            "verify_email",
-            VERIFY_EMAIL,
-            user,
-            user["email"],
-            now,
-            link_template=self.account_rules.email_verification_url,
-        )
+        self.codes.mail_code(self.mailing(user), now)
 
     def verify_email(
         self,
@@ -47,12 +57,12 @@ class Verification(Codes):
             self._check_password_shown(user, email, password, client, now)
             owner_shown = True
         # An unknown address looks its (missing) code up too, so that it costs what a wrong code costs.
-        self._use_code(user["id"] if user else NO_USER, VERIFY_EMAIL, email, code, now)
+        self.codes.use_code(user["id"] if user else NO_USER, VERIFY_EMAIL, email, code, now)
         if user is None:
             raise InvalidCode()
-        password_removed = self._mailbox_proven(user, email, client, now, owner_shown=owner_shown)
+        password_removed = self.codes.mailbox_proven(user, email, client, now, owner_shown=owner_shown)
         self.storage.users.set_email_verified(user["id"], email)
-        self._log(user["id"], "emailVerified", client, now)
+        self.activity.log(user["id"], "emailVerified", client, now)
         return password_removed
 
     def _check_password_shown(
@@ -70,16 +80,9 @@ class Verification(Codes):
         now = self.clock()
         user = self.storage.users.find_by_email(email)
         # Counted for every address, as forgotPassword does: the same work whoever owns it.
-        allowed = self._code_mail_allowed(VERIFY_EMAIL, email, user, now)
+        allowed = self.codes.code_mail_allowed(VERIFY_EMAIL, email, user, now)
         if not allowed or user is None or user["emailVerified"]:
             # Past the quota too: a refusal then costs what a code costs, whoever owns the address.
-            self._send_no_code("verify_email", VERIFY_EMAIL, email, now)
+            self.codes.send_no_code("verify_email", VERIFY_EMAIL, email, now)
             return
-        self._send_new_code(
-            "verify_email",
-            VERIFY_EMAIL,
-            user,
-            email,
-            now,
-            link_template=self.account_rules.email_verification_url,
-        )
+        self.codes.send_new_code(self.mailing(user), now)

@@ -6,8 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..errors import InvalidToken, RefreshExpired
-from ..tokens import ACCESS, REFRESH, TokenError
-from .base import Client, ServiceBase, ensure_enabled, token_hash
+from ..storage import Storage
+from ..tokens import ACCESS, REFRESH, TokenError, TokenSigner
+from .activity import ActivityLog
+from .reauth import Reauth
+from .shared import Client, Clock, SessionRules, ensure_enabled, token_hash
 
 
 @dataclass(frozen=True)
@@ -16,8 +19,16 @@ class Refreshed:
     refresh_token: str | None  # set only when rotation issued a new one
 
 
-class Refresh(ServiceBase):
-    """Verifies access tokens and refreshes sessions."""
+@dataclass(frozen=True)
+class Tokens:
+    """Verifies access tokens (the routes' guard) and refreshes sessions."""
+
+    storage: Storage
+    signer: TokenSigner
+    reauth: Reauth
+    activity: ActivityLog
+    rules: SessionRules
+    clock: Clock
 
     def verify_access(self, token: str, *, open_session: bool = False) -> dict:
         """Return the claims of a valid access token, or raise InvalidToken.
@@ -37,7 +48,7 @@ class Refresh(ServiceBase):
         """
         now = self.clock()
         claims = self.verify_access(token)
-        user = self._existing_user(claims["sub"])
+        user = self.reauth.existing_user(claims["sub"])
         if open_session and not self.rules.check_access_session:  # else verify_access checked it
             self._check_session(claims, now, open_session=True)
         return claims, user
@@ -98,7 +109,7 @@ class Refresh(ServiceBase):
         # the one just retired: it was retired earlier and is being replayed, by a thief
         # or by the client after a thief refreshed first. Neither can be trusted any more.
         if self.storage.sessions.end(session_id, user["id"], now):
-            self._log(user["id"], "refreshReuse", client, now)
+            self.activity.log(user["id"], "refreshReuse", client, now)
         raise RefreshExpired()
 
     def _just_retired(self, session: dict, presented: str, now: datetime) -> bool:
