@@ -14,7 +14,7 @@ from config import Settings
 from . import docs, health, jwks, routes
 from .admission import Admission, init_admission
 from .commands import register_commands
-from .errors import register_error_handlers
+from .error_handlers import register_error_handlers
 from .id_tokens import IdTokenVerifier
 from .keys import code_key, load_key_set
 from .limits import init_rate_limits

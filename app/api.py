@@ -12,7 +12,7 @@ from marshmallow import Schema
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 
 from . import schemas
-from .errors import ApiError
+from .errors import AuthError, Code
 
 FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 
@@ -32,11 +32,27 @@ def read_body() -> Any:
         try:
             data = json.loads(raw)
         except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
-            raise ApiError("The request body is not valid JSON.") from None
+            raise AuthError(Code.INVALID_BODY, "The request body is not valid JSON.") from None
         if not isinstance(data, dict):
-            raise ApiError("The request body must be a JSON object.")
+            raise AuthError(Code.INVALID_BODY, "The request body must be a JSON object.")
         return data
     raise UnsupportedMediaType()
+
+
+JSON_SENT_AS_FORM = (
+    "The body looks like JSON but was sent as a form: send it with Content-Type: application/json."
+)
+
+
+def json_sent_as_form(schema: schemas.RequestSchema) -> bool:
+    """Say whether a form body names none of the schema's fields while it reads as a JSON object
+    (curl -d '{...}' without -H 'Content-Type: application/json')."""
+    if request.mimetype not in FORM_TYPES or set(request.form) & set(schema.fields):
+        return False
+    try:
+        return isinstance(json.loads(request.get_data(cache=True)), dict)
+    except (ValueError, RecursionError):
+        return False
 
 
 def _operation(view: Callable) -> dict:
@@ -53,7 +69,13 @@ def accepts(schema: schemas.RequestSchema, *, location: str = "body") -> Callabl
         @wraps(view)
         def load_then_call(**kwargs: Any) -> Any:
             source = read_body() if location == "body" else request.args
-            return view(schemas.load(schema, source), **kwargs)
+            try:
+                data = schemas.load(schema, source)
+            except AuthError as error:
+                if error.code is Code.MISSING_FIELDS and location == "body" and json_sent_as_form(schema):
+                    raise AuthError(Code.MISSING_FIELDS, JSON_SENT_AS_FORM, errors=error.errors) from None
+                raise
+            return view(data, **kwargs)
 
         _operation(load_then_call)[location] = schema
         return load_then_call

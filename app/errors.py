@@ -1,169 +1,179 @@
-"""The error type every failure is raised as, and the one place that renders the envelope."""
+"""The catalogue of failures: every code a client can get, its message, and the error that carries it.
+
+The service raises `AuthError`s, which know nothing of HTTP; `error_handlers` turns them into
+the envelope and holds the one table of statuses. A code is what an app tests
+(`invalidCredentials`, `emailTaken`), the message what it shows; the original client reads
+`message` only, so the messages of its four routes are those of the original server.
+"""
 
 from __future__ import annotations
 
-import logging
 import math
+from enum import StrEnum
 
-from flask import Flask, Response, jsonify
-from werkzeug.exceptions import HTTPException
 
-from .logs import note_error_code
+class Code(StrEnum):
+    """Every failure's machine-readable code, as the envelope's `code` spells it."""
 
-log = logging.getLogger(__name__)
+    # The request itself
+    MISSING_FIELDS = "missingFields"
+    VALIDATION_FAILED = "validationFailed"
+    INVALID_BODY = "invalidBody"
+    BODY_TOO_LARGE = "bodyTooLarge"
+    UNSUPPORTED_MEDIA_TYPE = "unsupportedMediaType"
+    NOT_FOUND = "notFound"
+    METHOD_NOT_ALLOWED = "methodNotAllowed"
+    RATE_LIMITED = "rateLimited"
+    INTERNAL_ERROR = "internalError"
+    SERVICE_UNAVAILABLE = "serviceUnavailable"
+    # Tokens
+    INVALID_TOKEN = "invalidToken"
+    REFRESH_EXPIRED = "refreshExpired"
+    FORBIDDEN = "forbidden"
+    NO_PUBLIC_KEYS = "noPublicKeys"
+    # Accounts and passwords
+    INVALID_CREDENTIALS = "invalidCredentials"
+    ACCOUNT_DISABLED = "accountDisabled"
+    EMAIL_TAKEN = "emailTaken"
+    EMAIL_NOT_VERIFIED = "emailNotVerified"
+    WEAK_PASSWORD = "weakPassword"
+    NO_PASSWORD = "noPassword"
+    PASSWORD_REQUIRED = "passwordRequired"
+    PROOF_REQUIRED = "proofRequired"
+    NOTHING_TO_CHANGE = "nothingToChange"
+    SAME_EMAIL = "sameEmail"
+    INVALID_CODE = "invalidCode"
+    SESSION_NOT_FOUND = "sessionNotFound"
+    USER_NOT_FOUND = "userNotFound"
+    # Sign in with Apple and Google
+    INVALID_ID_TOKEN = "invalidIdToken"
+    PROVIDER_DISABLED = "providerDisabled"
+    PROVIDER_UNAVAILABLE = "providerUnavailable"
+    ACCOUNT_EXISTS = "accountExists"
+    IDENTITY_IN_USE = "identityInUse"
+    PROVIDER_ALREADY_LINKED = "providerAlreadyLinked"
+    IDENTITY_NOT_LINKED = "identityNotLinked"
+    LAST_SIGN_IN_METHOD = "lastSignInMethod"
 
-INVALID_TOKEN = "invalidToken"
-REFRESH_EXPIRED = "refreshExpired"
-RATE_LIMITED = "rateLimited"
-ACCOUNT_DISABLED = "accountDisabled"
-FORBIDDEN = "forbidden"
-SERVICE_UNAVAILABLE = "serviceUnavailable"
-UNAVAILABLE_RETRY_AFTER = 5  # seconds: about the time a database takes to come back from a restart
 
-# Messages for HTTP-level failures; anything else falls back to Werkzeug's own name.
-HTTP_MESSAGES = {
-    400: "The request could not be read.",
-    404: "There is nothing at this address.",
-    405: "This address does not accept that method.",
-    413: "The request body is too large.",
-    415: "Send the body as JSON or as form data.",
-    500: "Something went wrong on our side. Please try again later.",
-    503: "The service is not ready. Please try again shortly.",
+MESSAGES: dict[Code, str] = {
+    Code.MISSING_FIELDS: "Some required fields are missing.",
+    Code.VALIDATION_FAILED: "Some fields are not valid.",
+    Code.INVALID_BODY: "The request could not be read.",
+    Code.BODY_TOO_LARGE: "The request body is too large.",
+    Code.UNSUPPORTED_MEDIA_TYPE: "Send the body as JSON or as form data.",
+    Code.NOT_FOUND: "There is nothing at this address.",
+    Code.METHOD_NOT_ALLOWED: "This address does not accept that method.",
+    Code.RATE_LIMITED: "Too many attempts. Please try again later.",
+    Code.INTERNAL_ERROR: "Something went wrong on our side. Please try again later.",
+    Code.SERVICE_UNAVAILABLE: "The service is not ready. Please try again shortly.",
+    Code.INVALID_TOKEN: "Your access token is invalid.",
+    Code.REFRESH_EXPIRED: "Refresh token expired - session ended.",
+    Code.FORBIDDEN: "You may not do this.",
+    Code.NO_PUBLIC_KEYS: "This server signs its tokens with a shared secret; it has no public keys.",
+    Code.INVALID_CREDENTIALS: "The email or password is incorrect.",
+    Code.ACCOUNT_DISABLED: "This account is disabled.",
+    Code.EMAIL_TAKEN: "A user with that username already exists.",
+    Code.EMAIL_NOT_VERIFIED: "Please verify your email address first.",
+    Code.WEAK_PASSWORD: "This password is too easy to guess.",
+    Code.NO_PASSWORD: (
+        "This account has no password: it signs in with Google or Apple. "
+        "To add one, ask for a password reset (forgot password) for its email."
+    ),
+    Code.PASSWORD_REQUIRED: "This account has a password: send it to delete the account.",
+    Code.PROOF_REQUIRED: "Send your password to link a sign-in to this account.",
+    Code.NOTHING_TO_CHANGE: "Send first or last to change.",
+    Code.SAME_EMAIL: "That is already your email address.",
+    Code.INVALID_CODE: "The code is invalid or has expired.",
+    Code.SESSION_NOT_FOUND: "There is no such session.",
+    Code.USER_NOT_FOUND: "There is no user {key!r}.",
+    Code.INVALID_ID_TOKEN: "The sign-in token is invalid.",
+    Code.PROVIDER_DISABLED: "Signing in with this provider is not enabled on this server.",
+    Code.PROVIDER_UNAVAILABLE: "Signing in with {name} is not possible right now. Please try again shortly.",
+    Code.ACCOUNT_EXISTS: "An account with this email already exists. Log in with your password first.",
+    Code.IDENTITY_IN_USE: "This sign-in is already linked to another account.",
+    Code.PROVIDER_ALREADY_LINKED: (
+        "Another {name} account is already linked to this account. Unlink it first."
+    ),
+    Code.IDENTITY_NOT_LINKED: "No such sign-in is linked to this account.",
+    Code.LAST_SIGN_IN_METHOD: (
+        "This is the only way to sign in to this account. Add a password or link another sign-in first."
+    ),
 }
 
+# A code's other sentences, where one code answers more than one situation.
+CURRENT_PASSWORD_WRONG = "The current password is incorrect."  # INVALID_CREDENTIALS, signed in
+CURRENT_ID_TOKEN_REQUIRED = (  # PROOF_REQUIRED, an account without a password
+    "Send a fresh sign-in token (currentIdToken) of a sign-in already linked to this account."
+)
+ADMINS_ONLY = "Only admins can list users."  # FORBIDDEN, getAll with GETALL_ACCESS=admin
 
-class ApiError(Exception):
-    """A failure a client should see: a sentence, an optional machine code, a status."""
+UNAVAILABLE_RETRY_AFTER = 5  # seconds: about the time a database takes to come back from a restart
 
-    status = 400
-    code: str | None = None
+
+class AuthError(Exception):
+    """A failure a client should see: its code, a sentence (the code's own unless given), and
+    per field, what is wrong (`errors`). Nothing here knows of HTTP."""
+
     #: Seconds the client should wait before trying again, sent as `Retry-After`.
     retry_after: int | None = None
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        status: int | None = None,
-        errors: dict | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code or self.code
-        self.status = status or self.status
+    def __init__(self, code: Code, message: str | None = None, *, errors: dict | None = None) -> None:
+        self.code = code
+        self.message = message or MESSAGES[code]
         self.errors = errors
+        super().__init__(self.message)
 
 
-class InvalidToken(ApiError):
-    """The access token is missing, malformed, expired or of the wrong kind."""
+def message_of(code: Code, **values: object) -> str:
+    """Return the code's message with its `{placeholders}` filled (a provider's name, a user's key)."""
+    return MESSAGES[code].format(**values)
 
-    status = 403
-    code = INVALID_TOKEN
+
+def field_error(code: Code, field: str, message: str | None = None) -> AuthError:
+    """Return an error about one field: its message both as the sentence and under `errors`."""
+    text = message or MESSAGES[code]
+    return AuthError(code, text, errors={field: [text]})
+
+
+class InvalidToken(AuthError):
+    """The access token is missing, malformed, expired, of the wrong kind, or of an ended session."""
 
     def __init__(self) -> None:
-        super().__init__("Your access token is invalid.")
+        super().__init__(Code.INVALID_TOKEN)
 
 
-class RefreshExpired(ApiError):
+class RefreshExpired(AuthError):
     """The refresh token cannot be used: expired, revoked, unknown or tampered with."""
 
-    status = 403
-    code = REFRESH_EXPIRED
-
     def __init__(self) -> None:
-        super().__init__("Refresh token expired - session ended.")
+        super().__init__(Code.REFRESH_EXPIRED)
 
 
-class AccountDisabled(ApiError):
+class AccountDisabled(AuthError):
     """An operator disabled the account: no login and no refresh until it is enabled again."""
 
-    code = ACCOUNT_DISABLED
-
     def __init__(self) -> None:
-        super().__init__("This account is disabled.")
+        super().__init__(Code.ACCOUNT_DISABLED)
 
 
-class Forbidden(ApiError):
-    """The caller is signed in but may not do this (for example, list users without being an admin)."""
-
-    status = 403
-    code = FORBIDDEN
-
-
-class RateLimited(ApiError):
-    """Too many attempts: from one address, or at one account's password."""
-
-    status = 429
-    code = RATE_LIMITED
+class RateLimited(AuthError):
+    """Too many attempts: from one address, at one account's password, or at its codes."""
 
     def __init__(self, retry_after: float) -> None:
         seconds = max(1, math.ceil(retry_after))
-        super().__init__(f"Too many attempts. Please try again in {seconds} seconds.")
+        super().__init__(Code.RATE_LIMITED, f"Too many attempts. Please try again in {seconds} seconds.")
         self.retry_after = seconds
 
 
-class ServiceUnavailable(ApiError):
-    """The database does not answer; the client may retry after `Retry-After` seconds."""
+class ServiceUnavailable(AuthError):
+    """The database (or a sign-in provider's key set) does not answer; retry after `retry_after`."""
 
-    status = 503
-    code = SERVICE_UNAVAILABLE
-    retry_after = UNAVAILABLE_RETRY_AFTER
-
-    def __init__(self) -> None:
-        super().__init__(HTTP_MESSAGES[503])
-
-
-def envelope(
-    message: str,
-    status: int,
-    code: str | None = None,
-    errors: dict | None = None,
-    retry_after: int | None = None,
-) -> Response:
-    """Build the failure envelope every error response uses."""
-    body: dict = {"success": False, "message": message}
-    if code:
-        body["code"] = code
-        note_error_code(code)
-    if errors:
-        body["errors"] = errors
-    response = jsonify(body)
-    response.status_code = status
-    if retry_after is not None:
-        response.headers["Retry-After"] = str(retry_after)
-    return response
-
-
-def render(error: ApiError) -> Response:
-    """Render an ApiError as the envelope, for handlers of other libraries' exceptions."""
-    return envelope(error.message, error.status, error.code, error.errors, error.retry_after)
-
-
-def _unavailable(error: Exception) -> Response:
-    log.warning("database unavailable: %s", type(error).__name__)
-    return render(ServiceUnavailable())
-
-
-def _http_error(error: HTTPException) -> Response:
-    status = error.code or 500
-    response = envelope(HTTP_MESSAGES.get(status, error.name), status)
-    original_headers = error.get_response().headers
-    for header in ("Allow", "Retry-After"):
-        if header in original_headers:
-            response.headers[header] = original_headers[header]
-    return response
-
-
-def _unexpected_error(error: Exception) -> Response:
-    log.exception("unhandled error", exc_info=error)
-    return envelope(HTTP_MESSAGES[500], 500)
-
-
-def register_error_handlers(app: Flask, unavailable: tuple[type[Exception], ...] = ()) -> None:
-    """Render every failure as the JSON envelope; `unavailable` errors (the database's) as 503."""
-    app.register_error_handler(ApiError, render)
-    for error_type in unavailable:
-        app.register_error_handler(error_type, _unavailable)
-    app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(Exception, _unexpected_error)
+    def __init__(
+        self,
+        code: Code = Code.SERVICE_UNAVAILABLE,
+        message: str | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(code, message)
+        self.retry_after = retry_after or UNAVAILABLE_RETRY_AFTER

@@ -6,12 +6,11 @@ from flask import Blueprint, current_app
 
 from . import schemas
 from .api import responds
-from .errors import ApiError
+from .errors import AuthError, Code
 from .rules import public
 
 bp = Blueprint("jwks", __name__)
 
-NO_PUBLIC_KEYS = "This server signs its tokens with a shared secret; it has no public keys."
 CACHE = "public, max-age=300"  # verifiers may cache the set; a new key is picked up within minutes
 
 
@@ -22,6 +21,6 @@ def jwks() -> tuple[dict, int, dict]:
     """Return the key set; 404 when tokens are signed with a shared secret (HS256)."""
     key_set = current_app.extensions["auth_service"].signer.keys.jwks()
     if not key_set["keys"]:
-        raise ApiError(NO_PUBLIC_KEYS, status=404)
+        raise AuthError(Code.NO_PUBLIC_KEYS)
     # Cacheable, and its CORS headers depend on the request's Origin: caches must key on it.
     return {"success": True, **key_set}, 200, {"Cache-Control": CACHE, "Vary": "Origin"}

@@ -14,7 +14,8 @@ from flask_limiter import Limiter, RateLimitExceeded
 from config import Settings
 
 from .addresses import limit_key
-from .errors import RateLimited, render
+from .error_handlers import render
+from .errors import RateLimited
 from .storage import DEFAULT_DB_NAME
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from urllib.request import HTTPRedirectHandler, Request, build_opener
 
 from zxcvbn import zxcvbn
 
-from .errors import ApiError
+from .errors import AuthError, Code
 
 MIN_SCORE = 2  # zxcvbn: 2 is "at least 10**6 guesses", safe against throttled online guessing
 # zxcvbn's l33t matching grows exponentially with the symbols a password holds: 2 s for 72 of
@@ -42,11 +42,11 @@ log = logging.getLogger(__name__)
 _SEPARATORS = re.compile(r"[\W_]+")
 
 
-class WeakPassword(ApiError):
+class WeakPassword(AuthError):
     """A new password a rule refuses: `400` with the message under the route's field name."""
 
     def __init__(self, message: str, field: str) -> None:
-        super().__init__(message, errors={field: [message]})
+        super().__init__(Code.WEAK_PASSWORD, message, errors={field: [message]})
 
 
 def personal_words(*names: str, email: str = "") -> list[str]:

@@ -46,6 +46,7 @@ def test_every_account_route_answers_its_documented_success_shape(mail_app, mail
 def test_the_document_names_the_new_codes_and_the_email_verified_field(client):
     document = client.get("/api/openapi.json").json
     assert "emailVerified" in document["components"]["schemas"]["UserWithRole"]["properties"]
-    description = document["components"]["schemas"]["Error"]["properties"]["code"]["description"]
-    assert "invalidCode" in description and "emailNotVerified" in description
+    codes = document["components"]["schemas"]["Error"]["properties"]["code"]["enum"]
+    assert "invalidCode" in codes and "emailNotVerified" in codes
+    assert "code" in document["components"]["schemas"]["Error"]["required"], "every failure has one"
     assert set(document["paths"]["/api/auth/me"]) >= {"get", "patch"}

@@ -103,7 +103,7 @@ def test_a_listed_password_is_refused_and_only_five_hex_digits_of_its_hash_leave
     response = auth.signup(password=LEAKED)
     assert (response.status_code, response.json) == (
         400,
-        {"success": False, "message": BREACHED, "errors": {"password": [BREACHED]}},
+        {"success": False, "message": BREACHED, "code": "weakPassword", "errors": {"password": [BREACHED]}},
     )
     assert pwned.paths == [f"/range/{sha1(LEAKED)[:5]}"]
     assert pwned.headers[0]["Add-Padding"] == "true"

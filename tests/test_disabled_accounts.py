@@ -20,7 +20,11 @@ def test_a_disabled_account_is_told_so_only_with_the_right_password(app, auth):
     disable(app)
     wrong = auth.login(password="not the password")
     assert wrong.status_code == 400
-    assert wrong.json == {"success": False, "message": "The email or password is incorrect."}
+    assert wrong.json == {
+        "success": False,
+        "message": "The email or password is incorrect.",
+        "code": "invalidCredentials",
+    }
     right = auth.login()
     assert right.status_code == 400
     assert right.json == DISABLED

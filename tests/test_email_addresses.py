@@ -28,7 +28,11 @@ def signup(client, email: str):
 def test_one_mailbox_holds_one_account_whatever_the_spelling(client, storage, spelling):
     assert signup(client, "target@example.com").status_code == 200
     response = signup(client, spelling)
-    assert response.json == {"success": False, "message": "A user with that username already exists."}
+    assert response.json == {
+        "success": False,
+        "message": "A user with that username already exists.",
+        "code": "emailTaken",
+    }
     assert [user["email"] for user in storage.db[USERS].find()] == ["target@example.com"]
 
 

@@ -9,7 +9,7 @@ from config import ConfigError, Settings
 from helpers import INVALID, AuthActions, bearer, claims_of
 
 FORBIDDEN = {"success": False, "message": "Only admins can list users.", "code": "forbidden"}
-NOT_FOUND = {"success": False, "message": "There is nothing at this address."}
+NOT_FOUND = {"success": False, "message": "There is nothing at this address.", "code": "notFound"}
 
 
 def promote(app, email):

@@ -5,7 +5,8 @@ import logging
 
 import pytest
 
-from app.errors import ApiError
+from app.error_handlers import status_of
+from app.errors import MESSAGES, AuthError, Code
 from app.service.sessions import Sessions
 from helpers import PASSWORD
 
@@ -97,9 +98,18 @@ def test_an_unexpected_error_is_a_500_without_internals_and_is_logged(app, clien
     assert any("secret internal detail" in (record.exc_text or "") for record in caplog.records)
 
 
-def test_an_api_error_carries_its_code_and_status():
-    error = ApiError("Nope.", code="someCode", status=409)
-    assert (error.message, error.code, error.status) == ("Nope.", "someCode", 409)
+def test_an_error_carries_its_code_and_its_message_the_catalogues_unless_given():
+    assert (AuthError(Code.EMAIL_TAKEN).message, AuthError(Code.EMAIL_TAKEN).code) == (
+        "A user with that username already exists.",
+        "emailTaken",
+    )
+    assert AuthError(Code.FORBIDDEN, "Not you.").message == "Not you."
+    assert not hasattr(AuthError(Code.FORBIDDEN), "status"), "the service's errors know nothing of HTTP"
+
+
+def test_every_code_has_a_message_and_one_status():
+    assert set(MESSAGES) == set(Code)
+    assert {status_of(code) for code in Code} <= {400, 403, 404, 405, 413, 415, 429, 500, 503}
 
 
 def post_chunked(client, path: str, body: bytes):
@@ -124,3 +134,35 @@ def test_a_small_chunked_body_is_read_whole(auth, client):
     body = b'{"email": "ada@example.com", "password": "' + PASSWORD.encode() + b'"}'
     response = post_chunked(client, "/api/auth/login", body)
     assert response.status_code == 200
+
+
+def test_json_sent_as_a_form_is_told_to_say_it_is_json(client):
+    body = '{"email": "ada@example.com", "password": "correct horse battery"}'
+    response = client.post("/api/auth/login", data=body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    assert response.json["code"] == "missingFields"
+    assert "Content-Type: application/json" in response.json["message"]
+    form = client.post("/api/auth/login", data={"email": "ada@example.com"})
+    assert form.json["message"] == "You must send the username and the password.", "a real form is unchanged"
+
+
+def test_every_error_answer_the_document_lists_has_a_code_of_the_catalogue(client):
+    """Each documented failure answers with the Error shape, whose `code` is required and one of ours."""
+    document = client.get("/api/openapi.json").json
+    error = document["components"]["schemas"]["Error"]
+    assert "code" in error["required"] and set(error["properties"]["code"]["enum"]) == {
+        code.value for code in Code
+    }
+    failures = [
+        response
+        for operations in document["paths"].values()
+        for operation in operations.values()
+        if isinstance(operation, dict) and "responses" in operation
+        for status, response in operation["responses"].items()
+        if int(status) >= 400
+    ]
+    assert failures
+    assert all(
+        response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+        for response in failures
+    )

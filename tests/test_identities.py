@@ -6,7 +6,7 @@ import bcrypt
 import pytest
 import schemathesis
 
-from app.errors import ApiError
+from app.errors import AuthError
 from app.service import Client
 from helpers import PASSWORD, AuthActions, at_once, bearer
 from providers import epoch, hashed_nonce
@@ -166,7 +166,11 @@ def test_password_login_to_an_account_without_one_fails_as_usual_after_a_full_bc
     monkeypatch.setattr(bcrypt, "checkpw", lambda *args: checks.append(args) or real_check(*args))
     response = AuthActions(id_client).login("ada@example.com", "anything at all")
     assert response.status_code == 400
-    assert response.json == {"success": False, "message": "The email or password is incorrect."}
+    assert response.json == {
+        "success": False,
+        "message": "The email or password is incorrect.",
+        "code": "invalidCredentials",
+    }
     assert len(checks) == 1  # the dummy hash: the same work as a wrong password
 
 
@@ -279,7 +283,7 @@ def test_confirm_identity_takes_a_fresh_token_of_a_linked_provider(id_app, id_cl
         "an invalid token": (user_id, "google", google.token(aud="other")),
     }
     for name, (who, provider, token) in refused.items():
-        with pytest.raises(ApiError) as raised:
+        with pytest.raises(AuthError) as raised:
             service.identities.confirm_identity(who, provider, token, None)
         assert raised.value.code == "invalidIdToken", name
 

@@ -5,11 +5,13 @@ from datetime import timedelta
 import bcrypt
 import pytest
 
-from app.errors import RATE_LIMITED, RateLimited
+from app.errors import Code, RateLimited
 from app.lockout import LoginThrottle
 from app.storage import LOGIN_FAILURES
 from helpers import PASSWORD, AuthActions, at_once, bearer
 from smtp_server import code_in
+
+RATE_LIMITED = Code.RATE_LIMITED
 
 WRONG = "wrong password"
 

@@ -46,7 +46,11 @@ def test_unknown_email_and_wrong_password_get_one_and_the_same_answer(auth):
     unknown = auth.login(email="nobody@example.com")
     wrong = auth.login(password="wrong password")
     assert unknown.status_code == wrong.status_code == 400
-    assert unknown.json == wrong.json == {"success": False, "message": BAD_CREDENTIALS}
+    assert (
+        unknown.json
+        == wrong.json
+        == {"success": False, "message": BAD_CREDENTIALS, "code": "invalidCredentials"}
+    )
 
 
 def test_an_unknown_email_still_costs_one_bcrypt_check(app, auth, monkeypatch):

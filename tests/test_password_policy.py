@@ -27,7 +27,7 @@ STRONG = "a brand new passphrase"
 
 
 def refusal(message: str, field: str) -> dict:
-    return {"success": False, "message": message, "errors": {field: [message]}}
+    return {"success": False, "message": message, "code": "weakPassword", "errors": {field: [message]}}
 
 
 def reset_code(client, mailbox, email: str = "ada@example.com") -> str:

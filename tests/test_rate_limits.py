@@ -6,10 +6,12 @@ from functools import partial
 import bcrypt
 import pytest
 
-from app.errors import RATE_LIMITED
+from app.errors import Code
 from app.limits import storage_options
 from config import ConfigError, Settings
 from helpers import PASSWORD, TEST_SECRET
+
+RATE_LIMITED = Code.RATE_LIMITED
 
 # Each limited route with its default limit per minute.
 LIMITED = [("/api/auth/login", 20), ("/api/auth/signup", 10), ("/api/auth/refreshToken", 30)]

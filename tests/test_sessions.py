@@ -6,7 +6,7 @@ from app.storage import SESSIONS, USERS
 from helpers import EXPIRED, INVALID, AuthActions, bearer, claims_of, refresh, sign_like
 
 SESSION_FIELDS = {"id", "createdAt", "lastUsedAt", "expiresAt", "ip", "userAgent", "current"}
-NOT_FOUND = {"success": False, "message": "There is no such session."}
+NOT_FOUND = {"success": False, "message": "There is no such session.", "code": "sessionNotFound"}
 
 
 def devices(auth, clock, *agents: str) -> list[dict]:

@@ -46,7 +46,11 @@ def test_an_email_that_is_taken_is_refused(auth):
     auth.signup()
     response = auth.signup()
     assert response.status_code == 400
-    assert response.json == {"success": False, "message": "A user with that username already exists."}
+    assert response.json == {
+        "success": False,
+        "message": "A user with that username already exists.",
+        "code": "emailTaken",
+    }
 
 
 def test_emails_are_trimmed_and_compared_without_case(auth, storage):

@@ -27,9 +27,12 @@ from pathlib import Path
 import pymongo
 import pytest
 
-from app.service import BAD_CREDENTIALS, EMAIL_TAKEN
+from app.errors import MESSAGES, Code
 from app.storage import ACTIVITY, SESSIONS, USERS
 from helpers import EXPIRED, PASSWORD, TEST_SECRET, claims_of, fresh_database_uri
+
+BAD_CREDENTIALS = MESSAGES[Code.INVALID_CREDENTIALS]
+EMAIL_TAKEN = MESSAGES[Code.EMAIL_TAKEN]
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("TEST_MONGO_URI"),

@@ -14,7 +14,7 @@ from flask.cli import AppGroup
 from pymongo.errors import ConnectionFailure, PyMongoError
 
 from .. import schemas
-from ..errors import ApiError
+from ..errors import AuthError
 from ..logs import escaped
 from ..service import AuthService
 from ..storage import DuplicateEmails
@@ -50,7 +50,7 @@ def one_line_errors(callback: Callable) -> Callable:
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
             return callback(*args, **kwargs)
-        except ApiError as error:
+        except AuthError as error:
             raise click.ClickException(error.message) from None
         except DuplicateEmails as error:
             raise click.ClickException(str(error)) from None

@@ -6,12 +6,10 @@ from flask import Flask, abort, request
 
 from .. import schemas
 from ..api import accepts, responds
-from ..errors import Forbidden
+from ..errors import ADMINS_ONLY, AuthError, Code
 from ..rules import READS_UNTIL_EXPIRY, signed_in
 from ..storage import ADMIN
 from .blueprint import auth_service, bp, current_user, settings
-
-ADMINS_ONLY = "Only admins can list users."
 
 
 @bp.route("/getAll", methods=["GET", "POST"])
@@ -26,7 +24,7 @@ def get_all(data: dict) -> tuple[dict, int]:
     """
     caller_is_admin = current_user()["role"] == ADMIN  # as stored now, never the token's word
     if settings().getall_access == "admin" and not caller_is_admin:
-        raise Forbidden(ADMINS_ONLY)
+        raise AuthError(Code.FORBIDDEN, ADMINS_ONLY)
     users, next_cursor = auth_service().accounts.list_users(data["after"], data["limit"])
     shape = schemas.user_with_role_schema if caller_is_admin else schemas.user_schema
     return {"success": True, "message": shape.dump(users, many=True), "next": next_cursor}, 201

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
+from ..errors import Code
 from .shapes import (
     ActivitySchema,
     IdentitySchema,
@@ -98,13 +99,15 @@ class ErrorSchema(Schema):
     success = fields.Boolean(required=True, metadata={"example": False})
     message = fields.String(required=True, metadata={"example": "You must send all details."})
     code = fields.String(
+        required=True,
+        validate=validate.OneOf([code.value for code in Code]),
         metadata={
-            "description": "`invalidToken`: refresh and retry; `refreshExpired`: log out; "
-            "`rateLimited`: wait `Retry-After` seconds; `accountDisabled`: an operator disabled "
-            "the account; `forbidden`: signed in, but not allowed; `invalidCode`: the one-time code "
-            "is wrong, used or expired; `emailNotVerified`: verify the email address first",
-            "example": "invalidToken",
-        }
+            "description": "What went wrong, for the app to test (app/errors.py lists each with its "
+            "message). `invalidToken`: refresh and retry; `refreshExpired`: log out; "
+            "`rateLimited`: wait `Retry-After` seconds; `invalidCredentials`: a wrong email or "
+            "password; `missingFields` and `validationFailed`: see `errors`",
+            "example": "invalidCredentials",
+        },
     )
     errors = fields.Dict(
         keys=fields.String(),

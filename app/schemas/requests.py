@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from ..errors import ApiError
+from .. import errors
 from ..id_tokens import PROVIDERS
 from .fields import (
     MISSING,
@@ -191,12 +191,14 @@ def _as_list(texts: Any) -> list[str]:
 
 
 def load(schema: RequestSchema, data: Any, partial: tuple[str, ...] = ()) -> dict:
-    """Validate `data` with `schema` (the `partial` fields may be absent), or raise an ApiError."""
+    """Validate `data` with `schema` (the `partial` fields may be absent), or raise what is wrong."""
     try:
         return schema.load(data, partial=partial)
     except ValidationError as error:
         messages = error.messages if isinstance(error.messages, dict) else {"_body": error.messages}
-        raise ApiError(_summary(schema, messages), errors=messages) from None
+        missing = any(text == MISSING for texts in messages.values() for text in _as_list(texts))
+        code = errors.Code.MISSING_FIELDS if missing else errors.Code.VALIDATION_FAILED
+        raise errors.AuthError(code, _summary(schema, messages), errors=messages) from None
 
 
 signup_schema = SignupSchema()

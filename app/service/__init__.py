@@ -14,7 +14,7 @@ from ..lockout import LoginThrottle
 from ..passwords import PasswordHasher
 from ..storage import Storage
 from ..tokens import TokenSigner
-from .accounts import EMAIL_TAKEN, Accounts
+from .accounts import Accounts
 from .activity import ActivityLog
 from .codes import Codes, InvalidCode
 from .deletion import Deletion
@@ -22,11 +22,10 @@ from .identities import Identities, IdTokenLogin, LinkProof
 from .notices import Notices
 from .operators import Operators
 from .profile import Profile
-from .reauth import WRONG_CURRENT_PASSWORD, Reauth
+from .reauth import Reauth
 from .recovery import Recovery
-from .sessions import BAD_CREDENTIALS, NO_SUCH_SESSION, LoginResult, Sessions
+from .sessions import LoginResult, Sessions
 from .shared import (
-    EMAIL_NOT_VERIFIED,
     OPERATOR,
     AccountRules,
     Client,
@@ -42,12 +41,7 @@ from .tokens import Refreshed, Tokens
 from .verification import Verification
 
 __all__ = [
-    "BAD_CREDENTIALS",
-    "EMAIL_NOT_VERIFIED",
-    "EMAIL_TAKEN",
-    "NO_SUCH_SESSION",
     "OPERATOR",
-    "WRONG_CURRENT_PASSWORD",
     "AccountRules",
     "AuthService",
     "Client",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import ApiError
+from ..errors import AuthError, Code, field_error
 from ..password_policy import PasswordPolicy
 from ..passwords import PasswordHasher
 from ..storage import Storage
@@ -14,13 +14,6 @@ from .notices import Notices
 from .reauth import Reauth
 from .shared import Client, Clock, page
 from .verification import Verification
-
-EMAIL_TAKEN = "A user with that username already exists."
-NO_PASSWORD_CODE = "noPassword"
-NO_PASSWORD = (
-    "This account has no password: it signs in with Google or Apple. "
-    "To add one, ask for a password reset (forgot password) for its email."
-)
 
 
 @dataclass(frozen=True)
@@ -44,7 +37,7 @@ class Accounts:
         now = self.clock()  # after bcrypt, which can wait its turn: the new id holds this time
         user_id = self.storage.users.insert(first, last, email, password_hash, now)
         if user_id is None:
-            raise ApiError(EMAIL_TAKEN)
+            raise AuthError(Code.EMAIL_TAKEN)
         self.activity.log(user_id, "signup", client, now)
         self.verification.mail_code({"id": user_id, "first": first, "email": email}, now)
         return user_id
@@ -55,7 +48,7 @@ class Accounts:
         """Check the current password, set the new one, end every other session; return how many ended."""
         user = self.reauth.signed_in_user(user_id, session_id)
         if not user["password"]:
-            raise ApiError(NO_PASSWORD, code=NO_PASSWORD_CODE, errors={"currentPassword": [NO_PASSWORD]})
+            raise field_error(Code.NO_PASSWORD, "currentPassword")
         now = self.reauth.check_password(user, session_id, current_password, "currentPassword")
         self.policy.check(
             new_password, "newPassword", email=user["email"], first=user["first"], last=user["last"]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from ..errors import ApiError, RateLimited
+from ..errors import AuthError, Code, RateLimited
 from ..storage import Storage
 from .activity import ActivityLog
 from .notices import Notices
@@ -35,13 +35,11 @@ CODE_DIGITS = 6
 _CODE_SHAPE = re.compile(r"[0-9]{6}")  # ASCII digits only: str.isdigit() would take "١٢٣٤٥٦"
 
 
-class InvalidCode(ApiError):
+class InvalidCode(AuthError):
     """The code is wrong, used, expired, voided by too many tries, or for another purpose or email."""
 
-    code = "invalidCode"
-
     def __init__(self) -> None:
-        super().__init__("The code is invalid or has expired.")
+        super().__init__(Code.INVALID_CODE)
 
 
 def new_code() -> str:

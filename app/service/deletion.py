@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from ..errors import ApiError
+from ..errors import Code, field_error
 from ..id_tokens import provider_named_by
 from ..storage import Storage
 from .identities import Identities, invalid_id_token
@@ -14,8 +14,6 @@ from .reauth import Reauth
 from .shared import Client, Clock
 
 log = logging.getLogger(__name__)
-
-PASSWORD_NEEDED = "This account has a password: send it to delete the account."
 
 
 @dataclass(frozen=True)
@@ -52,7 +50,7 @@ class Deletion:
         """
         user = self.reauth.signed_in_user(user_id, session_id)
         if user["password"]:
-            raise ApiError(PASSWORD_NEEDED, errors={"password": [PASSWORD_NEEDED]})
+            raise field_error(Code.PASSWORD_REQUIRED, "password")
         provider = provider or provider_named_by(id_token)
         if provider is None:
             raise invalid_id_token()

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..errors import ApiError
+from ..errors import CURRENT_ID_TOKEN_REQUIRED, AuthError, Code, ServiceUnavailable, field_error, message_of
 from ..id_tokens import (
     FRESH_TOKEN_AGE,
     IdentityClaims,
@@ -22,42 +22,16 @@ from .codes import PROVIDER_NAMES
 from .notices import Notices
 from .reauth import Reauth
 from .sessions import LoginResult, Sessions
-from .shared import (
-    EMAIL_NOT_VERIFIED,
-    EMAIL_NOT_VERIFIED_CODE,
-    Client,
-    Clock,
-    ensure_email_verified,
-    ensure_enabled,
-)
+from .shared import Client, Clock, ensure_email_verified, ensure_enabled
 
 log = logging.getLogger(__name__)
 
-INVALID_ID_TOKEN_CODE = "invalidIdToken"
-INVALID_ID_TOKEN = "The sign-in token is invalid."
-PROVIDER_DISABLED_CODE = "providerDisabled"
-PROVIDER_DISABLED = "Signing in with this provider is not enabled on this server."
-ACCOUNT_EXISTS_CODE = "accountExists"
-ACCOUNT_EXISTS = "An account with this email already exists. Log in with your password first."
-PROVIDER_UNAVAILABLE_CODE = "providerUnavailable"
-PROVIDER_UNAVAILABLE = "Signing in with {name} is not possible right now. Please try again shortly."
-IDENTITY_IN_USE_CODE = "identityInUse"
-IDENTITY_IN_USE = "This sign-in is already linked to another account."
-PROVIDER_LINKED_CODE = "providerAlreadyLinked"
-PROVIDER_LINKED = "Another {name} account is already linked to this account. Unlink it first."
-NOT_LINKED = "No such sign-in is linked to this account."
-LAST_WAY_IN_CODE = "lastSignInMethod"
-LAST_WAY_IN = "This is the only way to sign in to this account. Add a password or link another sign-in first."
 NAMES = PROVIDER_NAMES
-PASSWORD_TO_LINK = "Send your password to link a sign-in to this account."
-CURRENT_ID_TOKEN_TO_LINK = (
-    "Send a fresh sign-in token (currentIdToken) of a sign-in already linked to this account."
-)
 RESOLVE_TRIES = 4  # each lost race (another device signing in at the same moment) re-reads what it made
 
 
-def invalid_id_token() -> ApiError:
-    return ApiError(INVALID_ID_TOKEN, code=INVALID_ID_TOKEN_CODE)
+def invalid_id_token() -> AuthError:
+    return AuthError(Code.INVALID_ID_TOKEN)
 
 
 @dataclass(frozen=True)
@@ -146,7 +120,7 @@ class Identities:
         """
         user = self.reauth.signed_in_user(user_id, session_id)
         if not user["emailVerified"]:
-            raise ApiError(EMAIL_NOT_VERIFIED, code=EMAIL_NOT_VERIFIED_CODE)
+            raise AuthError(Code.EMAIL_NOT_VERIFIED)
         self._check_link_proof(user, session_id, proof)
         now = self.clock()
         claims = self._verify(provider, id_token, nonce, now)
@@ -154,25 +128,28 @@ class Identities:
             identity = self.storage.identities.find(claims.provider, claims.subject)
             if identity is not None:
                 if identity["userId"] != user_id:
-                    raise ApiError(IDENTITY_IN_USE, code=IDENTITY_IN_USE_CODE)
+                    raise AuthError(Code.IDENTITY_IN_USE)
                 return
             if self._link(user_id, claims, client, now):
                 self._notify_linked(user, claims.provider, now)
                 return
             if self.storage.identities.find(claims.provider, claims.subject) is None:
                 # The insert lost to the unique (user, provider) index, not to this identity.
-                raise ApiError(PROVIDER_LINKED.format(name=NAMES[claims.provider]), code=PROVIDER_LINKED_CODE)
-        raise ApiError(IDENTITY_IN_USE, code=IDENTITY_IN_USE_CODE)
+                raise AuthError(
+                    Code.PROVIDER_ALREADY_LINKED,
+                    message_of(Code.PROVIDER_ALREADY_LINKED, name=NAMES[claims.provider]),
+                )
+        raise AuthError(Code.IDENTITY_IN_USE)
 
     def _check_link_proof(self, user: dict, session_id: str, proof: LinkProof) -> None:
         """Check the password of an account that has one, else a fresh token of an identity linked to it."""
         if user["password"]:
             if proof.password is None:
-                raise ApiError(PASSWORD_TO_LINK, errors={"password": [PASSWORD_TO_LINK]})
+                raise field_error(Code.PROOF_REQUIRED, "password")
             self.reauth.check_password(user, session_id, proof.password, "password")
             return
         if proof.current_id_token is None:
-            raise ApiError(CURRENT_ID_TOKEN_TO_LINK, errors={"currentIdToken": [CURRENT_ID_TOKEN_TO_LINK]})
+            raise field_error(Code.PROOF_REQUIRED, "currentIdToken", CURRENT_ID_TOKEN_REQUIRED)
         provider = provider_named_by(proof.current_id_token)
         if provider is None:
             raise invalid_id_token()
@@ -187,9 +164,9 @@ class Identities:
         self.reauth.existing_user(user_id)
         unlinked = self.storage.identities.unlink(user_id, provider)
         if unlinked is None:
-            raise ApiError(NOT_LINKED, status=404)
+            raise AuthError(Code.IDENTITY_NOT_LINKED)
         if not unlinked:
-            raise ApiError(LAST_WAY_IN, code=LAST_WAY_IN_CODE)
+            raise AuthError(Code.LAST_SIGN_IN_METHOD)
         self.activity.log(user_id, "identityUnlinked", client, self.clock(), provider)
 
     def confirm_identity(self, user_id: str, provider: str, id_token: str, nonce: str | None) -> None:
@@ -209,16 +186,14 @@ class Identities:
         try:
             return self.verifier.verify(provider, id_token, nonce, now)
         except ProviderDisabled:
-            raise ApiError(PROVIDER_DISABLED, code=PROVIDER_DISABLED_CODE) from None
+            raise AuthError(Code.PROVIDER_DISABLED) from None
         except InvalidIdToken as error:
             log.info("%s ID token refused: %s", provider, error)
             raise invalid_id_token() from None
         except KeySetUnavailable as error:
-            unavailable = ApiError(
-                PROVIDER_UNAVAILABLE.format(name=NAMES[provider]), code=PROVIDER_UNAVAILABLE_CODE, status=503
-            )
-            unavailable.retry_after = max(1, round(error.retry_after))
-            raise unavailable from None
+            message = message_of(Code.PROVIDER_UNAVAILABLE, name=NAMES[provider])
+            retry_after = max(1, round(error.retry_after))
+            raise ServiceUnavailable(Code.PROVIDER_UNAVAILABLE, message, retry_after) from None
 
     def _account_for(
         self, claims: IdentityClaims, first: str | None, last: str | None, client: Client, now: datetime
@@ -247,7 +222,7 @@ class Identities:
                 if not (claims.email_verified and user["emailVerified"]):
                     if self.storage.identities.find(claims.provider, claims.subject) is not None:
                         continue  # another device of this person made the account and linked it meanwhile
-                    raise ApiError(ACCOUNT_EXISTS, code=ACCOUNT_EXISTS_CODE)
+                    raise AuthError(Code.ACCOUNT_EXISTS)
                 if self._link(user["id"], claims, client, now):
                     self._notify_linked(user, claims.provider, now)
                     return user, user["id"] == made
@@ -255,7 +230,7 @@ class Identities:
                     self.storage.identities.find(claims.provider, claims.subject) is None
                 ):
                     # The account has another identity at this provider: it must be unlinked first.
-                    raise ApiError(ACCOUNT_EXISTS, code=ACCOUNT_EXISTS_CODE)
+                    raise AuthError(Code.ACCOUNT_EXISTS)
                 continue
             if not claims.email_verified:
                 # Before making it: an account that could not sign in would only hold the address.

@@ -10,7 +10,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from ..errors import ApiError
+from ..errors import AuthError, Code, message_of
 from ..lockout import LoginThrottle
 from ..passwords import PasswordHasher
 from ..storage import ADMIN, Storage
@@ -18,7 +18,6 @@ from ..texts import InvalidEmailDomain, normalise_email
 from .activity import ActivityLog
 from .codes import Codes
 from .deletion import Deletion
-from .sessions import NO_SUCH_SESSION
 from .shared import OPERATOR, Clock, page
 
 log = logging.getLogger(__name__)
@@ -39,7 +38,7 @@ class Operators:
     clock: Clock
 
     def find_user(self, email_or_id: str) -> dict:
-        """Return the user with this id or email, or raise a 404 ApiError naming what was looked for."""
+        """Return the user with this id or email, or raise userNotFound naming what was looked for."""
         key = email_or_id.strip()
         if USER_ID.fullmatch(key.lower()):
             user = self.storage.users.find_by_id(key.lower())
@@ -49,7 +48,7 @@ class Operators:
             except InvalidEmailDomain:
                 user = None  # no account can hold such an address
         if user is None:
-            raise ApiError(f"There is no user {key!r}.", status=404)
+            raise AuthError(Code.USER_NOT_FOUND, message_of(Code.USER_NOT_FOUND, key=key))
         return user
 
     def find_users(
@@ -134,11 +133,11 @@ class Operators:
         return True
 
     def end_any_session(self, session_id: str) -> str:
-        """End an open session of any user; return its user's id, or raise a 404 ApiError."""
+        """End an open session of any user; return its user's id, or raise sessionNotFound."""
         now = self.clock()
         user_id = self.storage.sessions.owner(session_id, now)
         if user_id is None or not self.storage.sessions.end(session_id, user_id, now):
-            raise ApiError(NO_SUCH_SESSION, status=404)
+            raise AuthError(Code.SESSION_NOT_FOUND)
         self.activity.log(user_id, "sessionEnded", OPERATOR, now)
         return user_id
 

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import ApiError, InvalidToken
+from ..errors import AuthError, Code, InvalidToken, field_error
 from ..storage import EmailTaken, Storage
-from .accounts import EMAIL_TAKEN
 from .activity import ActivityLog
 from .codes import EMAIL_CHANGE, Codes, MailedCode
 from .notices import Notices
 from .reauth import Reauth
 from .shared import Client, Clock
-
-NOTHING_TO_CHANGE = "Send first or last to change."
-SAME_EMAIL = "That is already your email address."
 
 
 @dataclass(frozen=True)
@@ -32,7 +28,7 @@ class Profile:
         """Change the user's `first` and/or `last` and return the user as it is now."""
         names = {name: names[name] for name in ("first", "last") if name in names}
         if not names:
-            raise ApiError(NOTHING_TO_CHANGE)
+            raise AuthError(Code.NOTHING_TO_CHANGE)
         self.reauth.existing_user(user_id)
         user = self.storage.users.update_names(user_id, names)
         if user is None:
@@ -47,9 +43,9 @@ class Profile:
         user = self.reauth.signed_in_user(user_id, session_id)
         now = self.reauth.check_password(user, session_id, password, "password")
         if new_email == user["email"]:
-            raise ApiError(SAME_EMAIL, errors={"newEmail": [SAME_EMAIL]})
+            raise field_error(Code.SAME_EMAIL, "newEmail")
         if self.storage.users.find_by_email(new_email) is not None:
-            raise ApiError(EMAIL_TAKEN, errors={"newEmail": [EMAIL_TAKEN]})
+            raise field_error(Code.EMAIL_TAKEN, "newEmail")
         mailing = MailedCode(
             "change_email", EMAIL_CHANGE, user, new_email, new_email=new_email, session_id=session_id
         )
@@ -67,7 +63,7 @@ class Profile:
             # The unique index decides again now: the address may have been taken since the code went out.
             changed = self.storage.users.change_email(user_id, document["newEmail"])
         except EmailTaken:
-            raise ApiError(EMAIL_TAKEN, errors={"newEmail": [EMAIL_TAKEN]}) from None
+            raise field_error(Code.EMAIL_TAKEN, "newEmail") from None
         if changed is None:
             raise InvalidToken()
         self.codes.end_pending(user_id)  # codes sent to the old address

@@ -5,13 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..errors import ApiError, InvalidToken
+from ..errors import CURRENT_PASSWORD_WRONG, Code, InvalidToken, field_error
 from ..lockout import LoginThrottle, from_session
 from ..passwords import PasswordHasher
 from ..storage import Storage
 from .shared import Clock, ensure_enabled
-
-WRONG_CURRENT_PASSWORD = "The current password is incorrect."
 
 
 @dataclass(frozen=True)
@@ -57,6 +55,6 @@ class Reauth:
         source = from_session(session_id)
         self.throttle.claim(user["email"], source, now, holds_session=True)
         if not self.hasher.check(password, user["password"]):
-            raise ApiError(WRONG_CURRENT_PASSWORD, errors={field: [WRONG_CURRENT_PASSWORD]})
+            raise field_error(Code.INVALID_CREDENTIALS, field, CURRENT_PASSWORD_WRONG)
         self.throttle.succeeded(user["email"], source, now)
         return now

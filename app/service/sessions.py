@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ..errors import ApiError
+from ..errors import AuthError, Code
 from ..lockout import LoginThrottle, from_address, from_session
 from ..passwords import PasswordHasher
 from ..storage import Storage
@@ -14,8 +14,6 @@ from ..tokens import REFRESH, TokenError, TokenSigner
 from .activity import ActivityLog
 from .shared import Client, Clock, SessionRules, ensure_email_verified, ensure_enabled, token_hash
 
-BAD_CREDENTIALS = "The email or password is incorrect."
-NO_SUCH_SESSION = "There is no such session."
 PASSWORD_METHOD = "password"
 
 
@@ -55,7 +53,7 @@ class Sessions:
         self.throttle.claim(email, source, now, holds_session=held is not None)
         stored_hash = user["password"] if user else None
         if not self.hasher.check(password, stored_hash) or user is None:
-            raise ApiError(BAD_CREDENTIALS)
+            raise AuthError(Code.INVALID_CREDENTIALS)
         self.throttle.succeeded(email, source, now)
         ensure_enabled(user)  # only now: saying so before the password check would tell anyone
         ensure_email_verified(user, required=self.require_verified_email)
@@ -103,7 +101,7 @@ class Sessions:
         if stale or current["disabled"]:
             self.storage.sessions.end(session_id, user_id, now)
             if stale:
-                raise ApiError(BAD_CREDENTIALS)
+                raise AuthError(Code.INVALID_CREDENTIALS)
             ensure_enabled(current)
         return current
 
@@ -173,5 +171,5 @@ class Sessions:
         """End one of the user's own open sessions; another user's is as missing as an unknown one."""
         now = self.clock()
         if not self.storage.sessions.end(session_id, user_id, now):
-            raise ApiError(NO_SUCH_SESSION, status=404)
+            raise AuthError(Code.SESSION_NOT_FOUND)
         self.activity.log(user_id, "sessionEnded", client, now)

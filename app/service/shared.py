@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from ..errors import AccountDisabled, ApiError
+from ..errors import AccountDisabled, AuthError, Code
 from ..password_policy import PasswordPolicy
 
 Clock = Callable[[], datetime]
@@ -112,11 +112,7 @@ class NoMail:
         return None
 
 
-EMAIL_NOT_VERIFIED = "Please verify your email address first."
-EMAIL_NOT_VERIFIED_CODE = "emailNotVerified"
-
-
 def ensure_email_verified(user: dict, *, required: bool) -> None:
     """With REQUIRE_EMAIL_VERIFICATION (`required`), refuse an unverified account (after its proof)."""
     if required and not user["emailVerified"]:
-        raise ApiError(EMAIL_NOT_VERIFIED, code=EMAIL_NOT_VERIFIED_CODE)
+        raise AuthError(Code.EMAIL_NOT_VERIFIED)

@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..errors import ApiError
+from ..errors import Code, field_error
 from ..lockout import LoginThrottle, from_address
 from ..passwords import PasswordHasher
 from ..storage import Storage
 from .activity import ActivityLog
 from .codes import NO_USER, VERIFY_EMAIL, Codes, InvalidCode, MailedCode
-from .sessions import BAD_CREDENTIALS
 from .shared import Client, Clock
 
 
@@ -72,7 +71,7 @@ class Verification:
         source = from_address(client.ip)
         self.throttle.claim(email, source, now)
         if not self.hasher.check(password, user["password"] if user else None) or user is None:
-            raise ApiError(BAD_CREDENTIALS, errors={"password": [BAD_CREDENTIALS]})
+            raise field_error(Code.INVALID_CREDENTIALS, "password")
         self.throttle.succeeded(email, source, now)
 
     def resend_verification(self, email: str, client: Client) -> None:

@@ -1,5 +1,19 @@
+import type { components } from "./openapi.js";
+
+/**
+ * Every code the server answers a failure with (`invalidCredentials`, `emailTaken`, ...): read from
+ * its OpenAPI document (src/openapi.ts, generated), so a new code on the server is a type here.
+ */
+export type ServerErrorCode = components["schemas"]["Error"]["code"];
+
 /** Codes the client gives to failures that have no answer from the server behind them. */
 export type ClientErrorCode = "networkError" | "timeout" | "aborted" | "badResponse" | "notSignedIn" | "sessionChanged";
+
+/**
+ * A failure's code: one of the server's, one of the client's, or, from `auth.fetch` on the app's
+ * own API, whatever string that API sent (`string & {}` keeps the known ones for completion).
+ */
+export type ErrorCode = ServerErrorCode | ClientErrorCode | (string & {});
 
 /** What the server said was wrong with one field: field name to its messages. */
 export type FieldErrors = Record<string, string[]>;
@@ -7,7 +21,7 @@ export type FieldErrors = Record<string, string[]>;
 export interface AuthErrorInit {
   status: number;
   message: string;
-  code?: string;
+  code?: ErrorCode;
   errors?: FieldErrors;
   retryAfter?: number;
   cause?: unknown;
@@ -21,7 +35,7 @@ export class AuthError extends Error {
   /** The HTTP status, or 0 when the server did not answer. */
   readonly status: number;
   /** The server's `code` (`invalidToken`, `refreshExpired`, `rateLimited`, ...) or a `ClientErrorCode`. */
-  readonly code: string | undefined;
+  readonly code: ErrorCode | undefined;
   /** Validation failures: field name to its messages. */
   readonly errors: FieldErrors | undefined;
   /** Seconds to wait, from `Retry-After`, on a `429`. */

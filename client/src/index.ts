@@ -1,7 +1,7 @@
 export { AuthClient, createAuthClient } from "./client.js";
 export type { AuthClientOptions, AuthState, AuthStatus } from "./client.js";
 export { AuthError } from "./errors.js";
-export type { ClientErrorCode, FieldErrors } from "./errors.js";
+export type { ClientErrorCode, ErrorCode, FieldErrors, ServerErrorCode } from "./errors.js";
 export { readTokenClaims } from "./claims.js";
 export type { TokenClaims } from "./claims.js";
 export { memoryStorage } from "./storage.js";

@@ -538,10 +538,11 @@ export interface components {
         };
         Error: {
             /**
-             * @description `invalidToken`: refresh and retry; `refreshExpired`: log out; `rateLimited`: wait `Retry-After` seconds; `accountDisabled`: an operator disabled the account; `forbidden`: signed in, but not allowed; `invalidCode`: the one-time code is wrong, used or expired; `emailNotVerified`: verify the email address first
-             * @example invalidToken
+             * @description What went wrong, for the app to test (app/errors.py lists each with its message). `invalidToken`: refresh and retry; `refreshExpired`: log out; `rateLimited`: wait `Retry-After` seconds; `invalidCredentials`: a wrong email or password; `missingFields` and `validationFailed`: see `errors`
+             * @example invalidCredentials
+             * @enum {string}
              */
-            code?: string;
+            code: "missingFields" | "validationFailed" | "invalidBody" | "bodyTooLarge" | "unsupportedMediaType" | "notFound" | "methodNotAllowed" | "rateLimited" | "internalError" | "serviceUnavailable" | "invalidToken" | "refreshExpired" | "forbidden" | "noPublicKeys" | "invalidCredentials" | "accountDisabled" | "emailTaken" | "emailNotVerified" | "weakPassword" | "noPassword" | "passwordRequired" | "proofRequired" | "nothingToChange" | "sameEmail" | "invalidCode" | "sessionNotFound" | "userNotFound" | "invalidIdToken" | "providerDisabled" | "providerUnavailable" | "accountExists" | "identityInUse" | "providerAlreadyLinked" | "identityNotLinked" | "lastSignInMethod";
             /** @description field name to its messages, for validation failures */
             errors?: {
                 [key: string]: string[];

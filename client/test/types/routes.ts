@@ -1,4 +1,5 @@
 // Compile-time checks of the methods' types, run by `npm run typecheck`: each line fails to compile when a type drifts.
+import type { ServerErrorCode } from "../../src/errors.js";
 import type { components } from "../../src/openapi.js";
 import type { AnswerOf, BodyOf, CallOptions, DocumentedRoute, QueryOf, RouteMethods, RouteName } from "../../src/routes.js";
 
@@ -38,3 +39,7 @@ t<Equals<BodyOf<"linkIdToken">["provider"], "google" | "apple">>();
 t<Equals<AnswerOf<"identities">["identities"], Schemas["Identity"][]>>();
 t<Equals<Parameters<RouteMethods["unlinkIdentity"]>, [argument: string, options?: CallOptions]>>();
 t<Equals<Parameters<RouteMethods["identities"]>, [options?: CallOptions]>>();
+
+// The server's error codes are the document's: a code the server adds or drops changes this type.
+t<Equals<Extract<ServerErrorCode, "invalidCredentials" | "emailTaken">, "invalidCredentials" | "emailTaken">>();
+t<Equals<ServerErrorCode, components["schemas"]["Error"]["code"]>>();
