@@ -32,21 +32,22 @@ class MailQuotaStore(StoreBase):
         Each step is one atomic update, so concurrent requests cannot together pass the limit.
         """
         key = f"{purpose}:{email}"
-        with self._lock:
-            counted = self.db[MAIL_QUOTA].update_one(
-                {"_id": key, "expiresAt": {"$gt": now}, "count": {"$lt": limit}}, {"$inc": {"count": 1}}
-            )
-        if counted.matched_count == 1:
-            return True
+        live = {"_id": key, "expiresAt": {"$gt": now}, "count": {"$lt": limit}}
         start = {"$set": {"email": email, "count": 1, "expiresAt": now + window}}
-        try:  # no counter, or one from a window that has passed: start a new window
+        for _ in range(2):  # the second time, against the counter a racing request has just made
             with self._lock:
-                started = self.db[MAIL_QUOTA].update_one(
-                    {"_id": key, "expiresAt": {"$lte": now}}, start, upsert=True
-                )
-        except DuplicateKeyError:  # a live counter at its limit (or one created just now)
-            return False
-        return started.matched_count == 1 or started.upserted_id is not None
+                counted = self.db[MAIL_QUOTA].update_one(live, {"$inc": {"count": 1}})
+            if counted.matched_count == 1:
+                return True
+            try:  # no counter, or one from a window that has passed: start a new window
+                with self._lock:
+                    started = self.db[MAIL_QUOTA].update_one(
+                        {"_id": key, "expiresAt": {"$lte": now}}, start, upsert=True
+                    )
+            except DuplicateKeyError:  # a live counter: at its limit, or made just now by a racer
+                continue
+            return started.matched_count == 1 or started.upserted_id is not None
+        return False
 
     def uncount(self, purpose: str, email: str) -> None:
         """Take one back from the counter of `purpose` for `email` (what it counted turned out free)."""
