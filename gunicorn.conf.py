@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from config import ConfigError, Settings
+from config import ConfigError, Settings, settings_or_exit
 
 
 def settings() -> Settings:
-    """Read the settings, or stop with the reason they are refused (no traceback)."""
-    try:
-        return Settings.from_env()
-    except ConfigError as refusal:
-        raise SystemExit(f"Error: {refusal}") from None
+    """Read the settings, or stop with the reason they are refused (no traceback, exit status 2)."""
+    return settings_or_exit()
 
 
-bind = f"0.0.0.0:{settings().port}"
+bind = f"0.0.0.0:{settings().server.port}"
 # On SIGTERM gunicorn stops accepting and lets the requests in flight finish; this long at most.
-graceful_timeout = settings().shutdown_grace_seconds
+graceful_timeout = settings().server.shutdown_grace_seconds
 # Threads: bcrypt releases the GIL and runs on its own small pool (BCRYPT_CONCURRENCY), so a
 # login waiting for it holds a request thread but no core. 32 threads leave guarded requests
 # free threads through a storm of 24 concurrent logins; bench/README.md has the measurements.

@@ -7,12 +7,13 @@ guarded requests as gunicorn's gthread worker, with the same answers (bench/READ
 from __future__ import annotations
 
 import argparse
+import sys
 
 from granian import Granian
 from granian.constants import Interfaces
 
 from app.keys import load_key_set
-from config import ConfigError, Settings
+from config import ConfigError, Settings, settings_or_exit
 
 # granian hands the app `X_Forwarded_For` and `X-Forwarded-For` as the same variable (the later wins),
 # so behind proxies the client's address must come from `Forwarded` (app/addresses.py).
@@ -32,29 +33,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")
     parser.add_argument("--app", default="wsgi:app", help="WSGI application (default wsgi:app)")
     args = parser.parse_args(argv)
+    settings = settings_or_exit()  # refuses several workers on the embedded store, among others
     try:
-        settings = Settings.from_env()  # refuses several workers on the embedded store, among others
         check_for_granian(settings)
         load_key_set(settings)  # a key that cannot be read stops here, once, not in every worker
     except ConfigError as refusal:
-        raise SystemExit(f"Error: {refusal}") from None
+        print(f"Error: {refusal}", file=sys.stderr)
+        raise SystemExit(2) from None
     server = Granian(
         args.app,
         address=args.host,
-        port=settings.port,
+        port=settings.server.port,
         interface=Interfaces.WSGI,
-        workers=settings.workers,
+        workers=settings.server.workers,
         blocking_threads=THREADS,
         respawn_failed_workers=True,
         # On SIGTERM granian stops accepting and lets the requests in flight finish; this long at most.
-        workers_kill_timeout=settings.shutdown_grace_seconds,
+        workers_kill_timeout=settings.server.shutdown_grace_seconds,
     )
     server.serve()
 
 
 def check_for_granian(settings: Settings) -> None:
     """Refuse settings that granian cannot serve safely."""
-    if settings.trusted_proxies and settings.trusted_proxy_header == "x-forwarded-for":
+    if settings.server.trusted_proxies and settings.server.trusted_proxy_header == "x-forwarded-for":
         raise ConfigError(XFF_UNDER_GRANIAN)
 
 

@@ -55,7 +55,7 @@ def create_app(
     # A doubled slash (an encoded "/" in a path parameter, say) is a 404 like any unknown
     # address, not Werkzeug's 308 redirect with an HTML body.
     app.url_map.merge_slashes = False
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.config["MAX_CONTENT_LENGTH"] = settings.server.max_body_bytes
     app.json.sort_keys = False  # keep "success" first, as the original did
     app.extensions["settings"] = settings
     admission = init_admission(app, settings)  # innermost middleware: the request log counts the wait
@@ -63,7 +63,7 @@ def create_app(
     init_security(app, settings)
     register_services(app, settings, admission, prepare_database, clock)
     app.register_blueprint(routes.bp)
-    if settings.getall_access == "off":
+    if settings.server.getall_access == "off":
         routes.switch_off_user_listing(app)
     app.register_blueprint(docs.bp)
     app.register_blueprint(health.bp)
@@ -90,9 +90,9 @@ def register_services(
     """Connect storage and build the auth service the views use."""
     storage = connect(
         app,
-        settings.mongo_uri,
-        keep_activity_for=timedelta(days=settings.activity_ttl_days),
-        timeout_ms=settings.mongo_timeout_seconds * 1000,
+        settings.store.mongo_uri,
+        keep_activity_for=timedelta(days=settings.store.activity_ttl_days),
+        timeout_ms=settings.store.mongo_timeout_seconds * 1000,
     )
     if prepare_database:
         storage.ensure_indexes()
@@ -101,42 +101,44 @@ def register_services(
     keys = load_key_set(settings)
     signer = TokenSigner(
         keys=keys,
-        access_ttl=settings.access_token_ttl,
-        refresh_ttl=settings.refresh_token_ttl,
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-        leeway=settings.jwt_leeway,
+        access_ttl=settings.tokens.access_token_ttl,
+        refresh_ttl=settings.tokens.refresh_token_ttl,
+        issuer=settings.tokens.jwt_issuer,
+        audience=settings.tokens.jwt_audience,
+        leeway=settings.tokens.jwt_leeway,
     )
     rules = SessionRules(
-        rotation=settings.refresh_token_rotation,
-        reuse_grace_seconds=settings.refresh_reuse_grace_seconds,
-        check_access_session=settings.access_token_session_check,
-        max_per_user=settings.max_sessions_per_user,
+        rotation=settings.sessions.refresh_token_rotation,
+        reuse_grace_seconds=settings.sessions.refresh_reuse_grace_seconds,
+        check_access_session=settings.sessions.access_token_session_check,
+        max_per_user=settings.sessions.max_sessions_per_user,
     )
     throttle = LoginThrottle(
         storage,
-        free_failures=settings.login_failures_before_delay,
-        first_delay=settings.login_delay_first,
-        max_delay=settings.login_delay_max,
-        account_failures_per_day=settings.login_account_failures_per_day,
+        free_failures=settings.limits.login_failures_before_delay,
+        first_delay=settings.limits.login_delay_first,
+        max_delay=settings.limits.login_delay_max,
+        account_failures_per_day=settings.limits.login_account_failures_per_day,
     )
     hasher = PasswordHasher(
-        settings.bcrypt_rounds,
-        settings.bcrypt_concurrency,
-        settings.bcrypt_nice,
+        settings.passwords.bcrypt_rounds,
+        settings.passwords.bcrypt_concurrency,
+        settings.passwords.bcrypt_nice,
         waiting=admission.stepped_out,
     )
     account_rules = AccountRules(
         code_key=code_key(keys),
-        code_ttl=settings.one_time_code_ttl,
-        mail_limit_per_hour=settings.mail_limit_per_hour,
-        code_failures_per_day=settings.code_failures_per_day,
-        password_reset_url=settings.password_reset_url,
-        email_verification_url=settings.email_verification_url,
-        require_email_verification=settings.require_email_verification,
+        code_ttl=settings.accounts.one_time_code_ttl,
+        mail_limit_per_hour=settings.limits.mail_limit_per_hour,
+        code_failures_per_day=settings.limits.code_failures_per_day,
+        password_reset_url=settings.accounts.password_reset_url,
+        email_verification_url=settings.accounts.email_verification_url,
+        require_email_verification=settings.accounts.require_email_verification,
         password_policy=new_password_policy(settings),
     )
-    mailer = app.extensions["mailer"] = Mailer(app, settings, storage, outbox_key(account_rules.code_key))
+    mailer = app.extensions["mailer"] = Mailer(
+        app, settings.mail, storage, outbox_key(account_rules.code_key), production=settings.production
+    )
     # Any process delivers the outbox: a serving one looks at it now and then (app/outbox.py).
     app.before_request(mailer.outbox.look_now_and_then)
     app.extensions["auth_service"] = build_auth_service(
@@ -154,9 +156,11 @@ def register_services(
 
 def new_password_policy(settings: Settings) -> PasswordPolicy:
     """Return the rules for new passwords, with the online breach check when a URL is set."""
-    if not settings.password_breach_check_url:
+    if not settings.passwords.password_breach_check_url:
         return PasswordPolicy()
-    check = BreachCheck(settings.password_breach_check_url, settings.password_breach_check_timeout)
+    check = BreachCheck(
+        settings.passwords.password_breach_check_url, settings.passwords.password_breach_check_timeout
+    )
     return PasswordPolicy(breach_check=check)
 
 

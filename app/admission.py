@@ -81,7 +81,7 @@ class Admission:
 
 def init_admission(app: Flask, settings: Settings) -> Admission:
     """Let `REQUEST_CONCURRENCY` requests into the Flask app at once; the request log counts the wait."""
-    admission = Admission(settings.request_concurrency)
+    admission = Admission(settings.server.request_concurrency)
     app.wsgi_app = admission.wrap(app.wsgi_app)
     app.extensions["admission"] = admission
     return admission

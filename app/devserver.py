@@ -57,9 +57,9 @@ def banner(settings: Settings, host: str, port: int) -> dict:
 
 def store_description(settings: Settings) -> str:
     """Name the store in use, never its credentials."""
-    if settings.mongo_uri is None:
+    if settings.store.mongo_uri is None:
         return "embedded in-memory store (no MONGO_URI)"
-    parts = urlsplit(settings.mongo_uri)
+    parts = urlsplit(settings.store.mongo_uri)
     hosts = parts.netloc.rpartition("@")[2]  # user:password@ stays out
     return f"MongoDB at {hosts}{parts.path or '/'}"
 

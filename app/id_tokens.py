@@ -243,11 +243,17 @@ class IdTokenVerifier:
         return cls(
             {
                 GOOGLE: Provider(
-                    GOOGLE, settings.google_client_ids, KeySet(GOOGLE, settings.google_jwks_url)
+                    GOOGLE,
+                    settings.providers.google_client_ids,
+                    KeySet(GOOGLE, settings.providers.google_jwks_url),
                 ),
-                APPLE: Provider(APPLE, settings.apple_client_ids, KeySet(APPLE, settings.apple_jwks_url)),
+                APPLE: Provider(
+                    APPLE,
+                    settings.providers.apple_client_ids,
+                    KeySet(APPLE, settings.providers.apple_jwks_url),
+                ),
             },
-            leeway=settings.jwt_leeway,
+            leeway=settings.tokens.jwt_leeway,
         )
 
     def verify(self, provider_name: str, token: str, nonce: str | None, now: datetime) -> IdentityClaims:

@@ -139,25 +139,33 @@ def _public_bytes(public: Any) -> bytes:
 
 
 def _asymmetric_signing_key(settings: Settings) -> Key:
-    private = load_private_key(read_pem(settings.jwt_private_key or "", "JWT_PRIVATE_KEY"))
+    private = load_private_key(read_pem(settings.tokens.jwt_private_key or "", "JWT_PRIVATE_KEY"))
     public = private.public_key()
-    if settings.jwt_public_key:
-        configured = load_public_key(read_pem(settings.jwt_public_key, "JWT_PUBLIC_KEY"), "JWT_PUBLIC_KEY")
+    if settings.tokens.jwt_public_key:
+        configured = load_public_key(
+            read_pem(settings.tokens.jwt_public_key, "JWT_PUBLIC_KEY"), "JWT_PUBLIC_KEY"
+        )
         if _public_bytes(configured) != _public_bytes(public):
             raise ConfigError("JWT_PUBLIC_KEY is not the public half of JWT_PRIVATE_KEY.")
     key = public_key(public, signer=private)
-    if key.algorithm != settings.jwt_algorithm:
-        raise ConfigError(f"JWT_PRIVATE_KEY is a key for {key.algorithm}, not {settings.jwt_algorithm}.")
+    if key.algorithm != settings.tokens.jwt_algorithm:
+        raise ConfigError(
+            f"JWT_PRIVATE_KEY is a key for {key.algorithm}, not {settings.tokens.jwt_algorithm}."
+        )
     return key
 
 
 def load_key_set(settings: Settings) -> KeySet:
     """Load every key the settings name; each verifies only with its own algorithm."""
-    signing = _asymmetric_signing_key(settings) if settings.asymmetric else secret_key(settings.secret_key)
-    retired = [secret_key(secret) for secret in settings.previous_secret_keys]
+    signing = (
+        _asymmetric_signing_key(settings)
+        if settings.tokens.asymmetric
+        else secret_key(settings.tokens.secret_key)
+    )
+    retired = [secret_key(secret) for secret in settings.tokens.previous_secret_keys]
     retired += [
         public_key(load_public_key(read_pem(value, "JWT_PREVIOUS_PUBLIC_KEYS"), "JWT_PREVIOUS_PUBLIC_KEYS"))
-        for value in settings.jwt_previous_public_keys
+        for value in settings.tokens.jwt_previous_public_keys
     ]
     verifying = {key.kid: key for key in retired}
     verifying[signing.kid] = signing

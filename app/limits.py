@@ -60,7 +60,7 @@ def storage_options(uri: str) -> dict:
 def limited_endpoints(app: Flask, settings: Settings) -> dict[str, str]:
     """Return each endpoint that declared a rate limit (app.rules) and its limit, e.g. `20/minute`."""
     return {
-        endpoint: getattr(settings, f"rate_limit_{rules.limit}")
+        endpoint: getattr(settings.limits, f"rate_limit_{rules.limit}")
         for endpoint, rules in app.extensions["route_rules"].items()
         if rules.limit is not None
     }
@@ -84,7 +84,7 @@ def drop_request_hooks(app: Flask, limiter: Limiter) -> None:
 
 def init_rate_limits(app: Flask, settings: Settings) -> Limiter | None:
     """Limit each address on the routes that check passwords or refresh tokens, before the view runs."""
-    if not settings.rate_limit_enabled:
+    if not settings.limits.rate_limit_enabled:
         return None
     limiter = Limiter(
         key_func=client_address,

@@ -22,7 +22,7 @@ from flask_mailman.backends.console import EmailBackend as ConsoleBackend
 from flask_mailman.backends.smtp import EmailBackend as SmtpBackend
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
-from config import Settings
+from config import MailSettings
 
 from .outbox import OutboxWorker, lease_for, utc_now
 from .sealed import seal, unseal
@@ -77,23 +77,22 @@ class VerifyingSmtpBackend(SmtpBackend):
         return smtplib.SMTP_SSL if self.use_ssl else VerifyingSMTP
 
 
-def mailman_config(settings: Settings) -> dict:
+def mailman_config(mail: MailSettings, *, production: bool) -> dict:
     """Return Flask-Mailman's configuration for the server's mail settings."""
-    smtp = settings.mail_backend == "smtp"
+    if mail.mail_backend == "smtp":
+        backend: type = VerifyingSmtpBackend
+    else:  # in production the console backend logs no code or link
+        backend = HeadersOnlyLogBackend if production else LogBackend
     return {
-        "MAIL_BACKEND": VerifyingSmtpBackend
-        if smtp
-        else HeadersOnlyLogBackend
-        if settings.production
-        else LogBackend,
-        "MAIL_SERVER": settings.smtp_host or "localhost",
-        "MAIL_PORT": settings.smtp_port,
-        "MAIL_USERNAME": settings.smtp_username,
-        "MAIL_PASSWORD": settings.smtp_password,
-        "MAIL_USE_TLS": settings.smtp_security == "starttls",
-        "MAIL_USE_SSL": settings.smtp_security == "ssl",
-        "MAIL_TIMEOUT": settings.smtp_timeout,
-        "MAIL_DEFAULT_SENDER": settings.mail_from,
+        "MAIL_BACKEND": backend,
+        "MAIL_SERVER": mail.smtp_host or "localhost",
+        "MAIL_PORT": mail.smtp_port,
+        "MAIL_USERNAME": mail.smtp_username,
+        "MAIL_PASSWORD": mail.smtp_password,
+        "MAIL_USE_TLS": mail.smtp_security == "starttls",
+        "MAIL_USE_SSL": mail.smtp_security == "ssl",
+        "MAIL_TIMEOUT": mail.smtp_timeout,
+        "MAIL_DEFAULT_SENDER": mail.mail_from,
     }
 
 
@@ -111,28 +110,30 @@ def template_environment(custom_dir: str | None) -> Environment:
 class Mailer:
     """Stores messages in the outbox before the answer; its worker renders and sends them."""
 
-    def __init__(self, app: Flask, settings: Settings, storage: Storage, key: bytes) -> None:
-        app.config.update(mailman_config(settings))
+    def __init__(
+        self, app: Flask, mail: MailSettings, storage: Storage, key: bytes, *, production: bool
+    ) -> None:
+        app.config.update(mailman_config(mail, production=production))
         self.app = app
-        self.settings = settings
+        self.settings = mail
         self.storage = storage
         self._key = key  # seals each message's context (app/sealed.py)
         self._mail = Mail(app)
-        self._templates = template_environment(settings.mail_templates_dir)
+        self._templates = template_environment(mail.mail_templates_dir)
         self.outbox = OutboxWorker(
             storage,
             self.deliver,
-            lease=lease_for(settings.smtp_timeout),
-            keep_for=timedelta(days=settings.mail_keep_days),
-            log_sent=settings.mail_backend == "smtp",
+            lease=lease_for(mail.smtp_timeout),
+            keep_for=timedelta(days=mail.mail_keep_days),
+            log_sent=mail.mail_backend == "smtp",
         )
 
     def describe(self) -> str:
         """Say where mail goes, for the start-up log."""
-        if self.settings.mail_backend == "console":
+        mail = self.settings
+        if mail.mail_backend == "console":
             return "Mail is written to the log (MAIL_BACKEND=console): no message leaves this server."
-        s = self.settings
-        return f"Mail goes to {s.smtp_host}:{s.smtp_port} ({s.smtp_security}) from {s.mail_from}."
+        return f"Mail goes to {mail.smtp_host}:{mail.smtp_port} ({mail.smtp_security}) from {mail.mail_from}."
 
     def send(self, template: str, to: str, **context: object) -> None:
         """Store a message for `to` in the outbox and wake the worker; the worker sends it later."""

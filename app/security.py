@@ -77,10 +77,12 @@ class SecurityHeaders:
 def init_security(app: Flask, settings: Settings) -> None:
     """Trust `TRUSTED_PROXIES` proxies, answer CORS for `CORS_ORIGINS`, add security headers."""
     app.wsgi_app = SecurityHeaders(app.wsgi_app)
-    if settings.trusted_proxies:  # outermost: what it sets is what the others read
-        app.wsgi_app = trust_proxies(app.wsgi_app, settings.trusted_proxies, settings.trusted_proxy_header)
-    if settings.cors_origins:
-        init_cors(app, settings.cors_origins)
+    if settings.server.trusted_proxies:  # outermost: what it sets is what the others read
+        app.wsgi_app = trust_proxies(
+            app.wsgi_app, settings.server.trusted_proxies, settings.server.trusted_proxy_header
+        )
+    if settings.server.cors_origins:
+        init_cors(app, settings.server.cors_origins)
 
 
 def init_cors(app: Flask, origins: tuple[str, ...]) -> None:

@@ -47,7 +47,7 @@ def _fill(users: Collection, rebuild_indexes: callable) -> None:
 def project() -> Flask:
     """Return the project's app with the users stored, logging as wsgi.py does."""
     settings = Settings.from_env()
-    configure_logging(settings.log_level)
+    configure_logging(settings.logs.log_level)
     app = create_app(settings)
     storage = app.extensions["auth_service"].storage
     _fill(storage.db[USERS], storage.ensure_indexes)

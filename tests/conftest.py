@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from app import create_app
@@ -45,7 +43,7 @@ def make_app(settings, clock):
 
     def build(prepare_database=True, **overrides):
         app = create_app(
-            replace(settings, mongo_uri=fresh_database_uri(), **overrides),
+            settings.replace(mongo_uri=fresh_database_uri(), **overrides),
             prepare_database=prepare_database,
             clock=clock,
         )

@@ -188,8 +188,8 @@ def test_activity_entries_expire_through_a_ttl_index_of_activity_ttl_days(make_a
 
 
 def test_activity_ttl_days_is_a_setting():
-    assert Settings.from_env({}).activity_ttl_days == 365
-    assert Settings.from_env({"ACTIVITY_TTL_DAYS": "90"}).activity_ttl_days == 90
+    assert Settings.from_env({}).store.activity_ttl_days == 365
+    assert Settings.from_env({"ACTIVITY_TTL_DAYS": "90"}).store.activity_ttl_days == 90
     with pytest.raises(ConfigError, match="ACTIVITY_TTL_DAYS"):
         Settings.from_env({"ACTIVITY_TTL_DAYS": "0"})
 

@@ -149,9 +149,12 @@ def test_a_service_that_cannot_answer_never_blocks_a_signup(make_app, pwned, cap
 
 def test_the_check_is_off_by_default_and_its_settings_are_bounded():
     settings = Settings.from_env({})
-    assert (settings.password_breach_check_url, settings.password_breach_check_timeout) == (None, 2)
+    assert (
+        settings.passwords.password_breach_check_url,
+        settings.passwords.password_breach_check_timeout,
+    ) == (None, 2)
     on = Settings.from_env({"PASSWORD_BREACH_CHECK_URL": "https://api.pwnedpasswords.com/range/"})
-    assert on.password_breach_check_url == "https://api.pwnedpasswords.com/range/"
+    assert on.passwords.password_breach_check_url == "https://api.pwnedpasswords.com/range/"
     with pytest.raises(ConfigError, match="PASSWORD_BREACH_CHECK_URL must be an https:// URL"):
         Settings.from_env({"PASSWORD_BREACH_CHECK_URL": "http://pwned.example/range/"})
     with pytest.raises(ConfigError, match="PASSWORD_BREACH_CHECK_TIMEOUT must be at most 10"):

@@ -1,7 +1,10 @@
 """Settings: defaults, parsing, and what production refuses to start without."""
 
 import logging
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,20 +17,20 @@ STRONG_SECRET = "s" * 32
 
 def test_defaults_match_the_contract():
     settings = Settings.from_env({})
-    assert settings.access_token_ttl == 900
-    assert settings.refresh_token_ttl == 7_776_000
-    assert settings.bcrypt_rounds == 12
-    assert settings.jwt_algorithm == "HS256"
-    assert settings.port == 1140
-    assert settings.mongo_uri is None
+    assert settings.tokens.access_token_ttl == 900
+    assert settings.tokens.refresh_token_ttl == 7_776_000
+    assert settings.passwords.bcrypt_rounds == 12
+    assert settings.tokens.jwt_algorithm == "HS256"
+    assert settings.server.port == 1140
+    assert settings.store.mongo_uri is None
 
 
 def test_values_are_read_from_the_environment():
     settings = Settings.from_env(
         {"ACCESS_TOKEN_TTL": "60", "REFRESH_TOKEN_TTL": "3600", "BCRYPT_ROUNDS": "10", "PORT": "8080"}
     )
-    assert (settings.access_token_ttl, settings.refresh_token_ttl) == (60, 3600)
-    assert (settings.bcrypt_rounds, settings.port) == (10, 8080)
+    assert (settings.tokens.access_token_ttl, settings.tokens.refresh_token_ttl) == (60, 3600)
+    assert (settings.passwords.bcrypt_rounds, settings.server.port) == (10, 8080)
 
 
 @pytest.mark.parametrize(
@@ -47,9 +50,9 @@ def test_malformed_values_stop_the_server_with_a_message_naming_the_setting(name
 
 def test_development_without_a_secret_makes_a_random_one_each_start():
     first, second = Settings.from_env({}), Settings.from_env({})
-    assert first.secret_key_generated
-    assert first.secret_key != second.secret_key
-    assert len(first.secret_key.encode()) >= 32
+    assert first.tokens.secret_key_generated
+    assert first.tokens.secret_key != second.tokens.secret_key
+    assert len(first.tokens.secret_key.encode()) >= 32
 
 
 def test_development_warns_loudly_about_the_embedded_store_and_the_random_secret(caplog):
@@ -92,8 +95,8 @@ def test_a_dotenv_file_is_read_and_the_environment_wins(tmp_path, monkeypatch):
     monkeypatch.setenv("PORT", "9100")
     monkeypatch.delenv("ACCESS_TOKEN_TTL", raising=False)
     settings = Settings.from_env()
-    assert settings.access_token_ttl == 120
-    assert settings.port == 9100
+    assert settings.tokens.access_token_ttl == 120
+    assert settings.server.port == 9100
 
 
 def test_a_database_password_never_shows_in_the_settings_repr():
@@ -103,14 +106,14 @@ def test_a_database_password_never_shows_in_the_settings_repr():
 
 def test_logs_are_text_in_development_and_json_in_production_unless_told():
     production = {"APP_ENV": "production", "MONGO_URI": "mongodb://db/auth", "SECRET_KEY": STRONG_SECRET}
-    assert Settings.from_env({}).log_format == "text"
-    assert Settings.from_env(production).log_format == "json"
-    assert Settings.from_env({"LOG_FORMAT": "JSON"}).log_format == "json"
-    assert Settings.from_env({**production, "LOG_FORMAT": "text"}).log_format == "text"
+    assert Settings.from_env({}).logs.log_format == "text"
+    assert Settings.from_env(production).logs.log_format == "json"
+    assert Settings.from_env({"LOG_FORMAT": "JSON"}).logs.log_format == "json"
+    assert Settings.from_env({**production, "LOG_FORMAT": "text"}).logs.log_format == "text"
 
 
 def test_an_unknown_log_format_is_refused():
-    with pytest.raises(ConfigError, match="LOG_FORMAT must be text or json"):
+    with pytest.raises(ConfigError, match="LOG_FORMAT must be one of text, json"):
         Settings.from_env({"LOG_FORMAT": "xml"})
 
 
@@ -169,17 +172,39 @@ def test_no_setting_error_repeats_the_value_it_refuses():
 
 
 def test_more_requests_run_at_once_on_mongodb_where_each_also_waits_for_the_database():
-    assert Settings.from_env({}).request_concurrency == 4
-    assert Settings.from_env({"MONGO_URI": "mongodb://db:27017/auth"}).request_concurrency == 16
+    assert Settings.from_env({}).server.request_concurrency == 4
+    assert Settings.from_env({"MONGO_URI": "mongodb://db:27017/auth"}).server.request_concurrency == 16
     assert (
-        Settings.from_env({"MONGO_URI": "mongodb://db/auth", "REQUEST_CONCURRENCY": "8"}).request_concurrency
+        Settings.from_env(
+            {"MONGO_URI": "mongodb://db/auth", "REQUEST_CONCURRENCY": "8"}
+        ).server.request_concurrency
         == 8
     )
 
 
 def test_the_accounts_daily_failure_ceiling_is_100_and_cannot_be_set_higher():
     """NIST SP 800-63B 5.2.2 bounds failed attempts at one account to 100."""
-    assert Settings.from_env({}).login_account_failures_per_day == 100
-    assert Settings.from_env({"LOGIN_ACCOUNT_FAILURES_PER_DAY": "100"}).login_account_failures_per_day == 100
+    assert Settings.from_env({}).limits.login_account_failures_per_day == 100
+    assert (
+        Settings.from_env({"LOGIN_ACCOUNT_FAILURES_PER_DAY": "100"}).limits.login_account_failures_per_day
+        == 100
+    )
     with pytest.raises(ConfigError, match="LOGIN_ACCOUNT_FAILURES_PER_DAY must be at most 100"):
         Settings.from_env({"LOGIN_ACCOUNT_FAILURES_PER_DAY": "101"})
+
+
+@pytest.mark.parametrize("script", ["wsgi.py", "serve.py"])
+def test_a_bad_setting_stops_the_server_with_one_line_and_exit_status_2(tmp_path, script):
+    env = {"PATH": os.environ["PATH"], "ACCESS_TOKEN_TTL": "soon"}
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(  # noqa: S603 - this interpreter and the project's own scripts
+        [sys.executable, str(root / script)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == ["Error: ACCESS_TOKEN_TTL must be a whole number."]
+    assert "Traceback" not in done.stderr + done.stdout

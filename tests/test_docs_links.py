@@ -70,14 +70,26 @@ def test_the_checker_finds_links_in_every_form_ignores_code_and_knows_githubs_an
         "```\n[also](not/a/link)\n```\n[web](https://example.com/a_(b)) [here](#setup)\n"
     )
     assert links(text) == [
-        "../shared/CONTRACT.md", "img/a.png", "https://example.com/a_(b)", "#setup", "/etc/passwd", "file:///work/x.md",
+        "../shared/CONTRACT.md",
+        "img/a.png",
+        "https://example.com/a_(b)",
+        "#setup",
+        "/etc/passwd",
+        "file:///work/x.md",
     ]
     assert anchors("# Rotation (`REFRESH_TOKEN_ROTATION`)\n## A [b](c)\n## A b\n```\n# not\n```\n") == {
-        "rotation-refresh_token_rotation", "a-b", "a-b-1",
+        "rotation-refresh_token_rotation",
+        "a-b",
+        "a-b-1",
     }
     readme = ROOT / "README.md"
     assert [outside_the_repository(link, readme) for link in links(text)] == [
-        True, False, False, False, True, True,
+        True,
+        False,
+        False,
+        False,
+        True,
+        True,
     ]
 
 

@@ -47,7 +47,7 @@ def test_all_lets_every_signed_in_user_list_and_shows_roles_to_admins_only(make_
 
 
 def test_all_is_the_default(settings):
-    assert settings.getall_access == "all"
+    assert settings.server.getall_access == "all"
 
 
 def test_admin_lets_admins_list_and_refuses_others_with_forbidden(make_app):
@@ -111,7 +111,7 @@ def test_the_user_sees_the_own_role_at_login_and_in_me(make_app):
 
 @pytest.mark.parametrize("value", ["ALL", "Admin", "off"])
 def test_the_setting_is_read_in_any_case(value):
-    assert Settings.from_env({"GETALL_ACCESS": value}).getall_access == value.lower()
+    assert Settings.from_env({"GETALL_ACCESS": value}).server.getall_access == value.lower()
 
 
 def test_any_other_value_stops_the_server():

@@ -47,7 +47,7 @@ def test_a_refresh_token_does_not_pass_the_guard(auth, client):
 
 def test_an_expired_access_token_is_refused(auth, client, clock, app):
     token = auth.tokens()["authToken"]
-    clock.advance(app.extensions["settings"].access_token_ttl - 1)
+    clock.advance(app.extensions["settings"].tokens.access_token_ttl - 1)
     assert client.post("/api/auth/getAll", headers=bearer(token)).status_code == 201
     clock.advance(2)
     assert client.post("/api/auth/getAll", headers=bearer(token)).json == INVALID

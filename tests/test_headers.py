@@ -157,7 +157,7 @@ def test_production_answers_no_origin_until_told_which():
         "SECRET_KEY": TEST_SECRET,
         "MONGO_URI": "mongodb://db.example/auth",
     }
-    assert Settings.from_env(production).cors_origins == ()
+    assert Settings.from_env(production).server.cors_origins == ()
     listed = Settings.from_env({**production, "CORS_ORIGINS": f"{ORIGIN}, https://admin.example.com"})
-    assert listed.cors_origins == (ORIGIN, "https://admin.example.com")
-    assert Settings.from_env({"SECRET_KEY": TEST_SECRET}).cors_origins == ("*",)
+    assert listed.server.cors_origins == (ORIGIN, "https://admin.example.com")
+    assert Settings.from_env({"SECRET_KEY": TEST_SECRET}).server.cors_origins == ("*",)

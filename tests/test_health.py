@@ -1,6 +1,5 @@
 """Health and readiness probes, and 503 (never 500) while the database is away."""
 
-from dataclasses import replace
 
 import pytest
 from flask import Flask
@@ -84,8 +83,8 @@ def test_mongodb_is_opened_with_timeouts_so_a_lost_database_never_hangs_a_reques
 
 
 def test_mongo_timeout_seconds_bounds_every_database_call(settings):
-    chosen = replace(
-        settings, mongo_uri="mongodb://127.0.0.1:1/auth", mongo_timeout_seconds=2, rate_limit_enabled=False
+    chosen = settings.replace(
+        mongo_uri="mongodb://127.0.0.1:1/auth", mongo_timeout_seconds=2, rate_limit_enabled=False
     )
     storage = create_app(chosen, prepare_database=False).extensions["auth_service"].storage
     try:

@@ -315,10 +315,10 @@ def test_the_settings_read_client_ids_and_default_to_the_providers_key_sets():
     settings = Settings.from_env(
         {"APP_ENV": "testing", "GOOGLE_CLIENT_IDS": " a.apps, b.apps ,", "APPLE_CLIENT_IDS": ""}
     )
-    assert settings.google_client_ids == ("a.apps", "b.apps")
-    assert settings.apple_client_ids == ()
-    assert settings.google_jwks_url == "https://www.googleapis.com/oauth2/v3/certs"
-    assert settings.apple_jwks_url == "https://appleid.apple.com/auth/keys"
+    assert settings.providers.google_client_ids == ("a.apps", "b.apps")
+    assert settings.providers.apple_client_ids == ()
+    assert settings.providers.google_jwks_url == "https://www.googleapis.com/oauth2/v3/certs"
+    assert settings.providers.apple_jwks_url == "https://appleid.apple.com/auth/keys"
 
 
 def test_the_leeway_forgives_a_token_just_expired(make_app, key_server, google, clock):

@@ -174,8 +174,7 @@ def recorded(settings, clock, mailbox, key_server, google, apple):
     """
     uri = fresh_database_uri()
     app = create_app(
-        replace(
-            settings,
+        settings.replace(
             mongo_uri=uri,
             rate_limit_storage_uri=uri,
             refresh_token_rotation=True,

@@ -264,7 +264,13 @@ def test_a_request_in_text_is_one_readable_line_with_the_fields_of_its_json_line
     for name in ("request_id", "user_id", "ip"):
         assert f"{name}={entry[name]}" in line
     assert set(entry) - {"time", "level", "logger", "message"} == {
-        "method", "path", "status", "duration_ms", "ip", "user_id", "request_id"
+        "method",
+        "path",
+        "status",
+        "duration_ms",
+        "ip",
+        "user_id",
+        "request_id",
     }
 
 

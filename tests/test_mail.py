@@ -231,13 +231,21 @@ def test_bad_mail_settings_stop_the_server_with_a_message_naming_the_setting(env
 
 def test_mail_settings_defaults_and_smtp_when_a_host_is_named():
     defaults = Settings.from_env({})
-    assert (defaults.mail_backend, defaults.smtp_port, defaults.smtp_security) == ("console", 587, "starttls")
-    assert (defaults.smtp_timeout, defaults.one_time_code_ttl, defaults.require_email_verification) == (
+    assert (defaults.mail.mail_backend, defaults.mail.smtp_port, defaults.mail.smtp_security) == (
+        "console",
+        587,
+        "starttls",
+    )
+    assert (
+        defaults.mail.smtp_timeout,
+        defaults.accounts.one_time_code_ttl,
+        defaults.accounts.require_email_verification,
+    ) == (
         10,
         900,
         False,
     )
-    assert Settings.from_env({"SMTP_HOST": "mail.example.com"}).mail_backend == "smtp"
+    assert Settings.from_env({"SMTP_HOST": "mail.example.com"}).mail.mail_backend == "smtp"
     assert "hunter2" not in repr(Settings.from_env({"SMTP_PASSWORD": "hunter2"}))
 
 

@@ -118,7 +118,9 @@ def test_another_process_delivers_what_a_stopped_one_stored(make_mail_app, mailb
     assert mailbox.messages == []
 
     storage = app.extensions["auth_service"].storage
-    restarted = Mailer(app, app.extensions["settings"], storage, outbox_key(app_code_key(app)))
+    restarted = Mailer(
+        app, app.extensions["settings"].mail, storage, outbox_key(app_code_key(app)), production=False
+    )
     assert restarted.flush(DELIVERY_BOUND_S)
     assert len(mailbox.to("ada@example.com")) == 1
     assert code_in(mailbox.last("ada@example.com"))
@@ -140,7 +142,9 @@ def test_workers_racing_for_the_outbox_send_each_message_once(make_mail_app, mai
     for address in addresses:
         first.send("account_deleted", address, first="A")
     storage, settings = app.extensions["auth_service"].storage, app.extensions["settings"]
-    workers = [Mailer(app, settings, storage, outbox_key(app_code_key(app))) for _ in range(4)]
+    workers = [
+        Mailer(app, settings.mail, storage, outbox_key(app_code_key(app)), production=False) for _ in range(4)
+    ]
     barrier = threading.Barrier(len(workers))
 
     def drain(mailer: Mailer) -> None:
@@ -164,7 +168,9 @@ def test_a_message_whose_worker_died_mid_send_goes_again_when_its_lease_ends(mak
     now = utc_now()
     assert storage.outbox.claim(now, now + timedelta(seconds=60), "a worker that then died") is not None
 
-    again = Mailer(app, app.extensions["settings"], storage, outbox_key(app_code_key(app)))
+    again = Mailer(
+        app, app.extensions["settings"].mail, storage, outbox_key(app_code_key(app)), production=False
+    )
     again.outbox.wake()
     time.sleep(0.2)  # nothing may go while the lease lasts
     assert mailbox.messages == []
@@ -239,7 +245,11 @@ def spy(method, name: str, calls: list):
 
 def test_the_reliability_settings_have_defaults_and_refuse_what_is_not_a_duration():
     defaults = Settings.from_env({})
-    assert (defaults.mail_keep_days, defaults.mongo_timeout_seconds, defaults.shutdown_grace_seconds) == (
+    assert (
+        defaults.mail.mail_keep_days,
+        defaults.store.mongo_timeout_seconds,
+        defaults.server.shutdown_grace_seconds,
+    ) == (
         7,
         5,
         20,

@@ -69,8 +69,8 @@ def test_the_hasher_still_checks_passwords():
 
 def test_concurrency_and_nice_are_settings():
     settings = Settings.from_env({"BCRYPT_CONCURRENCY": "3", "BCRYPT_NICE": "0"})
-    assert (settings.bcrypt_concurrency, settings.bcrypt_nice) == (3, 0)
-    assert Settings.from_env({}).bcrypt_concurrency >= 1
+    assert (settings.passwords.bcrypt_concurrency, settings.passwords.bcrypt_nice) == (3, 0)
+    assert Settings.from_env({}).passwords.bcrypt_concurrency >= 1
 
 
 @pytest.mark.parametrize(

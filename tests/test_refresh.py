@@ -39,7 +39,7 @@ def test_a_token_that_is_not_a_string_is_refused(client, value):
 
 def test_an_expired_refresh_token_ends_the_session(auth, client, clock, app):
     tokens = auth.tokens()
-    clock.advance(app.extensions["settings"].refresh_token_ttl + 1)
+    clock.advance(app.extensions["settings"].tokens.refresh_token_ttl + 1)
     response = refresh(client, tokens["refreshToken"])
     assert response.status_code == 403
     assert response.json == EXPIRED
@@ -97,7 +97,7 @@ def test_the_original_clients_whole_flow(auth, client, clock, app):
     tokens = auth.tokens()
     assert client.post("/api/auth/getAll", headers=bearer(tokens["authToken"])).status_code == 201
 
-    clock.advance(settings.access_token_ttl + 1)
+    clock.advance(settings.tokens.access_token_ttl + 1)
     failed = client.post("/api/auth/getAll", headers=bearer(tokens["authToken"]))
     assert failed.status_code == 403
     assert failed.json["code"] == "invalidToken"
@@ -108,5 +108,5 @@ def test_the_original_clients_whole_flow(auth, client, clock, app):
     assert retried.status_code == 201
     assert retried.json["success"] is True
 
-    clock.advance(settings.refresh_token_ttl)
+    clock.advance(settings.tokens.refresh_token_ttl)
     assert refresh(client, tokens["refreshToken"]).json["code"] == "refreshExpired"

@@ -10,8 +10,10 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVER_CODE = [*sorted((ROOT / "app").rglob("*.py")), *(ROOT / name for name in (
-    "config.py", "wsgi.py", "serve.py", "gunicorn.conf.py"))]
+SERVER_CODE = [
+    *sorted((ROOT / "app").rglob("*.py")),
+    *(ROOT / name for name in ("config.py", "wsgi.py", "serve.py", "gunicorn.conf.py")),
+]
 TEST_CODE = [*sorted((ROOT / "tests").glob("*.py")), ROOT / "postman" / "build.py"]
 # The project's own modules, and the tests' shared modules (helpers, providers, ...).
 FIRST_PARTY = {"app", "config", "wsgi", "serve"} | {file.stem for file in (ROOT / "tests").glob("*.py")}

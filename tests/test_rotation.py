@@ -128,7 +128,7 @@ def test_the_grace_period_is_a_setting(make_app, clock):
 
 
 def test_each_rotation_extends_the_session(auth, client, clock, app):
-    ttl = app.extensions["settings"].refresh_token_ttl
+    ttl = app.extensions["settings"].tokens.refresh_token_ttl
     tokens = auth.tokens()
     clock.advance(ttl - 60)
     newest = refresh(client, tokens["refreshToken"]).json["refreshToken"]

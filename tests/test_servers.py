@@ -2,6 +2,7 @@
 
 import importlib.util
 import logging
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -52,7 +53,10 @@ def test_several_workers_on_the_embedded_store_refuse_to_start_with_a_clear_mess
 def test_several_workers_on_the_embedded_store_are_refused_by_the_settings():
     with pytest.raises(ConfigError, match="embedded in-memory store .* 3 workers"):
         Settings.from_env({"WEB_CONCURRENCY": "3"})
-    assert Settings.from_env({"WEB_CONCURRENCY": "3", "MONGO_URI": "mongodb://db.invalid/auth"}).workers == 3
+    assert (
+        Settings.from_env({"WEB_CONCURRENCY": "3", "MONGO_URI": "mongodb://db.invalid/auth"}).server.workers
+        == 3
+    )
 
 
 def test_one_worker_on_the_embedded_store_starts(conf, embedded):
@@ -78,7 +82,7 @@ def test_adding_workers_at_run_time_with_mongodb_is_allowed(conf, mongo):
 
 
 def test_the_port_comes_from_the_settings(conf):
-    assert conf.bind.endswith(f":{Settings.from_env().port}")
+    assert conf.bind.endswith(f":{Settings.from_env().server.port}")
     assert conf.worker_class == "gthread"
 
 
@@ -120,16 +124,22 @@ def test_both_servers_give_the_requests_in_flight_shutdown_grace_seconds_on_sigt
     assert load_conf().graceful_timeout == 12
 
 
-def test_serve_refuses_several_workers_on_the_embedded_store_before_starting(granian, embedded, monkeypatch):
+def test_serve_refuses_several_workers_on_the_embedded_store_before_starting(
+    granian, embedded, monkeypatch, capsys
+):
     monkeypatch.setenv("WEB_CONCURRENCY", "2")
-    with pytest.raises(SystemExit, match="Error: The embedded in-memory store .* 2 workers"):
+    with pytest.raises(SystemExit) as stopped:
         serve.main([])
+    assert stopped.value.code == 2
+    assert re.match(r"Error: The embedded in-memory store .* 2 workers", capsys.readouterr().err)
     assert granian.built == {}
 
 
 def test_gunicorn_conf_refuses_several_workers_from_the_environment_without_a_traceback(
-    embedded, monkeypatch
+    embedded, monkeypatch, capsys
 ):
     monkeypatch.setenv("WEB_CONCURRENCY", "2")
-    with pytest.raises(SystemExit, match="Error: The embedded in-memory store .* 2 workers"):
+    with pytest.raises(SystemExit) as stopped:
         load_conf()
+    assert stopped.value.code == 2
+    assert re.match(r"Error: The embedded in-memory store .* 2 workers", capsys.readouterr().err)

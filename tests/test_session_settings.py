@@ -9,10 +9,10 @@ BASE = {"APP_ENV": "testing", "SECRET_KEY": "s" * 40}
 
 def test_the_defaults_keep_the_original_clients_behaviour():
     settings = Settings.from_env(BASE)
-    assert settings.refresh_token_rotation is False
-    assert settings.refresh_reuse_grace_seconds == 10
-    assert settings.access_token_session_check is False
-    assert settings.max_sessions_per_user == 10
+    assert settings.sessions.refresh_token_rotation is False
+    assert settings.sessions.refresh_reuse_grace_seconds == 10
+    assert settings.sessions.access_token_session_check is False
+    assert settings.sessions.max_sessions_per_user == 10
 
 
 def test_the_environment_sets_each_of_them():
@@ -25,10 +25,10 @@ def test_the_environment_sets_each_of_them():
             "MAX_SESSIONS_PER_USER": "3",
         }
     )
-    assert settings.refresh_token_rotation is True
-    assert settings.refresh_reuse_grace_seconds == 0
-    assert settings.access_token_session_check is True
-    assert settings.max_sessions_per_user == 3
+    assert settings.sessions.refresh_token_rotation is True
+    assert settings.sessions.refresh_reuse_grace_seconds == 0
+    assert settings.sessions.access_token_session_check is True
+    assert settings.sessions.max_sessions_per_user == 3
 
 
 @pytest.mark.parametrize(

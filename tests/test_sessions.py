@@ -214,7 +214,7 @@ def test_logout_with_an_access_token_ends_nothing(auth, client):
 
 def test_logout_with_an_expired_refresh_token_is_already_done(auth, client, clock, app):
     tokens = auth.tokens()
-    clock.advance(app.extensions["settings"].refresh_token_ttl + 1)
+    clock.advance(app.extensions["settings"].tokens.refresh_token_ttl + 1)
     assert logout(client, tokens["refreshToken"]).json == {"success": True}
 
 
@@ -284,10 +284,10 @@ def test_with_the_session_check_access_tokens_of_ended_sessions_are_refused(make
 
 def test_with_the_session_check_an_expired_session_refuses_its_access_tokens(make_app, clock, settings):
     client = make_app(
-        access_token_session_check=True, access_token_ttl=settings.refresh_token_ttl + 10
+        access_token_session_check=True, access_token_ttl=settings.tokens.refresh_token_ttl + 10
     ).test_client()
     tokens = AuthActions(client).tokens()
-    clock.advance(settings.refresh_token_ttl + 1)
+    clock.advance(settings.tokens.refresh_token_ttl + 1)
     assert client.get("/api/auth/me", headers=bearer(tokens["authToken"])).json == INVALID
 
 

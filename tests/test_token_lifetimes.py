@@ -14,7 +14,7 @@ def get_all(client, token):
 
 
 def test_the_default_leeway_is_zero():
-    assert Settings.from_env({}).jwt_leeway == 0
+    assert Settings.from_env({}).tokens.jwt_leeway == 0
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ def create_command_app() -> Flask:
 
     try:
         settings = Settings.from_env()
-        configure_logging(settings.log_level)
+        configure_logging(settings.logs.log_level)
         # The embedded store lives in this process and cannot be down: prepare it as a server would.
         return create_app(settings, prepare_database=settings.embedded_store)
     except (ConfigError, ValueError, PyMongoError) as error:  # ValueError, PyMongoError: a bad MONGO_URI

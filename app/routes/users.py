@@ -23,7 +23,7 @@ def get_all(data: dict) -> tuple[dict, int]:
     others get 403 `forbidden`), or nobody (`off`: 404). Admins also see each user's role.
     """
     caller_is_admin = current_user()["role"] == ADMIN  # as stored now, never the token's word
-    if settings().getall_access == "admin" and not caller_is_admin:
+    if settings().server.getall_access == "admin" and not caller_is_admin:
         raise AuthError(Code.FORBIDDEN, ADMINS_ONLY)
     users, next_cursor = auth_service().accounts.list_users(data["after"], data["limit"])
     shape = schemas.user_with_role_schema if caller_is_admin else schemas.user_schema
