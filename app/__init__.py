@@ -14,6 +14,7 @@ from config import Settings
 from . import docs, health, jwks, routes
 from .admission import Admission, init_admission
 from .commands import register_commands
+from .devmail import init_dev_mailbox
 from .error_handlers import register_error_handlers
 from .id_tokens import IdTokenVerifier
 from .keys import code_key, load_key_set
@@ -136,8 +137,15 @@ def register_services(
         require_email_verification=settings.accounts.require_email_verification,
         password_policy=new_password_policy(settings),
     )
+    # Development with the console backend keeps every mail for /dev/mail (app/devmail.py).
+    dev_mail = settings.mail.mail_backend == "console" and not settings.production
     mailer = app.extensions["mailer"] = Mailer(
-        app, settings.mail, storage, outbox_key(account_rules.code_key), production=settings.production
+        app,
+        settings.mail,
+        storage,
+        outbox_key(account_rules.code_key),
+        production=settings.production,
+        dev_mailbox=init_dev_mailbox(app) if dev_mail else None,
     )
     # Any process delivers the outbox: a serving one looks at it now and then (app/outbox.py).
     app.before_request(mailer.outbox.look_now_and_then)

@@ -28,14 +28,12 @@ def serve(app: Flask, host: str, port: int) -> None:
     """Listen on `host`:`port` (0: a free port), say where in a banner, and serve until Ctrl+C."""
     # A port in use or an address that cannot be bound: Werkzeug says so in a line and exits.
     server = make_server(host, port, app, threaded=True, request_handler=QuietRequestHandler)
-    log.info(
-        "development server listening (Ctrl+C stops it)",
-        extra={
-            "fields": banner(app.extensions["settings"], host, server.port)
-            | {"mail": app.extensions["mailer"].describe()},
-            "block": True,
-        },
-    )
+    fields = banner(app.extensions["settings"], host, server.port)
+    fields["mail"] = app.extensions["mailer"].describe()
+    if "dev_mailbox" in app.extensions:
+        fields["mailbox"] = f"{fields['url']}/dev/mail (every mail kept, its code in large type)"
+    fields["warnings"] = fields.pop("warnings")  # last, as the line a reader must not miss
+    log.info("development server listening (Ctrl+C stops it)", extra={"fields": fields, "block": True})
     server.serve_forever()  # returns on Ctrl+C, after closing the socket
 
 

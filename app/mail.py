@@ -24,6 +24,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 
 from config import MailSettings
 
+from .devmail import DevMailbox, summary
 from .outbox import OutboxWorker, lease_for, utc_now
 from .sealed import seal, unseal
 from .storage import Storage
@@ -35,11 +36,13 @@ DEFAULT_TEMPLATES = Path(__file__).parent / "templates" / "mail"
 
 
 class LogBackend(ConsoleBackend):
-    """Flask-Mailman's console backend, writing each whole message to the log instead of stdout."""
+    """Flask-Mailman's console backend, writing each whole message to the log (at DEBUG) instead of
+    stdout; the development mailbox (app/devmail.py) keeps it and logs one readable line."""
 
     def write_message(self, message: EmailMultiAlternatives) -> None:
-        text = message.message().as_bytes().decode("utf-8", errors="replace")
-        log.info("mail to the log (MAIL_BACKEND=console), not sent:\n%s", text)
+        if log.isEnabledFor(logging.DEBUG):
+            text = message.message().as_bytes().decode("utf-8", errors="replace")
+            log.debug("mail to the log (MAIL_BACKEND=console), not sent:\n%s", text)
 
 
 class HeadersOnlyLogBackend(ConsoleBackend):
@@ -111,7 +114,14 @@ class Mailer:
     """Stores messages in the outbox before the answer; its worker renders and sends them."""
 
     def __init__(
-        self, app: Flask, mail: MailSettings, storage: Storage, key: bytes, *, production: bool
+        self,
+        app: Flask,
+        mail: MailSettings,
+        storage: Storage,
+        key: bytes,
+        *,
+        production: bool,
+        dev_mailbox: DevMailbox | None = None,
     ) -> None:
         app.config.update(mailman_config(mail, production=production))
         self.app = app
@@ -120,6 +130,7 @@ class Mailer:
         self._key = key  # seals each message's context (app/sealed.py)
         self._mail = Mail(app)
         self._templates = template_environment(mail.mail_templates_dir)
+        self.dev_mailbox = dev_mailbox
         self.outbox = OutboxWorker(
             storage,
             self.deliver,
@@ -179,7 +190,12 @@ class Mailer:
         """Render a claimed message and send it; raise what stopped it (the outbox decides what next)."""
         context = unseal(self._key, message["sealed"], message["_id"].binary)
         with self.app.app_context():
-            self._render(message["template"], message["to"], context).send()
+            email = self._render(message["template"], message["to"], context)
+            email.send()
+        if self.dev_mailbox is not None:
+            html = next((body for body, kind in email.alternatives if kind == "text/html"), "")
+            kept = self.dev_mailbox.keep(message["to"], email.subject, email.body, str(html), context)
+            log.info(summary(kept))
 
     def _render(self, name: str, to: str, context: dict) -> EmailMultiAlternatives:
         subject = " ".join(self._templates.get_template(f"{name}.subject.txt").render(context).split())

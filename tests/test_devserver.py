@@ -206,3 +206,13 @@ def test_the_original_clients_refresh_flow_runs_end_to_end_with_short_lifetimes(
     assert [line.split()[4] for line in get_alls] == ["201", "403", "201", "403"]
     assert not any("\x1b" in line or "werkzeug" in line for line in lines)
     assert any(line.strip().startswith("docs ") and line.endswith("/api/docs") for line in lines)
+
+
+def test_the_live_banner_names_where_mail_goes_and_the_mailbox_page(tmp_path):
+    server = LiveServer(tmp_path, LOG_FORMAT="text")
+    lines = server.stop()
+    rows = {
+        line.split()[0]: line.split(None, 1)[1] for line in lines if line.startswith("    ") and line.split()
+    }
+    assert rows["mail"].startswith("Mail is written to the log (MAIL_BACKEND=console)")
+    assert rows["mailbox"].startswith(f"{server.url}/dev/mail ")
