@@ -84,7 +84,7 @@ class IdentityClaims:
     issued_at: datetime
 
 
-class KeySet:
+class ProviderKeys:
     """One provider's signing keys: fetched on first use, kept an hour, refetched at most once a minute."""
 
     def __init__(self, provider: str, url: str, timeout: float = FETCH_TIMEOUT_S) -> None:
@@ -164,7 +164,7 @@ class Provider:
 
     name: str
     client_ids: tuple[str, ...]
-    keys: KeySet
+    keys: ProviderKeys
 
     @property
     def enabled(self) -> bool:
@@ -245,12 +245,12 @@ class IdTokenVerifier:
                 GOOGLE: Provider(
                     GOOGLE,
                     settings.providers.google_client_ids,
-                    KeySet(GOOGLE, settings.providers.google_jwks_url),
+                    ProviderKeys(GOOGLE, settings.providers.google_jwks_url),
                 ),
                 APPLE: Provider(
                     APPLE,
                     settings.providers.apple_client_ids,
-                    KeySet(APPLE, settings.providers.apple_jwks_url),
+                    ProviderKeys(APPLE, settings.providers.apple_jwks_url),
                 ),
             },
             leeway=settings.tokens.jwt_leeway,

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.id_tokens import InvalidIdToken, KeySet, KeySetUnavailable
+from app.id_tokens import InvalidIdToken, KeySetUnavailable, ProviderKeys
 from config import ConfigError, Settings, is_safe_key_set_url
 from helpers import at_once, bearer, refresh
 from providers import JUNK, b64, epoch, hashed_nonce, hmac_with, rsa_key, unsigned
@@ -246,7 +246,7 @@ def test_keys_already_held_keep_working_while_the_key_server_is_down(id_client, 
 
 def test_a_slow_key_server_times_out_into_unavailable(key_server, google, clock):
     key_server.delay["google"] = 2
-    keys = KeySet("google", key_server.url("google"), timeout=0.2)
+    keys = ProviderKeys("google", key_server.url("google"), timeout=0.2)
     with pytest.raises(KeySetUnavailable) as raised:
         keys.key("g1", clock())
     assert 1 <= raised.value.retry_after <= 60
@@ -258,7 +258,7 @@ def test_a_slow_key_server_times_out_into_unavailable(key_server, google, clock)
 
 
 def test_while_an_old_key_set_is_refetched_the_keys_held_serve_without_waiting(key_server, google, clock):
-    keys = KeySet("google", key_server.url("google"))
+    keys = ProviderKeys("google", key_server.url("google"))
     assert keys.key("g1", clock()).key_id == "g1"
     clock.advance(3600)  # old now: the next token refetches it
     key_server.held["google"] = threading.Event()
@@ -274,7 +274,7 @@ def test_while_an_old_key_set_is_refetched_the_keys_held_serve_without_waiting(k
 
 
 def test_a_request_that_read_the_clock_before_the_last_fetch_does_not_fetch_again(key_server, google, clock):
-    keys = KeySet("google", key_server.url("google"))
+    keys = ProviderKeys("google", key_server.url("google"))
     started = clock()
     clock.advance(2)
     keys.key("g1", clock())
@@ -306,7 +306,7 @@ def test_key_sets_come_over_https_or_from_loopback_only(url, safe):
     assert is_safe_key_set_url(url) is safe
     if not safe:
         with pytest.raises(ValueError):
-            KeySet("google", url)
+            ProviderKeys("google", url)
         with pytest.raises(ConfigError):
             Settings.from_env({"APP_ENV": "testing", "GOOGLE_JWKS_URL": url})
 
