@@ -30,7 +30,7 @@ def test_end_takes_a_session_id_that_starts_with_a_dash(app, auth, storage, cloc
     storage.sessions.open("-dash-first-id", user_id, "hash", now, now + timedelta(days=1), None, None)
     result = run(app, "sessions", "end", "-dash-first-id", "--json")
     assert result.exit_code == 0, result.output
-    assert storage.sessions.find_open("-dash-first-id", user_id, clock()) is None
+    assert storage.sessions.find_open(session_id="-dash-first-id", user_id=user_id, now=clock()) is None
 
 
 def test_end_ends_one_session_and_the_user_sees_who_did_it(app, auth, client):

@@ -24,7 +24,7 @@ PARAMETER = re.compile(r"<[^>]+>")
 
 
 # Their successes are documents (the docs page, its assets, the OpenAPI JSON); their failures are envelopes.
-DOCUMENT_BLUEPRINTS = {"docs"}
+DOCUMENT_BLUEPRINTS = {"docs", "devmail"}
 
 
 def routes(app) -> list[tuple[str, str, bool]]:

@@ -40,5 +40,5 @@ def sessions() -> dict:
 @signed_in(errors=(404,))
 def end_session(session_id: str) -> dict:
     """End one of the user's own sessions (another user's is not found)."""
-    auth_service().sessions.end_session(current_user_id(), session_id, client())
+    auth_service().sessions.end_session(user_id=current_user_id(), session_id=session_id, client=client())
     return {"success": True}

@@ -87,7 +87,7 @@ class Identities:
         identity = self.storage.identities.find(claims.provider, claims.subject)
         current = self.storage.users.find_by_id(user["id"])
         if identity is None or identity["userId"] != user["id"] or current is None or current["disabled"]:
-            self.storage.sessions.end(result.session_id, user["id"], now)
+            self.storage.sessions.end(session_id=result.session_id, user_id=user["id"], now=now)
             if current is not None:
                 ensure_enabled(current)
             raise invalid_id_token()

@@ -136,7 +136,7 @@ class Operators:
         """End an open session of any user; return its user's id, or raise sessionNotFound."""
         now = self.clock()
         user_id = self.storage.sessions.owner(session_id, now)
-        if user_id is None or not self.storage.sessions.end(session_id, user_id, now):
+        if user_id is None or not self.storage.sessions.end(session_id=session_id, user_id=user_id, now=now):
             raise AuthError(Code.SESSION_NOT_FOUND)
         self.activity.log(user_id, "sessionEnded", OPERATOR, now)
         return user_id

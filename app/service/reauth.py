@@ -41,7 +41,7 @@ class Reauth:
         reset the password or logged out everywhere, a thief's token must change nothing.
         """
         user = self.existing_user(user_id)
-        if self.storage.sessions.find_open(session_id, user_id, self.clock()) is None:
+        if self.storage.sessions.find_open(session_id=session_id, user_id=user_id, now=self.clock()) is None:
             raise InvalidToken()
         return user
 

@@ -99,7 +99,7 @@ class Sessions:
         current = self.storage.users.find_by_id(user_id)
         stale = current is None or (checked_hash is not None and current["password"] != checked_hash)
         if stale or current["disabled"]:
-            self.storage.sessions.end(session_id, user_id, now)
+            self.storage.sessions.end(session_id=session_id, user_id=user_id, now=now)
             if stale:
                 raise AuthError(Code.INVALID_CREDENTIALS)
             ensure_enabled(current)
@@ -134,7 +134,9 @@ class Sessions:
             return None
         if user is None or claims["sub"] != user["id"]:
             return None
-        if not self.storage.sessions.use(claims["sid"], user["id"], token_hash(refresh_token), now):
+        if not self.storage.sessions.use(
+            session_id=claims["sid"], user_id=user["id"], token_hash=token_hash(refresh_token), now=now
+        ):
             return None
         return claims["sid"]
 
@@ -152,7 +154,7 @@ class Sessions:
             return
         # Any token signed for the session ends it, a retired one too: ending grants nothing,
         # and a client whose rotated token got lost on the way must still be able to log out.
-        if self.storage.sessions.end(claims["sid"], claims["sub"], now):
+        if self.storage.sessions.end(session_id=claims["sid"], user_id=claims["sub"], now=now):
             self.activity.log(claims["sub"], "logout", client, now)
 
     def logout_all(self, user_id: str, client: Client) -> int:
@@ -167,9 +169,9 @@ class Sessions:
         self.activity.log(user_id, "logoutAll", client, now)
         return ended
 
-    def end_session(self, user_id: str, session_id: str, client: Client) -> None:
+    def end_session(self, *, user_id: str, session_id: str, client: Client) -> None:
         """End one of the user's own open sessions; another user's is as missing as an unknown one."""
         now = self.clock()
-        if not self.storage.sessions.end(session_id, user_id, now):
+        if not self.storage.sessions.end(session_id=session_id, user_id=user_id, now=now):
             raise AuthError(Code.SESSION_NOT_FOUND)
         self.activity.log(user_id, "sessionEnded", client, now)

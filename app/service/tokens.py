@@ -62,7 +62,7 @@ class Tokens:
     def _check_session(self, claims: dict, now: datetime, open_session: bool) -> None:
         if not (open_session or self.rules.check_access_session):
             return
-        if not self.storage.sessions.find_open(claims["sid"], claims["sub"], now):
+        if not self.storage.sessions.find_open(session_id=claims["sid"], user_id=claims["sub"], now=now):
             raise InvalidToken()
 
     def open_session_claims(self, token: str) -> dict | None:
@@ -86,7 +86,9 @@ class Tokens:
         session_id, presented = claims["sid"], token_hash(refresh_token)
         if self.rules.rotation:
             return self._rotate(user, session_id, presented, client, now)
-        if not self.storage.sessions.use(session_id, user["id"], presented, now):
+        if not self.storage.sessions.use(
+            session_id=session_id, user_id=user["id"], token_hash=presented, now=now
+        ):
             raise RefreshExpired()
         return Refreshed(self.signer.access_token(user, session_id, now), None)
 
@@ -100,7 +102,7 @@ class Tokens:
             session_id, user["id"], presented, token_hash(new_token), now, expires_at
         ):
             return Refreshed(self.signer.access_token(user, session_id, now), new_token)
-        session = self.storage.sessions.find_open(session_id, user["id"], now)
+        session = self.storage.sessions.find_open(session_id=session_id, user_id=user["id"], now=now)
         if session is None:
             raise RefreshExpired()
         if self._just_retired(session, presented, now):
@@ -108,7 +110,7 @@ class Tokens:
         # The token is signed for this open session but is neither its current one nor
         # the one just retired: it was retired earlier and is being replayed, by a thief
         # or by the client after a thief refreshed first. Neither can be trusted any more.
-        if self.storage.sessions.end(session_id, user["id"], now):
+        if self.storage.sessions.end(session_id=session_id, user_id=user["id"], now=now):
             self.activity.log(user["id"], "refreshReuse", client, now)
         raise RefreshExpired()
 

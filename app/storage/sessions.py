@@ -87,7 +87,7 @@ class SessionStore(StoreBase):
         with self._lock:
             self.db[SESSIONS].insert_one(document)
 
-    def use(self, session_id: str, user_id: str, token_hash: str, now: datetime) -> bool:
+    def use(self, *, session_id: str, user_id: str, token_hash: str, now: datetime) -> bool:
         """Mark an open session used if `token_hash` is its current token's; say whether it was."""
         with self._lock:
             result = self.db[SESSIONS].update_one(
@@ -117,7 +117,7 @@ class SessionStore(StoreBase):
             )
         return result.matched_count == 1
 
-    def find_open(self, session_id: str, user_id: str, now: datetime) -> dict | None:
+    def find_open(self, *, session_id: str, user_id: str, now: datetime) -> dict | None:
         """Return the user's open, unexpired session with this id, if any."""
         with self._lock:
             return _session(self.db[SESSIONS].find_one(_open_session(session_id, user_id, now)))
@@ -136,7 +136,7 @@ class SessionStore(StoreBase):
             cursor = self.db[SESSIONS].find(query).sort(NEWEST_SESSIONS)
             return [_session(document) for document in cursor]
 
-    def end(self, session_id: str, user_id: str, now: datetime) -> bool:
+    def end(self, *, session_id: str, user_id: str, now: datetime) -> bool:
         """End one of the user's open sessions; say whether this call ended it."""
         with self._lock:
             result = self.db[SESSIONS].update_one(_open_session(session_id, user_id, now), _ended(now))
