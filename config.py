@@ -150,8 +150,10 @@ def read_section(section: type, env: Env) -> Any:
                 value = meta["default_from"](env)
             elif declared.default is not MISSING:
                 value = declared.default
-            else:
-                value = declared.default_factory()  # type: ignore[misc]
+            elif declared.default_factory is not MISSING:
+                value = declared.default_factory()
+            else:  # setting() always gives one or the other
+                raise TypeError(f"{name} is declared without a default")
         else:
             value = _parse(str(declared.type).split(" ")[0], name, raw)
             if meta["lower"] and isinstance(value, str):

@@ -14,6 +14,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any, cast
 
 from flask import Flask
 
@@ -82,6 +83,7 @@ class Admission:
 def init_admission(app: Flask, settings: Settings) -> Admission:
     """Let `REQUEST_CONCURRENCY` requests into the Flask app at once; the request log counts the wait."""
     admission = Admission(settings.server.request_concurrency)
-    app.wsgi_app = admission.wrap(app.wsgi_app)
+    # Flask declares wsgi_app as a method; WSGI middleware replaces it on the instance.
+    cast(Any, app).wsgi_app = admission.wrap(app.wsgi_app)
     app.extensions["admission"] = admission
     return admission

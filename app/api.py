@@ -57,9 +57,8 @@ def json_sent_as_form(schema: schemas.RequestSchema) -> bool:
 
 def _operation(view: Callable) -> dict:
     """Return the OpenAPI notes attached to `view`, creating them on first use."""
-    if not hasattr(view, "openapi"):
-        view.openapi = {"responses": {}}
-    return view.openapi
+    notes: dict = vars(view).setdefault("openapi", {"responses": {}})  # the function's own attributes
+    return notes
 
 
 def accepts(schema: schemas.RequestSchema, *, location: str = "body") -> Callable:
@@ -83,7 +82,7 @@ def accepts(schema: schemas.RequestSchema, *, location: str = "body") -> Callabl
     return decorate
 
 
-def responds(status: int, schema: Schema | None = None, *, tag: str) -> Callable:
+def responds(status: int, schema: type[Schema] | Schema | None = None, *, tag: str) -> Callable:
     """Document the success answer (`status`, `schema`) and the group of the docs page it belongs
     to (`tag`, one of `docs.TAGS`); the failures come from the route's rules (app.rules)."""
 

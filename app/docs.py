@@ -121,7 +121,7 @@ def build_spec(app: Flask, route_rules: dict[str, RouteRules]) -> dict:
         notes = getattr(view, "openapi", None)
         if notes is None:
             continue
-        methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
+        methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
         parameters = [
             {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
             for name in rule.arguments

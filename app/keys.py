@@ -13,7 +13,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from jwt.algorithms import get_default_algorithms
+from jwt.algorithms import Algorithm, get_default_algorithms
 
 from config import SYMMETRIC_ALGORITHM, ConfigError, Settings
 
@@ -33,6 +33,9 @@ class Key:
     verifier: Any = field(repr=False)  # a shared secret is its own verifier: never in a repr
     signer: Any = field(default=None, repr=False)  # None when only the public half is held (a retired key)
     public_jwk: dict | None = None  # None for shared secrets: those are never published
+    # Set by __post_init__, from the fields above.
+    _implementation: Algorithm = field(init=False, repr=False, compare=False)
+    _prepared: Any = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # PyJWT's implementation of this key's one algorithm, and the key in the form it

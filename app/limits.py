@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, request
@@ -78,7 +79,13 @@ def drop_request_hooks(app: Flask, limiter: Limiter) -> None:
         owner = hook.args[0] if isinstance(hook, partial) and hook.args else getattr(hook, "__self__", None)
         return owner is limiter
 
-    for hooks in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs):
+    # Three kinds of hook, one filter: each list keeps its own kind.
+    hook_lists: tuple[dict[Any, list[Any]], ...] = (
+        app.before_request_funcs,
+        app.after_request_funcs,
+        app.teardown_request_funcs,
+    )
+    for hooks in hook_lists:
         hooks[None] = [hook for hook in hooks[None] if not is_limiters(hook)]
 
 
@@ -105,5 +112,6 @@ def init_rate_limits(app: Flask, settings: Settings) -> Limiter | None:
     app.register_error_handler(RateLimitExceeded, refuse)
     for endpoint, limit in limited_endpoints(app, settings).items():
         # Flask-Limiter checks a route's own limits in a wrapper around its view, before the view.
-        app.view_functions[endpoint] = limiter.limit(limit)(app.view_functions[endpoint])
+        view: Callable[..., Any] = app.view_functions[endpoint]
+        app.view_functions[endpoint] = limiter.limit(limit)(view)
     return limiter

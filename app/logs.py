@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from logging.handlers import QueueHandler
 from queue import SimpleQueue
-from typing import TextIO
+from typing import Any, TextIO, cast
 
 from flask import Flask, has_request_context, request
 from werkzeug.wsgi import get_path_info
@@ -149,6 +149,8 @@ PIPE_BUF = select.PIPE_BUF  # a write this small to a pipe never interleaves wit
 class QueuedLines(QueueHandler):
     """Queue each record as its line, formatted on the thread that logs it."""
 
+    queue: SimpleQueue  # the lines, as `prepare` makes them
+
     def __init__(self, lines: SimpleQueue) -> None:
         super().__init__(lines)
         self.dropped = 0
@@ -166,7 +168,9 @@ class QueuedLines(QueueHandler):
     def prepare(self, record: logging.LogRecord) -> str:
         return self.format(record)
 
-    def enqueue(self, line: str) -> None:
+    # typeshed types the argument as the record, but QueueHandler.emit passes what `prepare`
+    # returns, which here is the formatted line.
+    def enqueue(self, line: str) -> None:  # type: ignore[override]
         if self.queue.qsize() < MAX_QUEUED_LINES:
             self.queue.put_nowait(line)
         else:
@@ -343,4 +347,5 @@ def log_request(environ: dict, status: int, seconds: float) -> None:
 
 def init_request_logging(app: Flask) -> None:
     """Log every request; wraps the whole Flask app, so even refused requests are logged."""
-    app.wsgi_app = RequestLog(app.wsgi_app)
+    # Flask declares wsgi_app as a method; WSGI middleware replaces it on the instance.
+    cast(Any, app).wsgi_app = RequestLog(app.wsgi_app)

@@ -14,6 +14,7 @@ import ssl
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from bson import ObjectId
 from flask import Flask
@@ -68,8 +69,9 @@ class VerifyingSMTP(smtplib.SMTP):
     path could read every code; Flask-Mailman passes none.
     """
 
-    def starttls(self, *args: object, context: ssl.SSLContext | None = None, **kwargs: object) -> tuple:
-        return super().starttls(*args, context=context or ssl.create_default_context(), **kwargs)
+    def starttls(self, *args: Any, **kwargs: Any) -> tuple:
+        kwargs["context"] = kwargs.get("context") or ssl.create_default_context()
+        return super().starttls(*args, **kwargs)
 
 
 class VerifyingSmtpBackend(SmtpBackend):

@@ -65,7 +65,7 @@ class RouteRules:
 
 def _declare(rules: RouteRules) -> Callable:
     def decorate(view: Callable) -> Callable:
-        view.rules = rules
+        vars(view)["rules"] = rules  # an attribute of the function, read by rules_of
         return view
 
     return decorate

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, cast
 
 from flask import Flask, Response, request
 from flask_cors import CORS
@@ -76,9 +77,10 @@ class SecurityHeaders:
 
 def init_security(app: Flask, settings: Settings) -> None:
     """Trust `TRUSTED_PROXIES` proxies, answer CORS for `CORS_ORIGINS`, add security headers."""
-    app.wsgi_app = SecurityHeaders(app.wsgi_app)
+    # Flask declares wsgi_app as a method; WSGI middleware replaces it on the instance.
+    cast(Any, app).wsgi_app = SecurityHeaders(app.wsgi_app)
     if settings.server.trusted_proxies:  # outermost: what it sets is what the others read
-        app.wsgi_app = trust_proxies(
+        cast(Any, app).wsgi_app = trust_proxies(
             app.wsgi_app, settings.server.trusted_proxies, settings.server.trusted_proxy_header
         )
     if settings.server.cors_origins:
@@ -99,7 +101,8 @@ def init_cors(app: Flask, origins: tuple[str, ...]) -> None:
         max_age=600,
         always_send=False,
     )
-    add_cors_headers = app.after_request_funcs[None].pop()  # the hook CORS() has just added
+    # The hook CORS() has just added (Flask-CORS's is synchronous).
+    add_cors_headers = cast(Callable[[Response], Response], app.after_request_funcs[None].pop())
 
     @app.after_request
     def add_cors_headers_for_browsers(response: Response) -> Response:

@@ -6,8 +6,8 @@ import binascii
 import json
 import re
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -215,6 +215,9 @@ class TokenSigner:
     issuer: str | None = None
     audience: str | None = None
     leeway: int = 0
+    # Set by __post_init__, from the fields above.
+    _verified: Callable[[str, str], dict] = field(init=False, repr=False, compare=False)
+    _header_keys: HeaderKeys = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         verified = lru_cache(maxsize=VERIFIED_TOKENS_CACHED)(self._decode_signed)

@@ -17,7 +17,7 @@ SERVER_CODE = [
 TEST_CODE = [*sorted((ROOT / "tests").glob("*.py")), ROOT / "postman" / "build.py"]
 # The project's own modules, and the tests' shared modules (helpers, providers, ...).
 FIRST_PARTY = {"app", "config", "wsgi", "serve"} | {file.stem for file in (ROOT / "tests").glob("*.py")}
-DEV_TOOLS = {"pytest", "hypothesis", "ruff", "schemathesis", "openapi-spec-validator"}
+DEV_TOOLS = {"pytest", "hypothesis", "ruff", "mypy", "types-zxcvbn", "schemathesis", "openapi-spec-validator"}
 
 
 def pinned(file: Path) -> set[str]:

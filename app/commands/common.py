@@ -34,7 +34,9 @@ who_argument = click.argument("who", metavar="EMAIL_OR_ID")
 class OperatorGroup(AppGroup):
     """A command group whose commands end with a one-line error and exit code 1 when refused."""
 
-    def command(self, *args: Any, **kwargs: Any) -> Callable:
+    # As flask.cli.AppGroup.command, which this extends, and which types it the same way: always
+    # called with arguments, so without click.Group's overload for a bare function.
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[Callable], click.Command]:  # type: ignore[override]
         register = super().command(*args, **kwargs)
 
         def decorator(callback: Callable) -> click.Command:

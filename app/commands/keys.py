@@ -17,8 +17,10 @@ RSA_BITS = 3072  # NIST's size for use past 2030; the server accepts 2048 and up
 
 keys = OperatorGroup("keys", help="Make new token-signing keys.")
 
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 
-def new_private_key(algorithm: str) -> object:
+
+def new_private_key(algorithm: str) -> PrivateKey:
     """Return a new private key for an asymmetric algorithm this server signs with."""
     if algorithm == "RS256":
         return rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)
@@ -27,12 +29,12 @@ def new_private_key(algorithm: str) -> object:
     return ed25519.Ed25519PrivateKey.generate()
 
 
-def pem_pair(private: object) -> tuple[str, str]:
+def pem_pair(private: PrivateKey) -> tuple[str, str]:
     """Return the unencrypted PKCS#8 PEM of a private key and the PEM of its public half."""
-    private_pem = private.private_bytes(  # type: ignore[attr-defined]
+    private_pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    public_pem = private.public_key().public_bytes(  # type: ignore[attr-defined]
+    public_pem = private.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     return private_pem.decode(), public_pem.decode()

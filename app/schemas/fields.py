@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate
@@ -101,7 +102,7 @@ class Email(RequiredText):
         return email
 
 
-def _byte_length(minimum: int, message: str) -> validate.Validator:
+def _byte_length(minimum: int, message: str) -> Callable[[str], None]:
     def check(password: str) -> None:
         if not minimum <= len(password.encode()) <= MAX_PASSWORD_BYTES:
             raise ValidationError(message)
@@ -154,7 +155,8 @@ class OptionalText(fields.String):
         self.max_length = max_length
         self.trim = trim
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
+    # marshmallow types a String field as loading a str; this one loads empty text as None.
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:  # type: ignore[override]
         text = super()._deserialize(value, attr, data, **kwargs)
         try:
             text.encode()

@@ -97,11 +97,11 @@ class Sessions:
         no longer `checked_hash` (None: a login that checked no password).
         """
         current = self.storage.users.find_by_id(user_id)
-        stale = current is None or (checked_hash is not None and current["password"] != checked_hash)
-        if stale or current["disabled"]:
+        if current is None or (checked_hash is not None and current["password"] != checked_hash):
             self.storage.sessions.end(session_id=session_id, user_id=user_id, now=now)
-            if stale:
-                raise AuthError(Code.INVALID_CREDENTIALS)
+            raise AuthError(Code.INVALID_CREDENTIALS)
+        if current["disabled"]:
+            self.storage.sessions.end(session_id=session_id, user_id=user_id, now=now)
             ensure_enabled(current)
         return current
 

@@ -194,7 +194,7 @@ def connect(
     Each call gives up after `timeout_ms` when the database does not answer (MONGO_TIMEOUT_SECONDS).
     """
     if mongo_uri is None:
-        db = mongomock.MongoClient()[DEFAULT_DB_NAME]
+        db: Database = mongomock.MongoClient()[DEFAULT_DB_NAME]
         return Storage(db, embedded=True, keep_activity_for=keep_activity_for)
     mongo = PyMongo(
         app,
@@ -203,5 +203,6 @@ def connect(
         connectTimeoutMS=timeout_ms,
         socketTimeoutMS=timeout_ms,
     )
+    assert mongo.cx is not None  # PyMongo(app, uri=...) has opened its client
     db = mongo.db if mongo.db is not None else mongo.cx[DEFAULT_DB_NAME]
     return Storage(db, embedded=False, keep_activity_for=keep_activity_for)

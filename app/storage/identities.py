@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
+from typing import overload
 
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
@@ -10,6 +12,10 @@ from pymongo.errors import DuplicateKeyError
 from .base import IDENTITIES, USERS, StoreBase, object_id_of
 
 
+@overload
+def _identity(document: dict) -> dict: ...
+@overload
+def _identity(document: None) -> None: ...
 def _identity(document: dict | None) -> dict | None:
     """Turn a stored identity into the service's shape."""
     if document is None:
@@ -104,7 +110,7 @@ class IdentityStore(StoreBase):
             query = {"provider": provider, "subject": subject, "userId": user_id}
             return self.db[IDENTITIES].delete_one(query).deleted_count == 1
 
-    def remove_unproven(self, user_id: str, email: str) -> list[dict]:
+    def remove_unproven(self, user_id: str, email: str) -> builtins.list[dict]:  # `list` is a method here
         """Remove the user's identities whose provider did not verify `email` itself; return them.
 
         Called when a code first proves the account's mailbox: an identity linked before then

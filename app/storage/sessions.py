@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import overload
 
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING
@@ -15,6 +16,10 @@ NEWEST_SESSIONS = [("createdAt", DESCENDING), ("seq", DESCENDING)]
 SESSIONS_BY_AGE = [("userId", ASCENDING), ("createdAt", ASCENDING), ("seq", ASCENDING)]
 
 
+@overload
+def _session(document: dict) -> dict: ...
+@overload
+def _session(document: None) -> None: ...
 def _session(document: dict | None) -> dict | None:
     """Turn a stored session into the service's shape; its current token hash stays here."""
     if document is None:

@@ -6,6 +6,7 @@ import logging
 import re
 from datetime import datetime
 from functools import cached_property
+from typing import overload
 
 from bson import ObjectId
 from pymongo import ASCENDING, ReturnDocument
@@ -52,6 +53,10 @@ def _new_user_id(now: datetime) -> ObjectId:
     return ObjectId(ObjectId.from_datetime(now).binary[:4] + ObjectId().binary[4:])
 
 
+@overload
+def _user(document: dict) -> dict: ...
+@overload
+def _user(document: None) -> None: ...
 def _user(document: dict | None) -> dict | None:
     """Turn a stored user into the service's shape (string id, createdAt always set)."""
     if document is None:
