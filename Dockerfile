@@ -30,7 +30,7 @@ EXPOSE 1140
 HEALTHCHECK --interval=30s --timeout=3s --start-period=15s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('PORT', '1140'), timeout=2)"]
 
-# The operator's commands: `docker compose run --rm auth flask users ...` (README, Operating).
+# The operator's commands: `docker compose run --rm auth flask users ...` (docs/operations.md).
 ENV FLASK_APP=wsgi
 
 # granian: measured fastest for guarded requests (bench/README.md). The contract's gunicorn

@@ -3,7 +3,7 @@
 Each setting is declared once, in the section of the concern it belongs to: its variable's
 name, its default and its bounds, next to its field (`setting(...)`). `Settings.from_env`
 reads every section from those declarations; each section checks what spans its fields, and
-the parts of the server take the section they use. README.md's configuration tables are
+the parts of the server take the section they use. the tables of docs/configuration.md are
 checked against these declarations by a test.
 """
 
@@ -232,7 +232,7 @@ class StoreSettings:
 
 @dataclass(frozen=True)
 class TokenSettings:
-    """How tokens are signed and how long they live. Key rotation: README "Deploying"."""
+    """How tokens are signed and how long they live. Key rotation: docs/deployment.md."""
 
     secret_key: str = setting(
         "SECRET_KEY", "", default_from=lambda env: secrets.token_urlsafe(48), secret=True
@@ -465,7 +465,7 @@ def declarations() -> list[tuple[str, Any]]:
 
 @dataclass(frozen=True)
 class Settings:
-    """Every setting of the server, in sections; see the configuration tables in README.md."""
+    """Every setting of the server, in sections; see docs/configuration.md."""
 
     server: ServerSettings = field(default_factory=ServerSettings)
     store: StoreSettings = field(default_factory=StoreSettings)

@@ -14,7 +14,7 @@ from config import Settings
 log = logging.getLogger("app.server")
 
 ALL_ADDRESSES = {"0.0.0.0", "::", ""}
-NOT_FOR_PRODUCTION = "This is the development server: production runs `python serve.py` (README, Deploying)."
+NOT_FOR_PRODUCTION = "This is the development server: production runs `python serve.py` (docs/deployment.md)."
 
 
 class QuietRequestHandler(WSGIRequestHandler):

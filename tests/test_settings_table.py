@@ -1,4 +1,4 @@
-"""README.md's configuration tables say what config.py declares: every setting, and its default."""
+"""The configuration guide's tables say what config.py declares: every setting, and its default."""
 
 from __future__ import annotations
 
@@ -8,13 +8,15 @@ from pathlib import Path
 from config import declarations
 
 ROOT = Path(__file__).resolve().parent.parent
+GUIDES = ("configuration.md", "deployment.md")  # the settings tables, the server's in the second
 ROW = re.compile(r"^\| ([^|]*`[A-Z][A-Z0-9_]+`[^|]*) \| ([^|]*) \|", re.MULTILINE)
 
 
 def documented() -> dict[str, str]:
-    """Return each setting the README's tables name, with its row's default cell."""
+    """Return each setting the guides' tables name, with its row's default cell."""
     rows = {}
-    for names, default in ROW.findall((ROOT / "README.md").read_text()):
+    guides = "".join((ROOT / "docs" / name).read_text() for name in GUIDES)
+    for names, default in ROW.findall(guides):
         for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", names):
             rows.setdefault(name, default)  # the configuration table comes first
     return rows
