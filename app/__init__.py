@@ -11,7 +11,7 @@ from flask import Flask
 
 from config import Settings
 
-from . import docs, health, jwks, routes
+from . import app_sites, docs, health, jwks, routes
 from .admission import Admission, init_admission
 from .commands import register_commands
 from .error_handlers import register_error_handlers
@@ -26,7 +26,7 @@ from .passwords import PasswordHasher
 from .rules import route_rules
 from .sealed import outbox_key
 from .security import init_security
-from .service import AccountRules, SessionRules, build_auth_service
+from .service import AccountRules, PasskeyRules, SessionRules, build_auth_service
 from .service.shared import Clock, utc_now
 from .storage import UNAVAILABLE_ERRORS, Storage, connect
 from .tokens import TokenSigner
@@ -68,6 +68,7 @@ def create_app(
     app.register_blueprint(docs.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(jwks.bp)
+    app.register_blueprint(app_sites.bp)
     app.extensions["route_rules"] = route_rules(app)  # every view declares its rules
     init_rate_limits(app, settings)  # after the blueprints: it wraps their views
     register_error_handlers(app, unavailable=UNAVAILABLE_ERRORS)
@@ -151,6 +152,11 @@ def register_services(
         session_rules=rules,
         account_rules=account_rules,
         clock=clock,
+        passkey_rules=PasskeyRules(
+            rp_id=settings.passkeys.webauthn_rp_id,
+            rp_name=settings.passkeys.webauthn_rp_name,
+            origins=settings.passkeys.origins,
+        ),
     )
 
 
