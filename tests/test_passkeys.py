@@ -8,6 +8,7 @@ import pytest
 
 from authenticator import BE, BS, DEVICE_BOUND, SYNCED, UP, UV, Authenticator, b64url, from_b64url
 from helpers import PASSWORD, AuthActions, MailLog, bearer, refresh
+from providers import GOOGLE_CLIENTS
 
 RP_ID = "example.test"
 ORIGIN = "https://example.test"
@@ -375,3 +376,34 @@ def test_the_owner_is_mailed_when_a_passkey_is_added_or_removed(client, ada, mai
     url = f"/api/auth/passkeys/{passkey['id']}"
     client.delete(url, json={"password": PASSWORD}, headers=bearer(ada["authToken"]))
     assert mail.last("passkey_removed", "ada@example.com")["name"] == "Phone"
+
+
+@pytest.fixture
+def google_app(make_app, key_server, google):
+    return make_app(**PASSKEYS, google_client_ids=GOOGLE_CLIENTS, google_jwks_url=key_server.url("google"))
+
+
+def test_an_account_without_a_password_signs_in_with_its_passkey_alone(google_app, google):
+    client = google_app.test_client()
+    MailLog().capture(google_app)
+    tokens = client.post(
+        "/api/auth/loginWithIdToken", json={"provider": "google", "idToken": google.token()}
+    ).json
+    assert tokens["user"]["emailVerified"] is True
+    refused = client.post(OPTIONS, json={"password": PASSWORD}, headers=bearer(tokens["authToken"]))
+    assert refused.json["code"] == "proofRequired"  # no password: a fresh ID token proves the owner
+    options = registration_options(client, tokens, currentIdToken=google.token())
+    phone = Authenticator()
+    passkey = register(client, tokens, options, phone.create(options["options"])).json["passkey"]
+
+    unlinked = client.delete("/api/auth/identities/google", headers=bearer(tokens["authToken"]))
+    assert unlinked.json == {"success": True}  # the passkey is a way in
+    login = sign_in(client, phone)
+    assert login.status_code == 200 and login.json["user"]["email"] == tokens["user"]["email"]
+
+    proof = sign_in_options(client, login.json)
+    body = {"passkey": {"challengeId": proof["challengeId"], "credential": phone.get(proof["options"])}}
+    url = f"/api/auth/passkeys/{passkey['id']}"
+    last = client.delete(url, json=body, headers=bearer(login.json["authToken"]))
+    assert last.status_code == 400 and last.json["code"] == "lastSignInMethod"
+    assert sign_in(client, phone).status_code == 200
