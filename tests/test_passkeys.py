@@ -367,7 +367,7 @@ def test_the_first_proof_of_the_mailbox_removes_passkeys_registered_before(clien
     storage.passkeys.add("squatter", user["id"], stored | {"name": "Squatter", "transports": []}, clock())
     body = {"email": "eve@example.com", "code": mail.last_code("eve@example.com")}
     assert client.post("/api/auth/verifyEmail", json=body).status_code == 200
-    assert storage.passkeys.list(user["id"]) == []
+    assert storage.passkeys.list_for_user(user["id"]) == []
 
 
 def test_the_owner_is_mailed_when_a_passkey_is_added_or_removed(client, ada, mail):

@@ -63,7 +63,7 @@ def register_passkey(data: dict) -> dict:
 
 @bp.post("/passkeys/authenticationOptions")
 @responds(200, schemas.CeremonyResponseSchema, tag="passkeys")
-@public(limit="login", optional_bearer=True)
+@public(limit="login", errors=(400,), optional_bearer=True)  # 400: passkeysDisabled
 def authentication_options() -> dict:
     """The options for navigator.credentials.get(): to sign in, or with the bearer token, for a proof.
 
@@ -92,7 +92,7 @@ def passkey_login(data: dict) -> dict:
 
 @bp.get("/passkeys")
 @responds(200, schemas.PasskeysResponseSchema, tag="passkeys")
-@signed_in(ended_session_ok=READS_UNTIL_EXPIRY)
+@signed_in(errors=(400,), ended_session_ok=READS_UNTIL_EXPIRY)  # 400: passkeysDisabled
 def list_passkeys() -> dict:
     """List the user's passkeys, oldest first."""
     found = auth_service().passkeys.list_passkeys(current_user_id())

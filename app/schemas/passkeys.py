@@ -53,12 +53,14 @@ class OwnerProofSchema(RequestSchema):
     currentNonce = OptionalText(  # noqa: N815
         max_length=512, trim=False, metadata={"description": "with currentIdToken, as at sign-in"}
     )
-    passkey = fields.Nested(
-        PasskeyAssertionSchema,
+    # An object whose members the service checks, so that its faults read as invalidPasskey.
+    passkey = fields.Dict(
+        keys=fields.String(),
         load_default=None,
         allow_none=True,
         metadata={
-            "description": "an assertion to a challenge from authenticationOptions sent with the bearer token"
+            "description": "{challengeId, credential}: an assertion to a challenge of authenticationOptions "
+            "called with the bearer token"
         },
     )
 

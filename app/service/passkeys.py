@@ -366,7 +366,7 @@ class Passkeys:
     def list_passkeys(self, user_id: str) -> list[dict]:
         """Return the user's passkeys, oldest first."""
         self.ensure_enabled()
-        return self.storage.passkeys.list(user_id)
+        return self.storage.passkeys.list_for_user(user_id)
 
     def rename(self, user_id: str, passkey_id: str, name: str) -> dict:
         """Rename one of the user's passkeys."""
@@ -413,7 +413,7 @@ class Passkeys:
                     AuthenticatorTransport(t) for t in passkey["transports"] or [] if _known_transport(t)
                 ],
             )
-            for passkey in self.storage.passkeys.list(user_id)
+            for passkey in self.storage.passkeys.list_for_user(user_id)
             if not passkey["cloneSuspected"]
         ]
 

@@ -86,7 +86,7 @@ class PasskeyStore(StoreBase):
         with self._lock:
             return _passkey(self.db[PASSKEYS].find_one({"credentialId": credential_id}))
 
-    def list(self, user_id: str) -> list[dict]:
+    def list_for_user(self, user_id: str) -> list[dict]:
         """Return the user's passkeys, oldest first."""
         with self._lock:
             cursor = self.db[PASSKEYS].find({"userId": user_id}).sort("createdAt", ASCENDING)
