@@ -407,3 +407,42 @@ def test_an_account_without_a_password_signs_in_with_its_passkey_alone(google_ap
     last = client.delete(url, json=body, headers=bearer(login.json["authToken"]))
     assert last.status_code == 400 and last.json["code"] == "lastSignInMethod"
     assert sign_in(client, phone).status_code == 200
+
+
+def test_the_passkey_routes_take_the_login_limit_per_address(make_app):
+    client = make_app(webauthn_rp_id=RP_ID, rate_limit_login="2/minute").test_client()
+    assert [client.post(AUTH_OPTIONS).status_code for _ in range(3)] == [200, 200, 429]
+    login = [client.post(LOGIN, json={"challengeId": "x", "credential": {}}).status_code for _ in range(3)]
+    assert login == [400, 400, 429]
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"WEBAUTHN_RP_ID": "https://example.com"},
+        {"WEBAUTHN_RP_ID": "example.com:443"},
+        {"WEBAUTHN_RP_ID": "example.com", "WEBAUTHN_ORIGINS": "https://evil.com"},
+        {"WEBAUTHN_RP_ID": "example.com", "WEBAUTHN_ORIGINS": "http://example.com"},
+        {"WEBAUTHN_RP_ID": "example.com", "WEBAUTHN_ORIGINS": "https://notexample.com"},
+        {"WEBAUTHN_RP_ID": "example.com", "WEBAUTHN_ORIGINS": "android:apk-key-hash:short"},
+        {"WEBAUTHN_ANDROID_APPS": "com.example.app:AB:CD"},
+        {"WEBAUTHN_IOS_APP_IDS": "com.example.app"},
+    ],
+)
+def test_malformed_passkey_settings_refuse_to_start(env):
+    from config import ConfigError, Settings
+
+    with pytest.raises(ConfigError):
+        Settings.from_env(env)
+
+
+def test_passkey_settings_default_to_the_rp_domain_and_the_app_name():
+    from config import Settings
+
+    passkeys = Settings.from_env({"WEBAUTHN_RP_ID": "Example.com", "APP_NAME": "Acme"}).passkeys
+    assert (passkeys.webauthn_rp_id, passkeys.webauthn_rp_name) == ("example.com", "Acme")
+    assert passkeys.origins == ("https://example.com",)
+    subdomain = Settings.from_env(
+        {"WEBAUTHN_RP_ID": "example.com", "WEBAUTHN_ORIGINS": f"https://app.example.com,{ANDROID}"}
+    )
+    assert subdomain.passkeys.origins == ("https://app.example.com", ANDROID)
