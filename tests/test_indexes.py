@@ -393,6 +393,7 @@ def passkeys(w: Clients) -> None:
         }
         w.post("passkeys/login", body, status=200 if count == 5 else 400)
     assert added["passkey"]["id"]
+    w.run("users passkeys-remove user2.new@example.com")  # an operator, for a lost device
 
 
 def health(w: Clients) -> None:

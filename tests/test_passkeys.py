@@ -446,3 +446,17 @@ def test_passkey_settings_default_to_the_rp_domain_and_the_app_name():
         {"WEBAUTHN_RP_ID": "example.com", "WEBAUTHN_ORIGINS": f"https://app.example.com,{ANDROID}"}
     )
     assert subdomain.passkeys.origins == ("https://app.example.com", ANDROID)
+
+
+def test_an_operator_removes_a_lost_devices_passkey(app, client, ada):
+    phone = Authenticator()
+    passkey = add_passkey(client, ada, phone).json["passkey"]
+    opened = sign_in(client, phone).json
+    runner = app.test_cli_runner()
+    unknown = runner.invoke(args=["users", "passkeys-remove", "ada@example.com", "no-such-passkey"])
+    assert unknown.exit_code != 0 and passkeys(client, ada) != []
+    result = runner.invoke(args=["users", "passkeys-remove", "ada@example.com", passkey["id"]])
+    assert result.exit_code == 0 and "Removed 1 passkey(s)" in result.output
+    assert passkeys(client, ada) == []
+    assert sign_in(client, phone).json == INVALID
+    assert refresh(client, opened["refreshToken"]).json["code"] == "refreshExpired"

@@ -403,6 +403,26 @@ class Passkeys:
             name=passkey["name"],
         )
 
+    def remove_by_operator(self, user_id: str, passkey_id: str | None, client: Client) -> list[dict]:
+        """Remove one passkey of the user, or all of them, whatever else the account has; return them.
+
+        For a lost or stolen device: the owner gets back in with forgotPassword. The sessions
+        each passkey signed in end.
+        """
+        chosen = [
+            passkey
+            for passkey in self.storage.passkeys.list_for_user(user_id)
+            if passkey_id is None or passkey["id"] == passkey_id
+        ]
+        if passkey_id is not None and not chosen:
+            raise AuthError(Code.PASSKEY_NOT_FOUND)
+        now = self.clock()
+        removed = [passkey for passkey in chosen if self.storage.passkeys.remove_any(user_id, passkey["id"])]
+        for passkey in removed:
+            self.storage.sessions.end_opened_by(user_id, passkey["id"], now)
+            self.activity.log(user_id, "passkeyRemoved", client, now)
+        return removed
+
     def _descriptors(self, user_id: str | None) -> list[PublicKeyCredentialDescriptor]:
         if user_id is None:
             return []

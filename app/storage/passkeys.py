@@ -148,6 +148,13 @@ class PasskeyStore(StoreBase):
             return None
         return True
 
+    def remove_any(self, user_id: str, passkey_id: str) -> bool:
+        """Remove one of the user's passkeys even if it is their last way in (an operator's removal)."""
+        with self._lock:
+            removed = self.db[PASSKEYS].delete_one({"_id": passkey_id, "userId": user_id}).deleted_count
+        self._count(user_id, -removed)
+        return removed == 1
+
     def remove_all(self, user_id: str) -> list[dict]:
         """Remove every passkey of the user (a squatted account's, once its owner proves the mailbox)."""
         with self._lock:
