@@ -450,7 +450,10 @@ class PasskeySettings:
 
     def android_apps(self) -> list[tuple[str, str]]:
         """Return each (package, SHA-256 fingerprint) of WEBAUTHN_ANDROID_APPS."""
-        return [tuple(app.split(":", 1)) for app in self.webauthn_android_apps]  # type: ignore[misc]
+        return [
+            (package, fingerprint)
+            for package, _, fingerprint in (app.partition(":") for app in self.webauthn_android_apps)
+        ]
 
     def check(self) -> None:
         if self.webauthn_rp_id is not None and not _DOMAIN.match(self.webauthn_rp_id):

@@ -17,9 +17,12 @@ _ANOTHER_WAY_IN = {
 
 
 def _passkey(document: dict | None) -> dict | None:
-    """Turn a stored passkey into the service's shape."""
-    if document is None:
-        return None
+    """Turn a stored passkey, if any, into the service's shape."""
+    return None if document is None else _shaped(document)
+
+
+def _shaped(document: dict) -> dict:
+    """Turn a stored passkey into the service's shape; its key stays bytes for the verifier."""
     fields = (
         "userId",
         "credentialId",
@@ -90,7 +93,7 @@ class PasskeyStore(StoreBase):
         """Return the user's passkeys, oldest first."""
         with self._lock:
             cursor = self.db[PASSKEYS].find({"userId": user_id}).sort("createdAt", ASCENDING)
-            return [_passkey(document) for document in cursor]  # type: ignore[misc]
+            return [_shaped(document) for document in cursor]
 
     def find_for_user(self, user_id: str, passkey_id: str) -> dict | None:
         """Return one of the user's passkeys; another user's is as missing as an unknown one."""
@@ -158,10 +161,10 @@ class PasskeyStore(StoreBase):
     def remove_all(self, user_id: str) -> list[dict]:
         """Remove every passkey of the user (a squatted account's, once its owner proves the mailbox)."""
         with self._lock:
-            found = [_passkey(document) for document in self.db[PASSKEYS].find({"userId": user_id})]
+            found = [_shaped(document) for document in self.db[PASSKEYS].find({"userId": user_id})]
             removed = self.db[PASSKEYS].delete_many({"userId": user_id}).deleted_count
         self._count(user_id, -removed)
-        return found if removed else []  # type: ignore[return-value]
+        return found if removed else []
 
     def _count(self, user_id: str, change: int) -> None:
         object_id = object_id_of(user_id)
