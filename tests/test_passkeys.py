@@ -245,6 +245,9 @@ def test_a_counter_that_goes_backwards_marks_the_passkey_and_ends_its_sessions(c
     assert sign_in(client, key, sign_count=50).json == INVALID  # marked: refused from now on
     assert refresh(client, session["refreshToken"]).json["code"] == "refreshExpired"
     assert "passkeyCloneSuspected" in [entry["activity"] for entry in activity(client, ada)]
+    assert sign_in_options(client, ada)["options"]["allowCredentials"] == []  # offered no more
+    excluded = registration_options(client, ada)["options"]["excludeCredentials"]
+    assert [item["id"] for item in excluded] == [key.id]  # nor registered again
 
 
 def test_a_non_zero_counter_that_repeats_or_falls_to_zero_is_a_clone(client, ada):

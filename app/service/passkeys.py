@@ -164,7 +164,7 @@ class Passkeys:
                 require_resident_key=True,
                 user_verification=UserVerificationRequirement.REQUIRED,
             ),
-            exclude_credentials=self._descriptors(user_id),
+            exclude_credentials=self._descriptors(user_id, usable_only=False),
             supported_pub_key_algs=ALGORITHMS,
         )
         return self._ceremony(challenge, REGISTER, user_id, session_id, options_to_json(options))
@@ -233,7 +233,7 @@ class Passkeys:
             rp_id=rp_id,
             challenge=challenge,
             timeout=CEREMONY_TIMEOUT_MS,
-            allow_credentials=self._descriptors(user_id) if signed_in and user_id else [],
+            allow_credentials=self._descriptors(user_id, usable_only=True) if signed_in else [],
             user_verification=UserVerificationRequirement.REQUIRED,
         )
         purpose = PROOF if signed_in else LOGIN
@@ -423,7 +423,8 @@ class Passkeys:
             self.activity.log(user_id, "passkeyRemoved", client, now)
         return removed
 
-    def _descriptors(self, user_id: str | None) -> list[PublicKeyCredentialDescriptor]:
+    def _descriptors(self, user_id: str | None, *, usable_only: bool) -> list[PublicKeyCredentialDescriptor]:
+        """Describe the user's passkeys; `usable_only` leaves out those marked as cloned."""
         if user_id is None:
             return []
         return [
@@ -434,7 +435,7 @@ class Passkeys:
                 ],
             )
             for passkey in self.storage.passkeys.list_for_user(user_id)
-            if not passkey["cloneSuspected"]
+            if not (usable_only and passkey["cloneSuspected"])
         ]
 
     def _ceremony(
