@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import re
 import secrets
 import sys
 from collections.abc import Callable, Mapping
@@ -418,6 +419,77 @@ class ProviderSettings:
                 raise ConfigError(f"{name} must be an https:// URL (plain http only on a loopback address).")
 
 
+ANDROID_ORIGIN = "android:apk-key-hash:"
+_ANDROID_KEY_HASH = re.compile(r"^[A-Za-z0-9_-]{43}$")  # unpadded base64url of a SHA-256
+_FINGERPRINT = re.compile(r"^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$")
+_DOMAIN = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+)
+
+
+@dataclass(frozen=True)
+class PasskeySettings:
+    """Passkeys (WebAuthn): the relying party, the origins its apps sign from, the apps it vouches for."""
+
+    webauthn_rp_id: str | None = setting("WEBAUTHN_RP_ID", lower=True)
+    webauthn_rp_name: str = setting(
+        "WEBAUTHN_RP_NAME", "Auth server", default_from=lambda env: _text(env, "APP_NAME") or "Auth server"
+    )
+    webauthn_origins: tuple[str, ...] = setting("WEBAUTHN_ORIGINS", ())
+    webauthn_ios_app_ids: tuple[str, ...] = setting("WEBAUTHN_IOS_APP_IDS", ())
+    webauthn_android_apps: tuple[str, ...] = setting("WEBAUTHN_ANDROID_APPS", ())
+
+    @property
+    def enabled(self) -> bool:
+        return self.webauthn_rp_id is not None
+
+    @property
+    def origins(self) -> tuple[str, ...]:
+        """The accepted origins: the configured ones, else the RP's own web origin (what iOS apps send)."""
+        if self.webauthn_origins or self.webauthn_rp_id is None:
+            return self.webauthn_origins
+        return (f"https://{self.webauthn_rp_id}",)
+
+    def android_apps(self) -> list[tuple[str, str]]:
+        """Return each (package, SHA-256 fingerprint) of WEBAUTHN_ANDROID_APPS."""
+        return [
+            (package, fingerprint)
+            for package, _, fingerprint in (app.partition(":") for app in self.webauthn_android_apps)
+        ]
+
+    def check(self) -> None:
+        if self.webauthn_rp_id is not None and not _DOMAIN.match(self.webauthn_rp_id):
+            raise ConfigError(
+                "WEBAUTHN_RP_ID must be a bare domain, like example.com (no scheme, port or path)."
+            )
+        for origin in self.webauthn_origins:
+            self._check_origin(origin)
+        for app in self.webauthn_ios_app_ids:
+            team, _, bundle = app.partition(".")
+            if not (len(team) == 10 and team.isalnum() and bundle):
+                raise ConfigError(f"WEBAUTHN_IOS_APP_IDS: {app!r} is not TEAMID.bundle.id.")
+        for app in self.webauthn_android_apps:
+            package, _, fingerprint = app.partition(":")
+            if not package or not _FINGERPRINT.match(fingerprint):
+                raise ConfigError(
+                    f"WEBAUTHN_ANDROID_APPS: {app!r} is not package:SHA-256 fingerprint (AB:CD:...)."
+                )
+
+    def _check_origin(self, origin: str) -> None:
+        if origin.startswith(ANDROID_ORIGIN):
+            if not _ANDROID_KEY_HASH.match(origin[len(ANDROID_ORIGIN) :]):
+                raise ConfigError(
+                    f"WEBAUTHN_ORIGINS: {origin!r} must end in the signing key's SHA-256, unpadded base64url."
+                )
+            return
+        parts = urlsplit(origin)
+        if parts.scheme != "https" or not parts.hostname or parts.path or parts.query:
+            raise ConfigError(f"WEBAUTHN_ORIGINS: {origin!r} is not an https origin or {ANDROID_ORIGIN}...")
+        rp_id = self.webauthn_rp_id or ""
+        if parts.hostname != rp_id and not parts.hostname.endswith(f".{rp_id}"):
+            raise ConfigError(f"WEBAUTHN_ORIGINS: {origin!r} is not on WEBAUTHN_RP_ID or a subdomain of it.")
+
+
 @dataclass(frozen=True)
 class LogSettings:
     """How much is logged, and how: readable lines in development, JSON in production."""
@@ -449,6 +521,7 @@ SECTIONS: dict[str, type] = {
     "mail": MailSettings,
     "accounts": AccountSettings,
     "providers": ProviderSettings,
+    "passkeys": PasskeySettings,
     "logs": LogSettings,
 }
 
@@ -476,6 +549,7 @@ class Settings:
     mail: MailSettings = field(default_factory=MailSettings)
     accounts: AccountSettings = field(default_factory=AccountSettings)
     providers: ProviderSettings = field(default_factory=ProviderSettings)
+    passkeys: PasskeySettings = field(default_factory=PasskeySettings)
     logs: LogSettings = field(default_factory=LogSettings)
 
     @property

@@ -13,7 +13,7 @@ from flask.json.provider import DefaultJSONProvider
 
 from config import Settings
 
-from . import docs, health, jwks, routes
+from . import app_sites, docs, health, jwks, routes
 from .admission import Admission, init_admission
 from .commands import register_commands
 from .devmail import init_dev_mailbox
@@ -29,7 +29,7 @@ from .passwords import PasswordHasher
 from .rules import route_rules
 from .sealed import outbox_key
 from .security import init_security
-from .service import AccountRules, SessionRules, build_auth_service
+from .service import AccountRules, PasskeyRules, SessionRules, build_auth_service
 from .service.shared import Clock, utc_now
 from .storage import UNAVAILABLE_ERRORS, Storage, connect
 from .tokens import TokenSigner
@@ -72,6 +72,7 @@ def create_app(
     app.register_blueprint(docs.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(jwks.bp)
+    app.register_blueprint(app_sites.bp)
     app.extensions["route_rules"] = route_rules(app)  # every view declares its rules
     init_rate_limits(app, settings)  # after the blueprints: it wraps their views
     register_error_handlers(app, unavailable=UNAVAILABLE_ERRORS)
@@ -162,6 +163,11 @@ def register_services(
         session_rules=rules,
         account_rules=account_rules,
         clock=clock,
+        passkey_rules=PasskeyRules(
+            rp_id=settings.passkeys.webauthn_rp_id,
+            rp_name=settings.passkeys.webauthn_rp_name,
+            origins=settings.passkeys.origins,
+        ),
     )
 
 

@@ -37,6 +37,8 @@ TAGS = {
     "tokens": "Log in for an access and a refresh token; trade the refresh token for a new access token",
     "email": "One-time codes by mail: reset a forgotten password, verify the address, move to a new one",
     "identities": "Sign in with Apple or Google (native ID tokens), and the providers linked to the account",
+    "passkeys": "Passkeys (WebAuthn): add one, sign in with one, list, rename and remove them; "
+    "the files iOS and Android read to trust this server with their apps' passkeys",
     "sessions": "One session per login (per device): list them, end one, end all, log out",
     "users": "The user list of the original server (getAll)",
     "keys": "The public keys other services verify this server's tokens with",

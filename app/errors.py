@@ -54,6 +54,11 @@ class Code(StrEnum):
     PROVIDER_ALREADY_LINKED = "providerAlreadyLinked"
     IDENTITY_NOT_LINKED = "identityNotLinked"
     LAST_SIGN_IN_METHOD = "lastSignInMethod"
+    # Passkeys
+    PASSKEYS_DISABLED = "passkeysDisabled"
+    INVALID_PASSKEY = "invalidPasskey"
+    CHALLENGE_INVALID = "challengeInvalid"
+    PASSKEY_NOT_FOUND = "passkeyNotFound"
 
 
 MESSAGES: dict[Code, str] = {
@@ -99,6 +104,10 @@ MESSAGES: dict[Code, str] = {
     Code.LAST_SIGN_IN_METHOD: (
         "This is the only way to sign in to this account. Add a password or link another sign-in first."
     ),
+    Code.PASSKEYS_DISABLED: "Passkeys are not enabled on this server.",
+    Code.INVALID_PASSKEY: "The passkey could not be verified.",
+    Code.CHALLENGE_INVALID: "This passkey request has expired. Please try again.",
+    Code.PASSKEY_NOT_FOUND: "There is no such passkey.",
 }
 
 # A code's other sentences, where one code answers more than one situation.

@@ -24,6 +24,7 @@ from pymongo import monitoring
 
 from app import create_app
 from app.storage import Storage
+from authenticator import DEVICE_BOUND, Authenticator
 from helpers import PASSWORD, AuthActions, bearer, claims_of, fresh_database_uri, refresh, storage_methods
 from providers import APPLE_CLIENTS, GOOGLE_CLIENTS, FakeProvider
 from smtp_server import Mailbox, code_in
@@ -190,6 +191,7 @@ def recorded(settings, clock, mailbox, key_server, google, apple):
             apple_client_ids=APPLE_CLIENTS,
             google_jwks_url=key_server.url("google"),
             apple_jwks_url=key_server.url("apple"),
+            webauthn_rp_id="example.test",
         ),
         clock=clock,
     )
@@ -356,6 +358,44 @@ def deletion(w: Clients) -> None:
     w.post("deleteAccount", {"provider": "google", "idToken": grace}, token)
 
 
+def passkeys(w: Clients) -> None:
+    """Add passkeys, sign in with one, prove with one, rename, meet a cloned key, remove one."""
+    token = w.login("user2.new@example.com")["authToken"]  # verified in profile_and_email
+    phone, key = Authenticator(), Authenticator(flags=DEVICE_BOUND)
+    for authenticator in (phone, key):
+        options = w.post("passkeys/registrationOptions", {"password": PASSWORD}, token)
+        credential = authenticator.create(options["options"])
+        added = w.post(
+            "passkeys/register", {"challengeId": options["challengeId"], "credential": credential}, token
+        )
+    options = w.post("passkeys/authenticationOptions")
+    body = {"challengeId": options["challengeId"], "credential": phone.get(options["options"])}
+    signed_in = w.post("passkeys/login", body)["authToken"]
+    headers = bearer(signed_in)
+    listed = w.client.get("/api/auth/passkeys", headers=headers).json["passkeys"]
+    assert (
+        w.client.patch(
+            f"/api/auth/passkeys/{listed[0]['id']}", json={"name": "Mine"}, headers=headers
+        ).status_code
+        == 200
+    )
+    options = w.post("passkeys/authenticationOptions", token=signed_in)  # a proof's challenge
+    proof = {"passkey": {"challengeId": options["challengeId"], "credential": phone.get(options["options"])}}
+    assert (
+        w.client.delete(f"/api/auth/passkeys/{listed[0]['id']}", json=proof, headers=headers).status_code
+        == 200
+    )
+    for count in (5, 4):  # a copy of the key, behind the original: marked, its sessions end
+        options = w.post("passkeys/authenticationOptions")
+        body = {
+            "challengeId": options["challengeId"],
+            "credential": key.get(options["options"], sign_count=count),
+        }
+        w.post("passkeys/login", body, status=200 if count == 5 else 400)
+    assert added["passkey"]["id"]
+    w.run("users passkeys-remove user2.new@example.com")  # an operator, for a lost device
+
+
 def health(w: Clients) -> None:
     """A load balancer's readiness probe."""
     assert w.client.get("/ready").status_code == 200
@@ -375,6 +415,7 @@ WORKLOAD = (
     profile_and_email,
     recovery,
     id_tokens,
+    passkeys,
     operators,
     deletion,
     code_ceiling,

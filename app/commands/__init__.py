@@ -16,6 +16,7 @@ from .common import SETTINGS_ERROR
 from .db import db
 from .keys import keys
 from .mail import mail
+from .passkeys import passkeys_remove  # noqa: F401 - adds `users passkeys-remove`
 from .sessions import sessions
 from .users import users
 

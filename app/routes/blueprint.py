@@ -43,6 +43,12 @@ def signed_in_user_id() -> str | None:
     return claims["sub"] if claims else None
 
 
+def signed_in_session_id() -> str | None:
+    """Return the open session a public route's optional bearer token shows, or None."""
+    claims = g.get("optional_claims")
+    return claims["sid"] if claims else None
+
+
 def client() -> Client:
     return Client(ip=request.remote_addr, user_agent=request.headers.get("User-Agent"))
 

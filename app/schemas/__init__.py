@@ -26,6 +26,16 @@ from .answers import (
 from .fields import (
     normalise_email,
 )
+from .passkeys import (
+    CeremonyResponseSchema,
+    PasskeyResponseSchema,
+    PasskeysResponseSchema,
+    owner_proof_schema,
+    passkey_assertion_schema,
+    passkey_schema,
+    register_passkey_schema,
+    rename_passkey_schema,
+)
 from .requests import (
     RequestSchema,
     change_email_schema,
@@ -56,6 +66,14 @@ from .shapes import (
 )
 
 __all__ = [
+    "CeremonyResponseSchema",
+    "PasskeyResponseSchema",
+    "PasskeysResponseSchema",
+    "owner_proof_schema",
+    "passkey_assertion_schema",
+    "passkey_schema",
+    "register_passkey_schema",
+    "rename_passkey_schema",
     "ActivityPageSchema",
     "ErrorSchema",
     "IdTokenLoginResponseSchema",

@@ -21,6 +21,7 @@ from .deletion import Deletion
 from .identities import Identities, IdTokenLogin, LinkProof
 from .notices import Notices
 from .operators import Operators
+from .passkeys import OwnerProof, PasskeyRules, Passkeys
 from .profile import Profile
 from .reauth import Reauth
 from .recovery import Recovery
@@ -49,6 +50,8 @@ __all__ = [
     "InvalidCode",
     "LinkProof",
     "LoginResult",
+    "OwnerProof",
+    "PasskeyRules",
     "Refreshed",
     "SessionRules",
     "build_auth_service",
@@ -75,6 +78,7 @@ class AuthService:
     identities: Identities
     deletion: Deletion
     operators: Operators
+    passkeys: Passkeys
 
 
 def build_auth_service(
@@ -88,6 +92,7 @@ def build_auth_service(
     session_rules: SessionRules | None = None,
     account_rules: AccountRules | None = None,
     clock: Clock = utc_now,
+    passkey_rules: PasskeyRules | None = None,
 ) -> AuthService:
     """Build every part from its collaborators: the wiring diagram of the service."""
     verifier = verifier or IdTokenVerifier({})  # no provider configured: each is disabled
@@ -110,6 +115,17 @@ def build_auth_service(
     identities = Identities(storage, verifier, sessions, reauth, activity, notices, require_verified, clock)
     deletion = Deletion(storage, identities, reauth, notices, clock)
     operators = Operators(storage, hasher, throttle, codes, deletion, activity, clock)
+    passkeys = Passkeys(
+        storage,
+        sessions,
+        reauth,
+        identities,
+        activity,
+        notices,
+        passkey_rules or PasskeyRules(),
+        require_verified,
+        clock,
+    )
     return AuthService(
         storage=storage,
         signer=signer,
@@ -124,4 +140,5 @@ def build_auth_service(
         identities=identities,
         deletion=deletion,
         operators=operators,
+        passkeys=passkeys,
     )

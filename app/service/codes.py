@@ -165,20 +165,24 @@ class Codes:
 
         Anyone can sign up, or sign in with a provider that has not verified the address, in
         someone else's name. Once the owner proves the mailbox, the identities linked before go
-        (the owner is told which). Unless the prover showed they already held the account (a
-        session of it, the password, or a new password set by a reset: `owner_shown`), the
-        password goes too, as it may be whoever signed up's: the owner sets one with
-        forgotPassword. Either removal ends every session. Returns whether the password went.
+        (the owner is told which), and so do the passkeys registered before. Unless the prover
+        showed they already held the account (a session of it, the password, or a new password
+        set by a reset: `owner_shown`), the password goes too, as it may be whoever signed up's:
+        the owner sets one with forgotPassword. Either removal ends every session. Returns
+        whether the password went.
         """
         if user["emailVerified"]:
             return False
         removed = self.storage.identities.remove_unproven(user["id"], email)
+        passkeys_removed = self.storage.passkeys.remove_all(user["id"])
         password_removed = not owner_shown and user["password"] is not None
         if password_removed:
             self.storage.users.update_password(user["id"], None, replacing=user["password"])
             self.activity.log(user["id"], "passwordRemoved", client, now)
-        if removed or password_removed:
+        if removed or passkeys_removed or password_removed:
             self.storage.sessions.end_all(user["id"], now)
+        for _ in passkeys_removed:
+            self.activity.log(user["id"], "passkeyRemoved", client, now)
         for identity in removed:
             self.activity.log(user["id"], "identityUnlinked", client, now, identity["provider"])
         if removed:

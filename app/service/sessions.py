@@ -61,19 +61,33 @@ class Sessions:
         return self.start_session(user, client, now, PASSWORD_METHOD, checked_hash=checked_hash)
 
     def start_session(
-        self, user: dict, client: Client, now: datetime, method: str, checked_hash: str | None = None
+        self,
+        user: dict,
+        client: Client,
+        now: datetime,
+        method: str,
+        checked_hash: str | None = None,
+        passkey_id: str | None = None,
     ) -> LoginResult:
         """Open a new session for a user who has just proved who they are, and issue its tokens.
 
         Every way of logging in ends here, so their answers and sessions are the same;
         `method` (password, google, apple) goes into the activity log. A password login
-        passes the hash it checked, which must still be the account's once the session is open.
+        passes the hash it checked, which must still be the account's once the session is open;
+        a passkey sign-in its passkey, whose removal ends the session.
         """
         session_id = secrets.token_urlsafe(16)
         refresh_token = self.signer.refresh_token(user["id"], session_id, now)
         expires_at = now + timedelta(seconds=self.signer.refresh_ttl)
         self.storage.sessions.open(
-            session_id, user["id"], token_hash(refresh_token), now, expires_at, client.ip, client.user_agent
+            session_id,
+            user["id"],
+            token_hash(refresh_token),
+            now,
+            expires_at,
+            client.ip,
+            client.user_agent,
+            passkey_id=passkey_id,
         )
         if checked_hash is not None:
             self.confirm_new_session(user["id"], session_id, now, checked_hash=checked_hash)

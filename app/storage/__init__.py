@@ -26,6 +26,8 @@ from .base import (
     MAIL_QUOTA,
     MIGRATIONS,
     ONE_TIME_CODES,
+    PASSKEY_CHALLENGES,
+    PASSKEYS,
     SESSIONS,
     USERS,
     created_at,
@@ -36,6 +38,7 @@ from .codes import CodeStore
 from .identities import IdentityStore
 from .mail_quota import MailQuotaStore
 from .outbox import OutboxStore
+from .passkeys import ChallengeStore, PasskeyStore
 from .sessions import SessionStore
 from .users import ADMIN, ROLES, USER, DuplicateEmails, EmailTaken, UserStore
 
@@ -51,6 +54,8 @@ __all__ = [
     "REQUIRED_INDEXES",
     "ROLES",
     "ONE_TIME_CODES",
+    "PASSKEYS",
+    "PASSKEY_CHALLENGES",
     "SESSIONS",
     "TIMEOUT_MS",
     "UNAVAILABLE_ERRORS",
@@ -79,6 +84,8 @@ REQUIRED_INDEXES: dict[str, tuple[tuple[tuple[str, int], ...], ...]] = {
     ONE_TIME_CODES: ((("expiresAt", 1),), (("userId", 1),)),
     MAIL_QUOTA: ((("expiresAt", 1),), (("email", 1),)),
     MAIL_OUTBOX: ((("state", 1), ("dueAt", 1)), (("expiresAt", 1),)),
+    PASSKEYS: ((("credentialId", 1),), (("userId", 1), ("createdAt", 1))),
+    PASSKEY_CHALLENGES: ((("expiresAt", 1),), (("userId", 1),)),
 }
 
 # Indexes of earlier builds, for "newest first" orders that rested on ids (see activity.py, sessions.py).
@@ -95,7 +102,18 @@ class Storage:
     place its collection is read and written.
     """
 
-    STORES = ("users", "sessions", "attempts", "activity", "identities", "codes", "counters", "outbox")
+    STORES = (
+        "users",
+        "sessions",
+        "attempts",
+        "activity",
+        "identities",
+        "codes",
+        "counters",
+        "outbox",
+        "passkeys",
+        "challenges",
+    )
 
     def __init__(
         self, db: Database, *, embedded: bool, keep_activity_for: timedelta = KEEP_ACTIVITY_FOR
@@ -112,6 +130,8 @@ class Storage:
         self.codes = CodeStore(db, self._lock)
         self.counters = MailQuotaStore(db, self._lock)
         self.outbox = OutboxStore(db, self._lock)
+        self.passkeys = PasskeyStore(db, self._lock)
+        self.challenges = ChallengeStore(db, self._lock)
 
     def ensure_indexes(self) -> None:
         """Create the indexes the rules rely on, and run the one-time migrations (idempotent)."""
@@ -123,6 +143,8 @@ class Storage:
         self.codes.ensure_indexes()
         self.counters.ensure_indexes()
         self.outbox.ensure_indexes()
+        self.passkeys.ensure_indexes()
+        self.challenges.ensure_indexes()
         self._drop_superseded_indexes()
 
     def delete_user_everything(self, user_id: str, email: str) -> dict[str, int]:
@@ -142,6 +164,8 @@ class Storage:
             deleted[ONE_TIME_CODES] = self.db[ONE_TIME_CODES].delete_many(by_user).deleted_count
             deleted[ACTIVITY] = self.db[ACTIVITY].delete_many({"userId": object_id}).deleted_count
             deleted[IDENTITIES] = self.db[IDENTITIES].delete_many(by_user).deleted_count
+            deleted[PASSKEYS] = self.db[PASSKEYS].delete_many(by_user).deleted_count
+            deleted[PASSKEY_CHALLENGES] = self.db[PASSKEY_CHALLENGES].delete_many(by_user).deleted_count
             deleted[LOGIN_FAILURES] = self.attempts.clear_account(email)
             # MailQuota stays: its counters belong to the address, not the account, and expire
             # within the hour. Deleting them let signup + deleteAccount loops flood an inbox.

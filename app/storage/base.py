@@ -20,6 +20,8 @@ IDENTITIES = "Identities"
 ONE_TIME_CODES = "OneTimeCodes"
 MAIL_QUOTA = "MailQuota"
 MAIL_OUTBOX = "MailOutbox"
+PASSKEYS = "Passkeys"
+PASSKEY_CHALLENGES = "PasskeyChallenges"
 
 
 def created_at(user_id: str) -> datetime | None:

@@ -89,8 +89,14 @@ class IdentityStore(StoreBase):
         object_id = object_id_of(user_id)
         if object_id is None or self.find_for_user(user_id, provider) is None:
             return None
-        # The user keeps a way in: a password, or another identity.
-        still_in = {"$or": [{"password": {"$ne": None}}, {"identityCount": {"$gte": 2}}]}
+        # The user keeps a way in: a password, another identity, or a passkey.
+        still_in = {
+            "$or": [
+                {"password": {"$ne": None}},
+                {"identityCount": {"$gte": 2}},
+                {"passkeyCount": {"$gte": 1}},
+            ]
+        }
         with self._lock:
             claimed = self.db[USERS].update_one(
                 {"_id": object_id, **still_in}, {"$inc": {"identityCount": -1}}

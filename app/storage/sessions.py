@@ -73,8 +73,12 @@ class SessionStore(StoreBase):
         expires_at: datetime,
         ip: str | None,
         user_agent: str | None,
+        passkey_id: str | None = None,
     ) -> None:
-        """Store a new session, identified by `session_id`, holding its refresh token's hash."""
+        """Store a new session, identified by `session_id`, holding its refresh token's hash.
+
+        `passkey_id`: the passkey that signed it in, whose removal ends it.
+        """
         document = {
             "_id": session_id,
             "userId": user_id,
@@ -89,6 +93,8 @@ class SessionStore(StoreBase):
             "ip": ip,
             "userAgent": user_agent,
         }
+        if passkey_id is not None:
+            document["passkeyId"] = passkey_id
         with self._lock:
             self.db[SESSIONS].insert_one(document)
 
@@ -153,6 +159,12 @@ class SessionStore(StoreBase):
         if except_id is not None:
             query["_id"] = {"$ne": except_id}
         with self._lock:
+            return self.db[SESSIONS].update_many(query, _ended(now)).modified_count
+
+    def end_opened_by(self, user_id: str, passkey_id: str, now: datetime) -> int:
+        """End every open session of the user that a passkey signed in; return how many ended."""
+        with self._lock:
+            query = _open_sessions(user_id, now) | {"passkeyId": passkey_id}
             return self.db[SESSIONS].update_many(query, _ended(now)).modified_count
 
     def end_oldest(self, user_id: str, keep: int, now: datetime, except_id: str) -> int:

@@ -212,6 +212,21 @@ class UserStore(StoreBase):
             )
         return result.matched_count == 1
 
+    def passkey_user_handle(self, user_id: str, candidate: str) -> str | None:
+        """Return the user's WebAuthn user handle, storing `candidate` if they have none yet; None if gone.
+
+        One per user and stable: authenticators keep it with every passkey of the account.
+        """
+        object_id = object_id_of(user_id)
+        if object_id is None:
+            return None
+        with self._lock:
+            self.db[USERS].update_one(
+                {"_id": object_id, "webauthnUserId": None}, {"$set": {"webauthnUserId": candidate}}
+            )
+            document = self.db[USERS].find_one({"_id": object_id}, {"webauthnUserId": 1})
+        return None if document is None else document["webauthnUserId"]
+
     def update_names(self, user_id: str, names: dict[str, str]) -> dict | None:
         """Set the user's `first` and/or `last` and return the user as it is now (None if gone)."""
         return self._update_user(user_id, {"$set": names})

@@ -2,6 +2,40 @@
 // Do not edit: change the routes' declarations in app/ and regenerate.
 
 export interface paths {
+    "/.well-known/apple-app-site-association": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The apps that may use this domain's passkeys (`webcredentials`), for iOS's associated domains. */
+        get: operations["appleAppSiteAssociation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/assetlinks.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The Android apps that may use this domain's passkeys (Digital Asset Links, `get_login_creds`). */
+        get: operations["assetLinks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/.well-known/jwks.json": {
         parameters: {
             query?: never;
@@ -306,6 +340,123 @@ export interface paths {
         patch: operations["updateMe"];
         trace?: never;
     };
+    "/api/auth/passkeys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the user's passkeys, oldest first. */
+        get: operations["listPasskeys"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/passkeys/{passkey_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                passkey_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove one of the user's passkeys, with a proof; never the last way to sign in.
+         * @description The sessions it signed in end.
+         */
+        delete: operations["deletePasskey"];
+        options?: never;
+        head?: never;
+        /** Rename one of the user's passkeys. */
+        patch: operations["renamePasskey"];
+        trace?: never;
+    };
+    "/api/auth/passkeys/authenticationOptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The options for navigator.credentials.get(): to sign in, or with the bearer token, for a proof.
+         * @description Without a token no passkeys are listed (the authenticator offers its discoverable ones), so
+         *         the answer names no account. With the token of an open session the challenge is bound to that
+         *         user and session, and answers only as a proof (`passkey` in another call's body).
+         */
+        post: operations["authenticationOptions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/passkeys/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sign in with a passkey: its assertion to a challenge of authenticationOptions opens a session. */
+        post: operations["passkeyLogin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/passkeys/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add the passkey the authenticator made for the challenge of registrationOptions. */
+        post: operations["registerPasskey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/passkeys/registrationOptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start adding a passkey: the options for navigator.credentials.create(), after a proof it is the owner.
+         * @description The proof: `password`, or for an account without one a fresh `currentIdToken`, or a
+         *         `passkey` of this account. The account's email must be verified.
+         */
+        post: operations["registrationOptions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/refreshToken": {
         parameters: {
             query?: never;
@@ -493,6 +644,16 @@ export interface components {
             /** @example true */
             success: boolean;
         };
+        CeremonyResponse: {
+            /** @description send it back with the credential */
+            challengeId: string;
+            /** @description PublicKeyCredentialCreationOptionsJSON or PublicKeyCredentialRequestOptionsJSON */
+            options: {
+                [key: string]: unknown;
+            };
+            /** @example true */
+            success: boolean;
+        };
         ChangeEmail: {
             /**
              * Format: email
@@ -542,7 +703,7 @@ export interface components {
              * @example invalidCredentials
              * @enum {string}
              */
-            code: "missingFields" | "validationFailed" | "invalidBody" | "bodyTooLarge" | "unsupportedMediaType" | "notFound" | "methodNotAllowed" | "rateLimited" | "internalError" | "serviceUnavailable" | "invalidToken" | "refreshExpired" | "forbidden" | "noPublicKeys" | "invalidCredentials" | "accountDisabled" | "emailTaken" | "emailNotVerified" | "weakPassword" | "noPassword" | "passwordRequired" | "proofRequired" | "nothingToChange" | "sameEmail" | "invalidCode" | "sessionNotFound" | "userNotFound" | "invalidIdToken" | "providerDisabled" | "providerUnavailable" | "accountExists" | "identityInUse" | "providerAlreadyLinked" | "identityNotLinked" | "lastSignInMethod";
+            code: "missingFields" | "validationFailed" | "invalidBody" | "bodyTooLarge" | "unsupportedMediaType" | "notFound" | "methodNotAllowed" | "rateLimited" | "internalError" | "serviceUnavailable" | "invalidToken" | "refreshExpired" | "forbidden" | "noPublicKeys" | "invalidCredentials" | "accountDisabled" | "emailTaken" | "emailNotVerified" | "weakPassword" | "noPassword" | "passwordRequired" | "proofRequired" | "nothingToChange" | "sameEmail" | "invalidCode" | "sessionNotFound" | "userNotFound" | "invalidIdToken" | "providerDisabled" | "providerUnavailable" | "accountExists" | "identityInUse" | "providerAlreadyLinked" | "identityNotLinked" | "lastSignInMethod" | "passkeysDisabled" | "invalidPasskey" | "challengeInvalid" | "passkeyNotFound";
             /** @description field name to its messages, for validation failures */
             errors?: {
                 [key: string]: string[];
@@ -653,6 +814,52 @@ export interface components {
             success: boolean;
             user: components["schemas"]["UserWithRole"];
         };
+        OwnerProof: {
+            /** @description the OpenID Connect ID token the Google or Apple SDK returned */
+            currentIdToken?: string | null;
+            /**
+             * @description with currentIdToken, as at sign-in
+             * @default null
+             */
+            currentNonce?: string | null;
+            /**
+             * @description {challengeId, credential}: an assertion to a challenge of authenticationOptions called with the bearer token
+             * @default null
+             */
+            passkey?: {
+                [key: string]: unknown;
+            } | null;
+            /** @example correct horse */
+            password?: string | null;
+        };
+        Passkey: {
+            /** Format: date-time */
+            createdAt?: string;
+            id?: string;
+            /** Format: date-time */
+            lastUsedAt?: string | null;
+            name?: string;
+            /** @description backup-eligible: synced by a password manager (else bound to one device) */
+            synced?: boolean;
+        };
+        PasskeyAssertion: {
+            /** @description from the options call */
+            challengeId: string;
+            /** @description the PublicKeyCredential as JSON (toJSON(), or react-native-passkey's result): id, rawId, type, response, clientExtensionResults */
+            credential: {
+                [key: string]: unknown;
+            };
+        };
+        PasskeyResponse: {
+            passkey: components["schemas"]["Passkey"];
+            /** @example true */
+            success: boolean;
+        };
+        PasskeysResponse: {
+            passkeys: components["schemas"]["Passkey"][];
+            /** @example true */
+            success: boolean;
+        };
         Refresh: {
             refreshToken: string;
         };
@@ -663,6 +870,22 @@ export interface components {
             refreshToken?: string;
             /** @example true */
             success: boolean;
+        };
+        RegisterPasskey: {
+            /** @description from the options call */
+            challengeId: string;
+            /** @description the PublicKeyCredential as JSON (toJSON(), or react-native-passkey's result): id, rawId, type, response, clientExtensionResults */
+            credential: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description what the user calls it
+             * @default null
+             */
+            name?: string | null;
+        };
+        RenamePasskey: {
+            name: string;
         };
         ResetPassword: {
             /** @example 123456 */
@@ -777,6 +1000,60 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    appleAppSiteAssociation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    assetLinks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     jwks: {
         parameters: {
             query?: never;
@@ -1864,6 +2141,499 @@ export interface operations {
             };
             /** @description The body is neither JSON nor a form */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listPasskeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeysResponse"];
+                };
+            };
+            /** @description Invalid input; the message says what, `errors` says which fields */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `code` is `invalidToken` (refresh and retry), `refreshExpired` (log out) or `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deletePasskey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                passkey_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OwnerProof"];
+                "application/x-www-form-urlencoded": components["schemas"]["OwnerProof"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Success"];
+                };
+            };
+            /** @description Invalid input; the message says what, `errors` says which fields */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `code` is `invalidToken` (refresh and retry), `refreshExpired` (log out) or `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than MAX_BODY_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is neither JSON nor a form */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`code: rateLimited`); wait `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    renamePasskey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                passkey_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RenamePasskey"];
+                "application/x-www-form-urlencoded": components["schemas"]["RenamePasskey"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyResponse"];
+                };
+            };
+            /** @description Invalid input; the message says what, `errors` says which fields */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `code` is `invalidToken` (refresh and retry), `refreshExpired` (log out) or `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than MAX_BODY_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is neither JSON nor a form */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    authenticationOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CeremonyResponse"];
+                };
+            };
+            /** @description Invalid input; the message says what, `errors` says which fields */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`code: rateLimited`); wait `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    passkeyLogin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasskeyAssertion"];
+                "application/x-www-form-urlencoded": components["schemas"]["PasskeyAssertion"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginResponse"];
+                };
+            };
+            /** @description Invalid input; the message says what, `errors` says which fields */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than MAX_BODY_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is neither JSON nor a form */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`code: rateLimited`); wait `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    registerPasskey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegisterPasskey"];
+                "application/x-www-form-urlencoded": components["schemas"]["RegisterPasskey"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyResponse"];
+                };
+            };
+            /** @description Invalid input; the message says what, `errors` says which fields */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `code` is `invalidToken` (refresh and retry), `refreshExpired` (log out) or `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than MAX_BODY_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is neither JSON nor a form */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`code: rateLimited`); wait `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    registrationOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OwnerProof"];
+                "application/x-www-form-urlencoded": components["schemas"]["OwnerProof"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CeremonyResponse"];
+                };
+            };
+            /** @description Invalid input; the message says what, `errors` says which fields */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `code` is `invalidToken` (refresh and retry), `refreshExpired` (log out) or `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than MAX_BODY_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is neither JSON nor a form */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`code: rateLimited`); wait `Retry-After` seconds */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
