@@ -38,6 +38,7 @@ TAGS = {
     "email": "One-time codes by mail: reset a forgotten password, verify the address, move to a new one",
     "identities": "Sign in with Apple or Google (native ID tokens), and the providers linked to the account",
     "sessions": "One session per login (per device): list them, end one, end all, log out",
+    "mfa": "Two-step verification: an authenticator app (TOTP), recovery codes, held sign-ins, step-up",
     "users": "The user list of the original server (getAll)",
     "keys": "The public keys other services verify this server's tokens with",
     "operations": "Probes for load balancers and orchestrators",

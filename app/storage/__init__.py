@@ -24,6 +24,8 @@ from .base import (
     LOGIN_FAILURES,
     MAIL_OUTBOX,
     MAIL_QUOTA,
+    MFA,
+    MFA_TOKENS,
     MIGRATIONS,
     ONE_TIME_CODES,
     SESSIONS,
@@ -35,6 +37,7 @@ from .base import (
 from .codes import CodeStore
 from .identities import IdentityStore
 from .mail_quota import MailQuotaStore
+from .mfa import MfaStore
 from .outbox import OutboxStore
 from .sessions import SessionStore
 from .users import ADMIN, ROLES, USER, DuplicateEmails, EmailTaken, UserStore
@@ -47,6 +50,8 @@ __all__ = [
     "LOGIN_FAILURES",
     "MAIL_OUTBOX",
     "MAIL_QUOTA",
+    "MFA",
+    "MFA_TOKENS",
     "MIGRATIONS",
     "REQUIRED_INDEXES",
     "ROLES",
@@ -79,6 +84,7 @@ REQUIRED_INDEXES: dict[str, tuple[tuple[tuple[str, int], ...], ...]] = {
     ONE_TIME_CODES: ((("expiresAt", 1),), (("userId", 1),)),
     MAIL_QUOTA: ((("expiresAt", 1),), (("email", 1),)),
     MAIL_OUTBOX: ((("state", 1), ("dueAt", 1)), (("expiresAt", 1),)),
+    MFA_TOKENS: ((("expiresAt", 1),), (("userId", 1),)),
 }
 
 # Indexes of earlier builds, for "newest first" orders that rested on ids (see activity.py, sessions.py).
@@ -95,7 +101,7 @@ class Storage:
     place its collection is read and written.
     """
 
-    STORES = ("users", "sessions", "attempts", "activity", "identities", "codes", "counters", "outbox")
+    STORES = ("users", "sessions", "attempts", "activity", "identities", "codes", "counters", "outbox", "mfa")
 
     def __init__(
         self, db: Database, *, embedded: bool, keep_activity_for: timedelta = KEEP_ACTIVITY_FOR
@@ -112,6 +118,7 @@ class Storage:
         self.codes = CodeStore(db, self._lock)
         self.counters = MailQuotaStore(db, self._lock)
         self.outbox = OutboxStore(db, self._lock)
+        self.mfa = MfaStore(db, self._lock)
 
     def ensure_indexes(self) -> None:
         """Create the indexes the rules rely on, and run the one-time migrations (idempotent)."""
@@ -123,6 +130,7 @@ class Storage:
         self.codes.ensure_indexes()
         self.counters.ensure_indexes()
         self.outbox.ensure_indexes()
+        self.mfa.ensure_indexes()
         self._drop_superseded_indexes()
 
     def delete_user_everything(self, user_id: str, email: str) -> dict[str, int]:
@@ -143,6 +151,8 @@ class Storage:
             deleted[ACTIVITY] = self.db[ACTIVITY].delete_many({"userId": object_id}).deleted_count
             deleted[IDENTITIES] = self.db[IDENTITIES].delete_many(by_user).deleted_count
             deleted[LOGIN_FAILURES] = self.attempts.clear_account(email)
+            deleted[MFA] = self.db[MFA].delete_many({"_id": user_id}).deleted_count
+            deleted[MFA_TOKENS] = self.db[MFA_TOKENS].delete_many(by_user).deleted_count
             # MailQuota stays: its counters belong to the address, not the account, and expire
             # within the hour. Deleting them let signup + deleteAccount loops flood an inbox.
         return deleted

@@ -25,6 +25,8 @@ def _activity(document: dict) -> dict:
         entry["method"] = document["method"]
     if document.get("by"):
         entry["by"] = document["by"]
+    if document.get("secondFactor"):
+        entry["secondFactor"] = document["secondFactor"]
     return entry
 
 
@@ -54,6 +56,7 @@ class ActivityStore(StoreBase):
         user_agent: str | None,
         method: str | None = None,
         by: str | None = None,
+        second_factor: str | None = None,
     ) -> None:
         """Append one entry to the user's activity log.
 
@@ -70,6 +73,8 @@ class ActivityStore(StoreBase):
             entry["method"] = method
         if by:
             entry["by"] = by
+        if second_factor:
+            entry["secondFactor"] = second_factor
         with self._lock:
             self.db[ACTIVITY].insert_one(entry)
 

@@ -20,6 +20,8 @@ IDENTITIES = "Identities"
 ONE_TIME_CODES = "OneTimeCodes"
 MAIL_QUOTA = "MailQuota"
 MAIL_OUTBOX = "MailOutbox"
+MFA = "Mfa"
+MFA_TOKENS = "MfaTokens"
 
 
 def created_at(user_id: str) -> datetime | None:
