@@ -75,18 +75,28 @@ def StepUpCode() -> RequiredText:  # noqa: N802 - reads like the fields it stand
     )
 
 
-class PasskeyProofSchema(RequestSchema):
-    """A passkey proof: a challenge from passkeys/authenticationOptions (sent with the bearer token)."""
-
-    challengeId = RequiredText(max_length=128)  # noqa: N815
-    credential = fields.Dict(required=True, metadata={"description": "an AuthenticationResponseJSON"})
+PASSKEY_PROOF_SHAPE = (
+    "Must be an object with challengeId (a string) and credential (an AuthenticationResponseJSON)."
+)
 
 
-def PasskeyProof() -> fields.Nested:  # noqa: N802
-    return fields.Nested(
-        PasskeyProofSchema,
+def _passkey_proof_shape(value: dict) -> None:
+    challenge, credential = value.get("challengeId"), value.get("credential")
+    if not (isinstance(challenge, str) and 0 < len(challenge) <= 128 and isinstance(credential, dict)):
+        raise ValidationError(PASSKEY_PROOF_SHAPE)
+
+
+def PasskeyProof() -> fields.Dict:  # noqa: N802
+    """A passkey proof: a challenge from passkeys/authenticationOptions (asked with the bearer token)."""
+    return fields.Dict(
         load_default=None,
-        metadata={"description": "a passkey assertion instead of the password: `{challengeId, credential}`"},
+        validate=_passkey_proof_shape,
+        error_messages={"invalid": PASSKEY_PROOF_SHAPE},
+        metadata={
+            "description": "a passkey assertion instead of the password: `{challengeId, credential}`",
+            "properties": {"challengeId": {"type": "string"}, "credential": {"type": "object"}},
+            "required": ["challengeId", "credential"],
+        },
     )
 
 

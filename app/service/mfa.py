@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ..errors import AuthError, Code
 from ..otp import new_recovery_codes, new_secret, otpauth_url
@@ -24,6 +24,12 @@ from .second_factor import (
 )
 from .sessions import LoginResult, Sessions
 from .shared import Client, Clock, ensure_email_verified, ensure_enabled, token_hash
+
+EMAIL_CHANGE_HOLD = timedelta(days=7)
+RECENT_EMAIL_CHANGE = (
+    "The email of this account changed in the last 7 days: make sure the request comes from the "
+    "owner, then use --force."
+)
 
 
 @dataclass(frozen=True)
@@ -215,9 +221,17 @@ class Mfa:
         self.activity.log(user_id, "mfaDisabled", client, now)
         self.notices.send("mfa_disabled", user["email"], now, address_proven=True, first=user["first"])
 
-    def operator_reset(self, user: dict, client: Client) -> bool:
-        """Remove the account's second factor (its owner lost it); end every session; say if it had one."""
+    def operator_reset(self, user: dict, client: Client, *, force: bool = False) -> bool:
+        """Remove the account's second factor (its owner lost it); end every session; say if it had one.
+
+        Refused without `force` when the email changed in the last 7 days: whoever took an account
+        over would change its address first, then ask support to remove the owner's factor.
+        """
         now = self.clock()
+        if not force and self.storage.activity.happened_since(
+            user["id"], "emailChanged", now - EMAIL_CHANGE_HOLD
+        ):
+            raise AuthError(Code.FORBIDDEN, RECENT_EMAIL_CHANGE)
         had = self.storage.mfa.remove(user["id"])
         self.storage.mfa.void_tokens(user["id"])
         self.storage.sessions.end_all(user["id"], now)

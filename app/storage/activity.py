@@ -78,6 +78,12 @@ class ActivityStore(StoreBase):
         with self._lock:
             self.db[ACTIVITY].insert_one(entry)
 
+    def happened_since(self, user_id: str, activity: str, since: datetime) -> bool:
+        """Say whether the user's log has an entry of `activity` at or after `since`."""
+        query = {"userId": object_id_of(user_id), "time": {"$gte": since}, "activity": activity}
+        with self._lock:
+            return self.db[ACTIVITY].find_one(query, {"_id": 1}) is not None
+
     def list(self, user_id: str, after: str | None, limit: int) -> list[dict]:
         """Return up to `limit` of the user's activity entries, newest first, from after the entry `after`."""
         owner, after_id = object_id_of(user_id), object_id_of(after) if after is not None else None
