@@ -280,3 +280,21 @@ def test_mfa_reset_removes_the_factor_ends_sessions_and_is_careful_after_an_emai
     assert client.post("/api/auth/login", json={"email": user.email, "password": PASSWORD}).status_code == 200
     entries = [entry["activity"] for entry in storage.activity.list(user_id_of(storage), None, 10)]
     assert "mfaReset" in entries
+
+
+def test_disabling_voids_pending_sign_ins_even_once_enabled_again(app, client, storage, clock):
+    user = turn_totp_on(client, storage, clock)
+    held = client.post("/api/auth/login", json={"email": user.email, "password": PASSWORD}).json["mfaToken"]
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["users", "disable", user.email]).exit_code == 0
+    assert runner.invoke(args=["users", "enable", user.email]).exit_code == 0
+    answer = client.post(
+        "/api/auth/mfa/verify", json={"mfaToken": held, "code": totp_code(user.secret, clock)}
+    )
+    assert answer.json["code"] == "mfaTokenInvalid"
+
+
+def test_users_show_lists_the_factors(app, client, storage, clock):
+    user = turn_totp_on(client, storage, clock)
+    shown = app.test_cli_runner().invoke(args=["users", "show", user.email])
+    assert "totp on, 10 recovery code(s) left, 0 passkey(s)" in shown.output
