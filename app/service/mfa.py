@@ -241,7 +241,7 @@ class Mfa:
 
     def _prove_second_factor(self, user: dict, session_id: str, amr: str, now: datetime) -> str:
         """Record a second factor on the session and return its new access token (aal 2)."""
-        session = self.storage.sessions.find_open(session_id, user["id"], now)
+        session = self.storage.sessions.find_open(session_id=session_id, user_id=user["id"], now=now)
         if session is None:
             raise AuthError(Code.INVALID_TOKEN)
         factors = Factors.of_session(session).with_second_factor(amr, now)

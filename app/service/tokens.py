@@ -100,7 +100,7 @@ class Tokens:
             session_id, user["id"], presented, token_hash(new_token), now, expires_at
         ):
             return Refreshed(self._access_token(user, session_id, now), new_token)
-        session = self.storage.sessions.find_open(session_id, user["id"], now)
+        session = self.storage.sessions.find_open(session_id=session_id, user_id=user["id"], now=now)
         if session is None:
             raise RefreshExpired()
         if self._just_retired(session, presented, now):
@@ -116,7 +116,7 @@ class Tokens:
 
     def _access_token(self, user: dict, session_id: str, now: datetime) -> str:
         """Sign an access token that keeps how its session signed in (`amr`, `aal`, `auth_time`)."""
-        session = self.storage.sessions.find_open(session_id, user["id"], now)
+        session = self.storage.sessions.find_open(session_id=session_id, user_id=user["id"], now=now)
         if session is None:  # ended between its use and now
             raise RefreshExpired()
         return self.signer.access_token(user, session_id, now, Factors.of_session(session))
