@@ -11,7 +11,7 @@ from mfa_helpers import sign_in, totp_code, turn_totp_on, verify_email
 
 from app.secret_box import SecretBox, Undecryptable
 from app.storage import MFA
-from helpers import PASSWORD, bearer, claims_of, refresh
+from helpers import PASSWORD, MailLog, bearer, claims_of, refresh
 
 
 def key_text() -> str:
@@ -92,14 +92,9 @@ def test_sensitive_changes_need_the_code_with_totp_on(client, storage, clock, ro
 
 def test_reset_password_takes_mfa_code_and_gives_the_mailed_code_back_without_it(client, storage, clock, app):
     user = turn_totp_on(client, storage, clock)
-    mail = app.extensions["mailer"]
-    codes = []
-    original = mail.send
-    mail.send = lambda template, to, **context: (
-        codes.append(context.get("code")) or original(template, to, **context)
-    )
+    mail = MailLog().capture(app)
     client.post("/api/auth/forgotPassword", json={"email": user.email})
-    code = next(found for found in codes if found)
+    code = mail.last_code(user.email)
     body = {"email": user.email, "code": code, "newPassword": "a brand new passphrase"}
     missing = client.post("/api/auth/resetPassword", json=body)
     assert (missing.json["code"], list(missing.json["errors"])) == ("stepUpRequired", ["mfaCode"])
@@ -298,3 +293,62 @@ def test_users_show_lists_the_factors(app, client, storage, clock):
     user = turn_totp_on(client, storage, clock)
     shown = app.test_cli_runner().invoke(args=["users", "show", user.email])
     assert "totp on, 10 recovery code(s) left, 0 passkey(s)" in shown.output
+
+
+# notices
+
+
+def test_the_owner_hears_of_the_first_wrong_code_of_a_day_and_of_each_recovery_code(
+    app, client, storage, clock
+):
+    user = turn_totp_on(client, storage, clock)
+    mail = MailLog().capture(app)
+    for _ in range(3):
+        sign_in(client, clock, user, totp_code(user.secret, clock, 5))
+    assert mail.templates(user.email) == ["mfa_wrong_code"]
+    sign_in(client, clock, user, user.recovery_codes[0])
+    assert mail.templates(user.email)[-1] == "recovery_code_used"
+    assert mail.last("recovery_code_used", user.email)["left"] == 9
+    clock.advance(86400)
+    sign_in(client, clock, user, totp_code(user.secret, clock, 5))
+    assert mail.templates(user.email).count("mfa_wrong_code") == 2
+
+
+# accounts without a password, and linking
+
+
+def test_an_account_without_a_password_sets_totp_up_with_a_fresh_id_token(id_client, id_app, google, clock):
+    made = id_client.post(
+        "/api/auth/loginWithIdToken", json={"provider": "google", "idToken": google.token("g-1")}
+    )
+    headers = bearer(made.json["authToken"])
+    no_proof = id_client.post("/api/auth/mfa/totp/setup", json={}, headers=headers)
+    assert (no_proof.json["code"], list(no_proof.json["errors"])) == ("proofRequired", ["currentIdToken"])
+    set_up = id_client.post(
+        "/api/auth/mfa/totp/setup", json={"currentIdToken": google.token("g-1")}, headers=headers
+    )
+    assert set_up.status_code == 200, set_up.json
+    secret = set_up.json["secret"]
+    enabled = id_client.post(
+        "/api/auth/mfa/totp/enable", json={"code": totp_code(secret, clock)}, headers=headers
+    )
+    assert claims_of(enabled.json["authToken"])["amr"] == ["fed", "otp", "mfa"]
+    clock.advance(30)
+    held = id_client.post(
+        "/api/auth/loginWithIdToken", json={"provider": "google", "idToken": google.token("g-1")}
+    )
+    assert held.json["code"] == "mfaRequired"
+
+
+def test_linking_a_sign_in_needs_the_code_with_totp_on(id_client, id_app, apple, clock):
+    storage = id_app.extensions["auth_service"].storage
+    user = turn_totp_on(id_client, storage, clock)
+    body = {"provider": "apple", "idToken": apple.token("a-1", email=user.email), "password": PASSWORD}
+    headers = bearer(user.auth_token)
+    assert (
+        id_client.post("/api/auth/linkIdToken", json=body, headers=headers).json["code"] == "stepUpRequired"
+    )
+    linked = id_client.post(
+        "/api/auth/linkIdToken", json=body | {"code": totp_code(user.secret, clock)}, headers=headers
+    )
+    assert linked.status_code == 200, linked.json
