@@ -52,9 +52,9 @@ class Factors:
     def stored(self) -> dict:
         return {"amr": list(self.amr), "aal": self.aal, "authTime": self.auth_time}
 
-    def with_second_factor(self, method: str, now: datetime) -> Factors:
-        """Return these factors after a second factor (`otp`, `hwk`, `swk`) was proved at `now`."""
-        amr = tuple(dict.fromkeys((*self.amr, method, "mfa")))
+    def with_second_factor(self, methods: tuple[str, ...], now: datetime) -> Factors:
+        """Return these factors after a second factor (`otp`; a passkey's `hwk`/`swk`, `user`) was proved."""
+        amr = tuple(dict.fromkeys((*self.amr, *methods, "mfa")))
         return Factors(amr, 2, now)
 
     def claims(self, now: datetime, aal2_max_age: int) -> dict:

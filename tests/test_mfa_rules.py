@@ -9,6 +9,7 @@ import os
 import pytest
 from mfa_helpers import sign_in, totp_code, turn_totp_on, verify_email
 
+from app.errors import AuthError, Code
 from app.secret_box import SecretBox, Undecryptable
 from app.storage import MFA
 from helpers import PASSWORD, MailLog, bearer, claims_of, refresh
@@ -352,3 +353,44 @@ def test_linking_a_sign_in_needs_the_code_with_totp_on(id_client, id_app, apple,
         "/api/auth/linkIdToken", json=body | {"code": totp_code(user.secret, clock)}, headers=headers
     )
     assert linked.status_code == 200, linked.json
+
+
+# the passkey proof's extension point
+
+
+class FakePasskeys:
+    """Stands in for the passkey part: accepts the challenge `good` as a synced passkey of anyone."""
+
+    def check_proof(self, user: dict, session_id: str, assertion) -> tuple[str, ...]:
+        if assertion.challenge_id != "good":
+            raise AuthError(Code.INVALID_CODE, "The passkey could not be verified.")
+        return ("swk", "user")
+
+    def count(self, user_id: str) -> int:
+        return 2
+
+
+def test_a_plugged_in_passkey_verifier_serves_as_proof_and_second_factor(app, client, storage, clock):
+    user = turn_totp_on(client, storage, clock)
+    object.__setattr__(app.extensions["auth_service"].mfa.proofs, "passkeys", FakePasskeys())  # test-only
+    headers = bearer(user.auth_token)
+    assert client.get("/api/auth/mfa", headers=headers).json["passkeys"] == 2
+    passkey = {"challengeId": "good", "credential": {"id": "x"}}
+    stepped = client.post("/api/auth/mfa/stepUp", json={"passkey": passkey}, headers=headers)
+    assert stepped.status_code == 200, stepped.json
+    assert claims_of(stepped.json["authToken"])["amr"] == ["pwd", "otp", "mfa", "swk", "user"]
+    codes = client.post("/api/auth/mfa/recoveryCodes", json={"passkey": passkey}, headers=headers)
+    assert codes.status_code == 200 and len(codes.json["recoveryCodes"]) == 10
+    bad = client.post(
+        "/api/auth/mfa/stepUp", json={"passkey": passkey | {"challengeId": "bad"}}, headers=headers
+    )
+    assert bad.status_code == 400
+    # Turning TOTP off takes a code whatever the proof.
+    no_code = client.post("/api/auth/mfa/totp/disable", json={"passkey": passkey}, headers=headers)
+    assert no_code.json["code"] == "stepUpRequired"
+    off = client.post(
+        "/api/auth/mfa/totp/disable",
+        json={"passkey": passkey, "code": totp_code(user.secret, clock)},
+        headers=headers,
+    )
+    assert off.status_code == 200, off.json

@@ -95,7 +95,7 @@ def mfa_step_up(data: dict) -> dict:
 def recovery_codes(data: dict) -> dict:
     """Replace the recovery codes (a TOTP code needed); the old ones stop working."""
     codes = auth_service().mfa.regenerate_recovery_codes(
-        current_user_id(), current_session_id(), data.get("code"), client()
+        current_user_id(), current_session_id(), data.get("code"), passkey_of(data), client()
     )
     return {"success": True, "recoveryCodes": codes}
 

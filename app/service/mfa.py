@@ -116,7 +116,7 @@ class Mfa:
         salt, hashes = self.second_factor.hash_recovery_codes(codes)
         if not self.storage.mfa.enable(user_id, pending, pending, step, salt, hashes):
             raise AuthError(Code.MFA_SETUP_MISSING)  # replaced by a new setup, or enabled, meanwhile
-        auth_token = self._prove_second_factor(user, session_id, "otp", now)
+        auth_token = self._prove_second_factor(user, session_id, ("otp",), now)
         self.storage.sessions.end_below_aal2(user_id, now, except_id=session_id)
         self.activity.log(user_id, "mfaEnabled", client, now)
         self.notices.send("mfa_enabled", user["email"], now, address_proven=True, first=user["first"])
@@ -148,7 +148,7 @@ class Mfa:
             now,
             method,
             checked_hash=user["password"] if method == "password" else None,
-            factors=first.with_second_factor("otp", now),
+            factors=first.with_second_factor(("otp",), now),
             second_factor=kind,
         )
         left = self.second_factor.recovery_codes_left(user["id"]) if kind == RECOVERY_CODE else None
@@ -178,7 +178,7 @@ class Mfa:
         if not code:
             raise AuthError(Code.STEP_UP_REQUIRED, errors={"code": ["Send the code or a passkey."]})
         self.second_factor.check(user, code, now)
-        return self._prove_second_factor(user, session_id, "otp", now)
+        return self._prove_second_factor(user, session_id, ("otp",), now)
 
     def require_step_up(self, user_id: str, code: str | None) -> None:
         """Before a sensitive change: with TOTP on, a TOTP or recovery code (missing: stepUpRequired).
@@ -189,14 +189,22 @@ class Mfa:
         self.second_factor.require(self.reauth.existing_user(user_id), code, self.clock())
 
     def regenerate_recovery_codes(
-        self, user_id: str, session_id: str, code: str | None, client: Client
+        self,
+        user_id: str,
+        session_id: str,
+        code: str | None,
+        passkey: PasskeyAssertion | None,
+        client: Client,
     ) -> list[str]:
-        """Replace the recovery codes, with a TOTP code (a recovery code cannot make new ones)."""
+        """Replace the recovery codes, with a TOTP code or a passkey (not a recovery code)."""
         user = self.reauth.signed_in_user(user_id, session_id)
         now = self.clock()
         if not self.second_factor.enabled(user_id):
             raise AuthError(Code.MFA_NOT_ENABLED)
-        self.second_factor.require(user, code, now, recovery_ok=False)
+        if passkey is not None:
+            self.proofs.check(user, session_id, Proof(passkey=passkey))
+        else:
+            self.second_factor.require(user, code, now, recovery_ok=False)
         codes = new_recovery_codes()
         salt, hashes = self.second_factor.hash_recovery_codes(codes)
         if not self.storage.mfa.replace_recovery_codes(user_id, salt, hashes):
@@ -239,7 +247,7 @@ class Mfa:
         self.notices.send("mfa_reset", user["email"], now, address_proven=True, first=user["first"])
         return had
 
-    def _prove_second_factor(self, user: dict, session_id: str, amr: str, now: datetime) -> str:
+    def _prove_second_factor(self, user: dict, session_id: str, amr: tuple[str, ...], now: datetime) -> str:
         """Record a second factor on the session and return its new access token (aal 2)."""
         session = self.storage.sessions.find_open(session_id=session_id, user_id=user["id"], now=now)
         if session is None:

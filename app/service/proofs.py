@@ -35,9 +35,10 @@ class PasskeyAssertion:
 class PasskeyProofs(Protocol):
     """What the passkey part provides to the second factor: proofs and a count for `GET /mfa`."""
 
-    def check_proof(self, user: dict, session_id: str, assertion: PasskeyAssertion) -> str:
+    def check_proof(self, user: dict, session_id: str, assertion: PasskeyAssertion) -> tuple[str, ...]:
         """Verify an assertion of one of the user's passkeys, against a challenge bound to this session;
-        return its `amr` (`hwk` or `swk`), or raise AuthError (invalidPasskey, challengeInvalid)."""
+        return what it adds to `amr` (`("hwk", "user")` or `("swk", "user")`), or raise AuthError
+        (invalidPasskey, challengeInvalid)."""
         ...
 
     def count(self, user_id: str) -> int:
@@ -58,7 +59,7 @@ class Proof:
 @dataclass(frozen=True)
 class ProofResult:
     kind: str  # PASSWORD, ID_TOKEN or PASSKEY
-    amr: str  # what the proof adds to a session's `amr`: pwd, fed, hwk or swk
+    amr: tuple[str, ...]  # what the proof adds to a session's `amr`: pwd; fed; hwk or swk, user
 
     @property
     def is_passkey(self) -> bool:
@@ -83,14 +84,14 @@ class Proofs:
             if proof.password is None:
                 raise field_error(Code.PROOF_REQUIRED, "password", "Send your password to confirm.")
             self.reauth.check_password(user, session_id, proof.password, "password")
-            return ProofResult(PASSWORD, "pwd")
+            return ProofResult(PASSWORD, ("pwd",))
         if proof.current_id_token is None:
             raise field_error(Code.PROOF_REQUIRED, "currentIdToken", CURRENT_ID_TOKEN_REQUIRED)
         provider = provider_named_by(proof.current_id_token)
         if provider is None:
             raise AuthError(Code.INVALID_ID_TOKEN)
         self.identities.confirm_identity(user["id"], provider, proof.current_id_token, proof.current_nonce)
-        return ProofResult(ID_TOKEN, "fed")
+        return ProofResult(ID_TOKEN, ("fed",))
 
     def passkey_count(self, user_id: str) -> int:
         return 0 if self.passkeys is None else self.passkeys.count(user_id)
