@@ -394,3 +394,18 @@ def test_a_plugged_in_passkey_verifier_serves_as_proof_and_second_factor(app, cl
         headers=headers,
     )
     assert off.status_code == 200, off.json
+
+
+def test_a_secret_under_a_dropped_key_answers_mfa_unavailable_and_recovery_codes_still_work(make_app, clock):
+    old = key_text()
+    first = make_app(mfa_encryption_keys=(old,))
+    user = turn_totp_on(first.test_client(), first.extensions["auth_service"].storage, clock)
+    dropped = make_app(mfa_encryption_keys=(key_text(),))
+    storage = dropped.extensions["auth_service"].storage
+    for collection in (MFA, "Users"):
+        storage.db[collection].insert_one(
+            first.extensions["auth_service"].storage.db[collection].find_one({})
+        )
+    client = dropped.test_client()
+    assert sign_in(client, clock, user).json["code"] == "mfaUnavailable"
+    assert sign_in(client, clock, user, user.recovery_codes[0]).status_code == 200

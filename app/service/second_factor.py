@@ -9,6 +9,7 @@ the first factor is proved: with TOTP on they get a single-use `mfaToken` instea
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,10 +17,12 @@ from datetime import datetime, timedelta
 from ..errors import TOTP_LOCKED, AuthError, Code, RateLimited
 from ..otp import looks_like_totp, matching_step, normalise_recovery_code
 from ..passwords import PasswordHasher
-from ..secret_box import SecretBox
+from ..secret_box import SecretBox, Undecryptable
 from ..storage import Storage
 from .notices import Notices
 from .shared import Clock, token_hash
+
+log = logging.getLogger(__name__)
 
 TOTP = "totp"
 RECOVERY_CODE = "recoveryCode"
@@ -97,7 +100,12 @@ class SecondFactor:
     def check_pending(self, user: dict, pending: str, code: str, now: datetime) -> int:
         """Check the first code of a pending secret (the encrypted `pending`); return its time step."""
         self._claim_try(user["id"], now)
-        step = matching_step(self.box.decrypt(pending, user["id"]), code, now)
+        try:
+            secret = self.box.decrypt(pending, user["id"])
+        except Undecryptable:  # set up under a key no longer configured (a development restart)
+            self._give_back(user["id"])
+            raise AuthError(Code.MFA_SETUP_MISSING) from None
+        step = matching_step(secret, code, now)
         if step is None:
             self._wrong(user, now)
             raise invalid_code()
@@ -105,7 +113,13 @@ class SecondFactor:
         return step
 
     def _totp_matches(self, user_id: str, factors: dict, code: str, now: datetime) -> bool:
-        secret = self.box.decrypt(factors["secret"], user_id)
+        try:
+            secret = self.box.decrypt(factors["secret"], user_id)
+        except Undecryptable:
+            # Its key left MFA_ENCRYPTION_KEYS: no code can be checked; recovery codes still work.
+            log.error("the TOTP secret of user %s names no configured MFA_ENCRYPTION_KEYS key", user_id)
+            self._give_back(user_id)
+            raise AuthError(Code.MFA_UNAVAILABLE) from None
         step = matching_step(secret, code, now)
         # The step must be later than every step used: the same code, or an earlier one, is refused.
         if step is None or not self.storage.mfa.use_step(user_id, step):
@@ -145,8 +159,12 @@ class SecondFactor:
             raise RateLimited(wait.total_seconds())
 
     def _right(self, user_id: str) -> None:
-        self.storage.counters.uncount(WRONG_MFA_CODES, user_id)  # a right code is not a guess
+        self._give_back(user_id)  # a right code is not a guess
         self.storage.mfa.clear_streak(user_id)
+
+    def _give_back(self, user_id: str) -> None:
+        """Take back a try counted against the daily ceiling: it turned out not to be a guess."""
+        self.storage.counters.uncount(WRONG_MFA_CODES, user_id)
 
     def _wrong(self, user: dict, now: datetime) -> None:
         """Count a wrong code in a row; the first of a day tells the owner someone knows the password."""
