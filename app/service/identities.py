@@ -78,12 +78,12 @@ class Identities:
         claims = self._verify(provider, id_token, nonce, now)
         user, created = self._account_for(claims, first, last, client, now)
         ensure_enabled(user)
+        if self.hold is not None:  # before anything changes: the sign-in is not finished yet
+            self.hold.hold_if_needed(user, claims.provider)
         user = self._verified_by_provider(user, claims)
         ensure_email_verified(
             user, required=self.require_verified_email
         )  # REQUIRE_EMAIL_VERIFICATION holds for every way in
-        if self.hold is not None:
-            self.hold.hold_if_needed(user, claims.provider)
         result = self.sessions.start_session(user, client, now, claims.provider)
         # As a password login does: once the session is open, the account must still exist, be
         # enabled, and this identity must still be its own, or an unlink, a deletion or
