@@ -1,5 +1,6 @@
 """Health and readiness probes, and 503 (never 500) while the database is away."""
 
+
 import pytest
 from flask import Flask
 from pymongo.errors import AutoReconnect, ConnectionFailure, NetworkTimeout, ServerSelectionTimeoutError

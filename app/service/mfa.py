@@ -22,7 +22,7 @@ from .second_factor import (
     password_binding,
     totp_enabled,
 )
-from .sessions import LoginResult, Sessions
+from .sessions import PASSWORD_METHOD, LoginResult, Sessions, first_factor
 from .shared import Client, Clock, ensure_email_verified, ensure_enabled, token_hash
 
 EMAIL_CHANGE_HOLD = timedelta(days=7)
@@ -129,7 +129,7 @@ class Mfa:
         pending = self.storage.mfa.find_token(held, now, MFA_TOKEN_WRONG_CODES)
         if pending is None:
             raise AuthError(Code.MFA_TOKEN_INVALID)
-        user = self._holder(pending, held)
+        user = self._holder(pending)
         try:
             kind = self.second_factor.check(user, code, now)
         except AuthError as error:
@@ -141,20 +141,19 @@ class Mfa:
         if pending.get("link"):
             self.identities.link_after_second_factor(user, pending["link"], client)
         method = pending["method"]
-        first = Factors(("pwd",) if method == "password" else ("fed",), 1, now)
         result = self.sessions.start_session(
             user,
             client,
             now,
             method,
-            checked_hash=user["password"] if method == "password" else None,
-            factors=first.with_second_factor(("otp",), now),
+            checked_hash=user["password"] if method == PASSWORD_METHOD else None,
+            factors=first_factor(method, now).with_second_factor(("otp",), now),
             second_factor=kind,
         )
         left = self.second_factor.recovery_codes_left(user["id"]) if kind == RECOVERY_CODE else None
         return Verified(result, left)
 
-    def _holder(self, pending: dict, held: str) -> dict:
+    def _holder(self, pending: dict) -> dict:
         """Return the account a held sign-in is for, if it still may finish; void it if not."""
         user = self.storage.users.find_by_id(pending["userId"])
         if user is None or password_binding(user) != pending["password"]:

@@ -47,7 +47,9 @@ class OutboxStore(StoreBase):
                 return_document=ReturnDocument.AFTER,
             )
 
-    def finish(self, message_id: ObjectId, holder: str, changes: dict, forget: tuple[str, ...] = ()) -> bool:
+    def finish(
+        self, message_id: ObjectId, holder: str, changes: dict, forget: tuple[str, ...] = ()
+    ) -> bool:
         """Record what became of a claimed message, if `holder` still holds it; say whether it did."""
         update: dict = {"$set": changes}
         if forget:
