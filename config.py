@@ -9,6 +9,7 @@ checked against these declarations by a test.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import logging
 import os
@@ -491,6 +492,26 @@ class PasskeySettings:
 
 
 @dataclass(frozen=True)
+class MfaSettings:
+    """The second factor: the keys of TOTP secrets, wrong-code ceilings, how long aal 2 lasts."""
+
+    # Comma list of base64 32-byte keys: the first encrypts, every one decrypts (rotation).
+    mfa_encryption_keys: tuple[str, ...] = setting("MFA_ENCRYPTION_KEYS", (), secret=True)
+    mfa_failures_per_day: int = setting("MFA_FAILURES_PER_DAY", 10, minimum=1)
+    aal2_max_age: int = setting("AAL2_MAX_AGE", 86400, minimum=60)
+
+    def check(self) -> None:
+        for text in self.mfa_encryption_keys:
+            cleaned = text.replace("-", "+").replace("_", "/")
+            try:
+                key = base64.b64decode(cleaned + "=" * (-len(cleaned) % 4), validate=True)
+            except ValueError:
+                key = b""
+            if len(key) != 32:
+                raise ConfigError("Each MFA_ENCRYPTION_KEYS entry must be base64 of 32 random bytes.")
+
+
+@dataclass(frozen=True)
 class LogSettings:
     """How much is logged, and how: readable lines in development, JSON in production."""
 
@@ -522,6 +543,7 @@ SECTIONS: dict[str, type] = {
     "accounts": AccountSettings,
     "providers": ProviderSettings,
     "passkeys": PasskeySettings,
+    "mfa": MfaSettings,
     "logs": LogSettings,
 }
 
@@ -550,6 +572,7 @@ class Settings:
     accounts: AccountSettings = field(default_factory=AccountSettings)
     providers: ProviderSettings = field(default_factory=ProviderSettings)
     passkeys: PasskeySettings = field(default_factory=PasskeySettings)
+    mfa: MfaSettings = field(default_factory=MfaSettings)
     logs: LogSettings = field(default_factory=LogSettings)
 
     @property
@@ -616,6 +639,13 @@ class Settings:
             warnings.append(
                 "GETALL_ACCESS=all: every signed-in user can list every account (names and emails). "
                 "Set GETALL_ACCESS=admin or off unless the app needs it."
+            )
+        if not self.mfa.mfa_encryption_keys:
+            warnings.append(
+                "MFA_ENCRYPTION_KEYS is not set: TOTP answers mfaUnavailable."
+                if self.production
+                else "*** NO MFA_ENCRYPTION_KEYS: TOTP secrets are encrypted with a key made at start-up. "
+                "Authenticators set up now stop working after a restart. ***"
             )
         if self.production and self.mail.mail_backend == "console":
             warnings.append("*** MAIL_BACKEND=console in production: no mail leaves this server. ***")

@@ -28,8 +28,9 @@ from .password_policy import BreachCheck, PasswordPolicy
 from .passwords import PasswordHasher
 from .rules import route_rules
 from .sealed import outbox_key
+from .secret_box import SecretBox, new_key_text
 from .security import init_security
-from .service import AccountRules, PasskeyRules, SessionRules, build_auth_service
+from .service import AccountRules, MfaRules, PasskeyRules, SessionRules, build_auth_service
 from .service.shared import Clock, utc_now
 from .storage import UNAVAILABLE_ERRORS, Storage, connect
 from .tokens import TokenSigner
@@ -111,6 +112,7 @@ def register_services(
         issuer=settings.tokens.jwt_issuer,
         audience=settings.tokens.jwt_audience,
         leeway=settings.tokens.jwt_leeway,
+        aal2_max_age=settings.mfa.aal2_max_age,
     )
     rules = SessionRules(
         rotation=settings.sessions.refresh_token_rotation,
@@ -162,12 +164,25 @@ def register_services(
         mailer=mailer,
         session_rules=rules,
         account_rules=account_rules,
+        mfa_rules=mfa_rules(settings),
         clock=clock,
         passkey_rules=PasskeyRules(
             rp_id=settings.passkeys.webauthn_rp_id,
             rp_name=settings.passkeys.webauthn_rp_name,
             origins=settings.passkeys.origins,
         ),
+    )
+
+
+def mfa_rules(settings: Settings) -> MfaRules:
+    """Return the second factor's rules; development without MFA_ENCRYPTION_KEYS gets a key made now."""
+    texts = settings.mfa.mfa_encryption_keys
+    if not texts and not settings.production:
+        texts = (new_key_text(),)  # warned about by settings.warnings()
+    return MfaRules(
+        box=SecretBox.from_texts(texts),
+        failures_per_day=settings.mfa.mfa_failures_per_day,
+        app_name=settings.mail.app_name,
     )
 
 

@@ -40,6 +40,7 @@ TAGS = {
     "passkeys": "Passkeys (WebAuthn): add one, sign in with one, list, rename and remove them; "
     "the files iOS and Android read to trust this server with their apps' passkeys",
     "sessions": "One session per login (per device): list them, end one, end all, log out",
+    "mfa": "Two-step verification: an authenticator app (TOTP), recovery codes, held sign-ins, step-up",
     "users": "The user list of the original server (getAll)",
     "keys": "The public keys other services verify this server's tokens with",
     "operations": "Probes for load balancers and orchestrators",

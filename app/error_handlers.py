@@ -49,13 +49,18 @@ def status_of(code: Code) -> int:
 
 
 def envelope(
-    code: Code, message: str, errors: dict | None = None, retry_after: int | None = None
+    code: Code,
+    message: str,
+    errors: dict | None = None,
+    retry_after: int | None = None,
+    extra: dict | None = None,
 ) -> Response:
     """Build the failure envelope every error response uses."""
     body: dict = {"success": False, "message": message, "code": code.value}
     note_error_code(code.value)
     if errors:
         body["errors"] = errors
+    body.update(extra or {})
     response = jsonify(body)
     response.status_code = status_of(code)
     if retry_after is not None:
@@ -65,7 +70,7 @@ def envelope(
 
 def render(error: AuthError) -> Response:
     """Render an AuthError as the envelope, for handlers of other libraries' exceptions too."""
-    return envelope(error.code, error.message, error.errors, error.retry_after)
+    return envelope(error.code, error.message, error.errors, error.retry_after, error.extra)
 
 
 def _unavailable(error: Exception) -> Response:

@@ -59,6 +59,14 @@ class Code(StrEnum):
     INVALID_PASSKEY = "invalidPasskey"
     CHALLENGE_INVALID = "challengeInvalid"
     PASSKEY_NOT_FOUND = "passkeyNotFound"
+    # The second factor
+    MFA_REQUIRED = "mfaRequired"
+    MFA_TOKEN_INVALID = "mfaTokenInvalid"
+    MFA_ALREADY_ENABLED = "mfaAlreadyEnabled"
+    MFA_NOT_ENABLED = "mfaNotEnabled"
+    MFA_SETUP_MISSING = "mfaSetupMissing"
+    MFA_UNAVAILABLE = "mfaUnavailable"
+    STEP_UP_REQUIRED = "stepUpRequired"
 
 
 MESSAGES: dict[Code, str] = {
@@ -108,6 +116,13 @@ MESSAGES: dict[Code, str] = {
     Code.INVALID_PASSKEY: "The passkey could not be verified.",
     Code.CHALLENGE_INVALID: "This passkey request has expired. Please try again.",
     Code.PASSKEY_NOT_FOUND: "There is no such passkey.",
+    Code.MFA_REQUIRED: "Enter the code from your authenticator app.",
+    Code.MFA_TOKEN_INVALID: "Your sign-in has expired. Log in again.",
+    Code.MFA_ALREADY_ENABLED: "Two-step verification is already on for this account.",
+    Code.MFA_NOT_ENABLED: "Two-step verification is not on for this account.",
+    Code.MFA_SETUP_MISSING: "Start the authenticator setup first (mfa/totp/setup).",
+    Code.MFA_UNAVAILABLE: "Authenticator codes are not available on this server.",
+    Code.STEP_UP_REQUIRED: "Enter the code from your authenticator app.",
 }
 
 # A code's other sentences, where one code answers more than one situation.
@@ -115,7 +130,11 @@ CURRENT_PASSWORD_WRONG = "The current password is incorrect."  # INVALID_CREDENT
 CURRENT_ID_TOKEN_REQUIRED = (  # PROOF_REQUIRED, an account without a password
     "Send a fresh sign-in token (currentIdToken) of a sign-in already linked to this account."
 )
-ADMINS_ONLY = "Only admins can list users."  # FORBIDDEN, getAll with GETALL_ACCESS=admin
+ADMINS_ONLY = "Only admins can list users."
+TOTP_LOCKED = (  # INVALID_CODE, after too many wrong codes in a row
+    "Too many wrong codes: authenticator codes are blocked for this account. "
+    "Use a recovery code, or ask support to reset two-step verification."
+)  # FORBIDDEN, getAll with GETALL_ACCESS=admin
 
 UNAVAILABLE_RETRY_AFTER = 5  # seconds: about the time a database takes to come back from a restart
 
@@ -127,10 +146,13 @@ class AuthError(Exception):
     #: Seconds the client should wait before trying again, sent as `Retry-After`.
     retry_after: int | None = None
 
-    def __init__(self, code: Code, message: str | None = None, *, errors: dict | None = None) -> None:
+    def __init__(
+        self, code: Code, message: str | None = None, *, errors: dict | None = None, extra: dict | None = None
+    ) -> None:
         self.code = code
         self.message = message or MESSAGES[code]
         self.errors = errors
+        self.extra = extra  # more members of the envelope (mfaRequired's mfaToken)
         super().__init__(self.message)
 
 

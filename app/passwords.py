@@ -88,6 +88,13 @@ class PasswordHasher:
         """Return the bcrypt hash of `password`, exactly as typed."""
         return self._run(bcrypt.hashpw, password.encode(), bcrypt.gensalt(self.rounds)).decode()
 
+    def hash_with_salt(self, text: str, salt: str) -> str:
+        """Return the bcrypt hash of `text` under a given salt (recovery codes share one per user)."""
+        return self._run(bcrypt.hashpw, text.encode(), salt.encode()).decode()
+
+    def new_salt(self) -> str:
+        return bcrypt.gensalt(self.rounds).decode()
+
     def check(self, password: str, stored_hash: str | None) -> bool:
         """Say whether `password` matches `stored_hash`; every failure costs one check at the configured cost.
 

@@ -25,6 +25,48 @@ REFRESH = "refresh"
 VERIFIED_TOKENS_CACHED = 4096
 
 
+AAL2_MAX_AGE = 86400  # seconds a second factor counts for in `aal` (the AAL2_MAX_AGE setting)
+
+
+@dataclass(frozen=True)
+class Factors:
+    """How a session proved who it is: what its access tokens say in `amr`, `aal` and `auth_time`.
+
+    `amr`: RFC 8176 names (`pwd`, `otp`, `fed`, `hwk`, `swk`, `user`, `mfa`); `aal` 1, or 2 after
+    a second factor or a passkey; `auth_time` when the session last proved a factor.
+    """
+
+    amr: tuple[str, ...]
+    aal: int
+    auth_time: datetime
+
+    @classmethod
+    def of_session(cls, session: Mapping) -> Factors:
+        """Read a stored session's factors; a session stored before they were kept signed in with one."""
+        return cls(
+            tuple(session.get("amr") or ()),
+            session.get("aal") or 1,
+            session.get("authTime") or session["createdAt"],
+        )
+
+    def stored(self) -> dict:
+        return {"amr": list(self.amr), "aal": self.aal, "authTime": self.auth_time}
+
+    def with_second_factor(self, methods: tuple[str, ...], now: datetime) -> Factors:
+        """Return these factors after a second factor (`otp`; a passkey's `hwk`/`swk`, `user`) was proved."""
+        amr = tuple(dict.fromkeys((*self.amr, *methods, "mfa")))
+        return Factors(amr, 2, now)
+
+    def claims(self, now: datetime, aal2_max_age: int) -> dict:
+        """Return the token claims: `aal` falls back to 1 once the proof is older than `aal2_max_age`."""
+        fresh = epoch_seconds(now) - epoch_seconds(self.auth_time) <= aal2_max_age
+        return {
+            "amr": list(self.amr),
+            "aal": self.aal if fresh else 1,
+            "auth_time": int(epoch_seconds(self.auth_time)),
+        }
+
+
 class TokenError(Exception):
     """The token is not one this server issued, or it is not valid now."""
 
@@ -215,6 +257,7 @@ class TokenSigner:
     issuer: str | None = None
     audience: str | None = None
     leeway: int = 0
+    aal2_max_age: int = AAL2_MAX_AGE
     # Set by __post_init__, from the fields above.
     _verified: Callable[[str, str], dict] = field(init=False, repr=False, compare=False)
     _header_keys: HeaderKeys = field(init=False, repr=False, compare=False)
@@ -249,11 +292,13 @@ class TokenSigner:
             claims["aud"] = self.audience
         return claims
 
-    def access_token(self, user: dict, session_id: str, now: datetime) -> str:
-        """Sign a short-lived access token carrying the user's public fields and role (as of now)."""
+    def access_token(self, user: dict, session_id: str, now: datetime, factors: Factors | None = None) -> str:
+        """Sign a short-lived access token carrying the user's public fields and role (as of now), and how
+        its session signed in (`factors`; None: a password just now)."""
         claims = self._claims(ACCESS, user["id"], session_id, now, self.access_ttl)
         claims.update(email=user["email"], first=user["first"], last=user["last"])
         claims["role"] = user.get("role", "user")
+        claims.update((factors or Factors(("pwd",), 1, now)).claims(now, self.aal2_max_age))
         return encode(claims, self.keys.signing)
 
     def refresh_token(self, user_id: str, session_id: str, now: datetime) -> str:

@@ -29,7 +29,11 @@ def test_the_banner_says_where_to_send_requests_the_docs_page_the_store_and_the_
     assert fields["url"] == "http://127.0.0.1:1140"
     assert fields["docs"] == "http://127.0.0.1:1140/api/docs"
     assert fields["store"] == "embedded in-memory store (no MONGO_URI)"
-    assert [warning[:17] for warning in fields["warnings"]] == ["*** NO MONGO_URI:", "*** NO SECRET_KEY"]
+    assert [warning[:17] for warning in fields["warnings"]] == [
+        "*** NO MONGO_URI:",
+        "*** NO SECRET_KEY",
+        "*** NO MFA_ENCRYP",
+    ]
     assert "network" not in fields
 
 
@@ -55,6 +59,7 @@ def test_the_development_server_in_production_says_what_to_run_instead():
             "GETALL_ACCESS": "admin",
             "SMTP_HOST": "smtp.example.com",
             "MAIL_FROM": "Acme <no-reply@acme.example>",
+            "MFA_ENCRYPTION_KEYS": "A" * 43 + "=",
         }
     )
     assert banner(production, "127.0.0.1", 1140)["warnings"] == [NOT_FOR_PRODUCTION]

@@ -83,11 +83,14 @@ def test_a_token_missing_a_required_claim_is_refused(auth, client, claim):
 def test_the_access_token_carries_only_public_claims(auth):
     tokens = auth.tokens()
     claims = jwt.decode(tokens["authToken"], options={"verify_signature": False})
-    assert set(claims) == {"sub", "type", "sid", "email", "first", "last", "role", "iat", "exp", "jti"}
+    assert set(claims) == {
+        *("sub", "type", "sid", "email", "first", "last", "role", "iat", "exp", "jti"),
+        *("amr", "aal", "auth_time"),  # how the session signed in
+    }
     assert claims["role"] == "user"
     assert claims["type"] == "access"
     assert claims["sub"] == tokens["user"]["id"]
-    assert len(tokens["authToken"]) < 400
+    assert len(tokens["authToken"]) < 480  # amr, aal and auth_time add about 60 characters
 
 
 def test_the_refresh_token_carries_no_user_data(auth):

@@ -18,11 +18,14 @@ from dataclasses import replace
 from functools import wraps
 
 import pymongo
+import pyotp
 import pytest
 from bson.regex import Regex, str_flags_to_int
 from pymongo import monitoring
 
 from app import create_app
+from app.otp import step_at
+from app.secret_box import SecretBox
 from app.storage import Storage
 from authenticator import DEVICE_BOUND, Authenticator
 from helpers import PASSWORD, AuthActions, bearer, claims_of, fresh_database_uri, refresh, storage_methods
@@ -326,6 +329,36 @@ def id_tokens(w: Clients) -> None:
     w.post("loginWithIdToken", {"provider": "google", "idToken": left})
 
 
+def second_factor(w: Clients) -> None:
+    """Turn TOTP on, sign in with codes, step up, rotate the key, turn it off, reset it by command."""
+    w.auth.signup("totp@example.com")
+    w.run("users verify-email totp@example.com")
+    token = w.login("totp@example.com")["authToken"]
+    secret = w.post("mfa/totp/setup", {"password": PASSWORD}, token)["secret"]
+
+    def code(steps: int = 0) -> str:
+        return pyotp.TOTP(secret).generate_otp(step_at(w.clock()) + steps)
+
+    w.post("mfa/totp/enable", {"code": code(9)}, token, status=400)  # a wrong first code
+    enabled = w.post("mfa/totp/enable", {"code": code()}, token)
+    token = enabled["authToken"]
+    w.clock.advance(30)
+    held = w.post("login", {"email": "totp@example.com", "password": PASSWORD}, status=400)["mfaToken"]
+    w.post("mfa/verify", {"mfaToken": held, "code": code(9)}, status=400)
+    w.post("mfa/verify", {"mfaToken": held, "code": enabled["recoveryCodes"][0]})
+    # A newer key goes first: the secret moves to it when its next code is accepted.
+    second = w.app.extensions["auth_service"].second_factor
+    object.__setattr__(second, "box", SecretBox((os.urandom(32), *second.box.keys)))  # test-only
+    w.post("mfa/stepUp", {"code": code()}, token)
+    w.clock.advance(30)
+    w.post("mfa/recoveryCodes", {"code": code()}, token)
+    assert w.client.get("/api/auth/mfa", headers=bearer(token)).status_code == 200
+    w.clock.advance(30)
+    w.post("mfa/totp/disable", {"password": PASSWORD, "code": code()}, token)
+    w.run("users mfa-reset totp@example.com")
+    assert "factors:" in w.run("users show totp@example.com")
+
+
 def operators(w: Clients) -> None:
     """An operator finds, creates, re-passwords, verifies, disables, promotes users and ends sessions."""
     w.auth.login("user0@example.com", "a wrong password")  # a failed login for `users show` to report
@@ -416,6 +449,7 @@ WORKLOAD = (
     recovery,
     id_tokens,
     passkeys,
+    second_factor,
     operators,
     deletion,
     code_ceiling,

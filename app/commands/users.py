@@ -82,8 +82,10 @@ def show(who: str, activity_limit: int, as_json: bool) -> None:
     activity = schemas.activity_schema.dump(entries, many=True)
     failures = auth.operators.failed_logins(user)
     failed = None if failures is None else schemas.failed_logins_schema.dump(failures)
+    factors = auth.mfa.status(user["id"])
     if as_json:
         shown = {"user": user_record(user), "failedLogins": failed, "sessions": open_sessions}
+        shown["factors"] = factors
         echo_json(shown | {"activity": activity})
         return
     for name, value in user_record(user).items():
@@ -94,6 +96,10 @@ def show(who: str, activity_limit: int, as_json: bool) -> None:
             click.echo(
                 f"{'':<15}{run['count']} in a row {run['source']}, next attempt from {run['nextAttemptAt']}"
             )
+    click.echo(
+        f"{'factors:':<15}totp {'on' if factors['totp'] else 'off'}, "
+        f"{factors['recoveryCodesLeft']} recovery code(s) left, {factors['passkeys']} passkey(s)"
+    )
     click.echo(f"\nOpen sessions ({len(open_sessions)}):")
     echo_table(
         ("ID", "CREATED", "LAST USED", "IP", "USER AGENT"),
@@ -229,3 +235,23 @@ def delete(who: str, yes: bool, as_json: bool) -> None:
         )
     auth.operators.delete_user(user)
     report(as_json, f"Deleted {user['email']} ({user['id']}).", deleted=user_record(user))
+
+
+@users.command("mfa-reset")
+@who_argument
+@click.option("--force", is_flag=True, help="Even if the account's email changed in the last 7 days.")
+@json_option
+def mfa_reset(who: str, force: bool, as_json: bool) -> None:
+    """Remove the user's authenticator and recovery codes (they lost them), end every session, mail them.
+
+    Check first that the request comes from the owner: this removes the account's second factor.
+    """
+    auth = service()
+    user = auth.operators.find_user(who)
+    had = auth.mfa.operator_reset(user, OPERATOR, force=force)
+    text = (
+        f"Reset two-step verification of {user['email']}."
+        if had
+        else f"{user['email']} had no TOTP; sessions ended."
+    )
+    report(as_json, text, user=user_record(user), changed=had)

@@ -6,7 +6,7 @@ module holds the views of one group of the API (the docs page's groups).
 
 from __future__ import annotations
 
-from . import accounts, email, identities, passkeys, sessions, tokens  # noqa: F401 - each registers its views on `bp`
+from . import accounts, email, identities, mfa, passkeys, sessions, tokens  # noqa: F401 - each registers its views on `bp`
 from .blueprint import bp
 from .users import switch_off_user_listing
 

@@ -42,6 +42,7 @@ def update_me(data: dict) -> dict:
 @signed_in(limit="login")
 def change_password(data: dict) -> dict:
     """Change the password and end every other session of the user."""
+    auth_service().mfa.require_step_up(current_user_id(), data.get("code"))
     revoked = auth_service().accounts.change_password(
         current_user_id(), current_session_id(), data["currentPassword"], data["newPassword"], client()
     )
@@ -72,6 +73,7 @@ def delete_account(data: dict) -> dict:
     Send the password, or for an account without one (made with Google or Apple) a fresh
     ID token of a linked provider (issued in the last ten minutes).
     """
+    auth_service().mfa.require_step_up(current_user_id(), data.get("code"))
     if "password" in data:
         auth_service().deletion.delete_account_with_password(
             current_user_id(), current_session_id(), data["password"], client()

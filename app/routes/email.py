@@ -27,7 +27,9 @@ def forgot_password(data: dict) -> dict:
 @public(limit="reset_password")
 def reset_password(data: dict) -> dict:
     """Set a new password with the mailed code; every session ends."""
-    auth_service().recovery.reset_password(data["email"], data["code"], data["newPassword"], client())
+    auth_service().recovery.reset_password(
+        data["email"], data["code"], data["newPassword"], client(), mfa_code=data.get("mfaCode")
+    )
     return {"success": True}
 
 
@@ -68,6 +70,7 @@ def resend_verification(data: dict) -> dict:
 @signed_in(limit="login")
 def change_email(data: dict) -> dict:
     """Mail a code to the new address; the email changes once the code is confirmed."""
+    auth_service().mfa.require_step_up(current_user_id(), data.get("code"))
     auth_service().profile.change_email(
         current_user_id(), current_session_id(), data["password"], data["newEmail"], client()
     )

@@ -43,6 +43,7 @@ def link_id_token(data: dict) -> dict:
     account that has one, else `currentIdToken`, a fresh ID token of a sign-in already linked.
     """
     proof = LinkProof(data.get("password"), data.get("currentIdToken"), data["currentNonce"])
+    auth_service().mfa.require_step_up(current_user_id(), data.get("code"))
     auth_service().identities.link_id_token(
         current_user_id(),
         current_session_id(),

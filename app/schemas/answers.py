@@ -114,3 +114,45 @@ class ErrorSchema(Schema):
         values=fields.List(fields.String()),
         metadata={"description": "field name to its messages, for validation failures"},
     )
+    mfaToken = fields.String(  # noqa: N815
+        metadata={"description": "with `mfaRequired` only: send it to mfa/verify with the code (5 minutes)"}
+    )
+
+
+class TotpSetupResponseSchema(SuccessSchema):
+    secret = fields.String(required=True, metadata={"description": "base32; shown this once"})
+    otpauthUrl = fields.String(  # noqa: N815
+        required=True, metadata={"description": "otpauth://totp/... for a QR code; shown this once"}
+    )
+
+
+class RecoveryCodesResponseSchema(SuccessSchema):
+    recoveryCodes = fields.List(  # noqa: N815
+        fields.String(metadata={"example": "7k2mq-9xw4d"}),
+        required=True,
+        metadata={"description": "10 single-use codes, shown this once"},
+    )
+
+
+class TotpEnableResponseSchema(RecoveryCodesResponseSchema):
+    authToken = fields.String(  # noqa: N815
+        required=True, metadata={"description": "a new access token of this session, with aal 2"}
+    )
+
+
+class MfaVerifyResponseSchema(LoginResponseSchema):
+    recoveryCodesLeft = fields.Integer(  # noqa: N815
+        metadata={"description": "when a recovery code was used: how many are left"}
+    )
+
+
+class MfaStatusResponseSchema(SuccessSchema):
+    totp = fields.Boolean(required=True)
+    recoveryCodesLeft = fields.Integer(required=True)  # noqa: N815
+    passkeys = fields.Integer(required=True)
+
+
+class StepUpResponseSchema(SuccessSchema):
+    authToken = fields.String(  # noqa: N815
+        required=True, metadata={"description": "a new access token of this session, with aal 2"}
+    )

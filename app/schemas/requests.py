@@ -61,10 +61,50 @@ class RefreshSchema(RequestSchema):
     refreshToken = RequiredText(max_length=4096)  # noqa: N815 - the original's field name
 
 
+def StepUpCode() -> RequiredText:  # noqa: N802 - reads like the fields it stands beside
+    """The second factor a sensitive change takes when TOTP is on: a TOTP or a recovery code."""
+    return may_be_left_out(
+        RequiredText(
+            max_length=32,
+            metadata={
+                "description": "with TOTP on: a code from the authenticator app or a recovery code "
+                "(else 400 stepUpRequired)",
+                "example": "123456",
+            },
+        )
+    )
+
+
+PASSKEY_PROOF_SHAPE = (
+    "Must be an object with challengeId (a string) and credential (an AuthenticationResponseJSON)."
+)
+
+
+def _passkey_proof_shape(value: dict) -> None:
+    challenge, credential = value.get("challengeId"), value.get("credential")
+    if not (isinstance(challenge, str) and 0 < len(challenge) <= 128 and isinstance(credential, dict)):
+        raise ValidationError(PASSKEY_PROOF_SHAPE)
+
+
+def PasskeyProof() -> fields.Dict:  # noqa: N802
+    """A passkey proof: a challenge from passkeys/authenticationOptions (asked with the bearer token)."""
+    return fields.Dict(
+        load_default=None,
+        validate=_passkey_proof_shape,
+        error_messages={"invalid": PASSKEY_PROOF_SHAPE},
+        metadata={
+            "description": "a passkey assertion instead of the password: `{challengeId, credential}`",
+            "properties": {"challengeId": {"type": "string"}, "credential": {"type": "object"}},
+            "required": ["challengeId", "credential"],
+        },
+    )
+
+
 class ChangePasswordSchema(RequestSchema):
     missing_message = "You must send the current and the new password."
     currentPassword = GivenPassword()  # noqa: N815 - JSON field names are camelCase
     newPassword = NewPassword()  # noqa: N815
+    code = StepUpCode()
 
 
 class IdTokenLoginSchema(RequestSchema):
@@ -98,6 +138,41 @@ class LinkIdTokenSchema(RequestSchema):
     currentNonce = OptionalText(  # noqa: N815
         max_length=512, trim=False, metadata={"description": "with currentIdToken, as at sign-in"}
     )
+    code = StepUpCode()
+
+
+class ProofSchema(RequestSchema):
+    """A proof that the caller is the account's owner: the password, a fresh ID token, or a passkey."""
+
+    missing_message = "You must send your password (or, for an account without one, a fresh currentIdToken)."
+    password = may_be_left_out(GivenPassword(), allow_none=True)
+    currentIdToken = may_be_left_out(IdToken(), allow_none=True)  # noqa: N815
+    currentNonce = OptionalText(  # noqa: N815
+        max_length=512, trim=False, metadata={"description": "with currentIdToken, as at sign-in"}
+    )
+    passkey = PasskeyProof()
+
+
+class TotpDisableSchema(ProofSchema):
+    code = StepUpCode()
+
+
+class StepUpSchema(RequestSchema):
+    missing_message = "You must send the code."
+    code = StepUpCode()
+    passkey = PasskeyProof()
+
+
+class MfaVerifySchema(RequestSchema):
+    missing_message = "You must send the mfaToken and the code."
+    mfaToken = RequiredText(max_length=128, trim=False)  # noqa: N815
+    code = RequiredText(
+        max_length=32,
+        metadata={
+            "description": "a code from the authenticator app, or a recovery code",
+            "example": "123456",
+        },
+    )
 
 
 class NewPasswordSchema(RequestSchema):
@@ -117,6 +192,12 @@ class ResetPasswordSchema(RequestSchema):
     email = Email()
     code = Code()
     newPassword = NewPassword()  # noqa: N815
+    mfaCode = may_be_left_out(  # noqa: N815
+        RequiredText(
+            max_length=32,
+            metadata={"description": "with TOTP on: a code from the authenticator app or a recovery code"},
+        )
+    )
 
 
 class VerifyEmailSchema(RequestSchema):
@@ -137,6 +218,7 @@ class ChangeEmailSchema(RequestSchema):
     missing_message = "You must send your password and the new email address."
     password = GivenPassword()
     newEmail = Email()  # noqa: N815
+    code = StepUpCode()
 
 
 class CodeSchema(RequestSchema):
@@ -157,6 +239,7 @@ class DeleteAccountSchema(RequestSchema):
         },
     )
     nonce = OptionalText(max_length=512, trim=False, metadata={"description": "with idToken, as at sign-in"})
+    code = StepUpCode()
 
     @validates_schema
     def _password_or_id_token(self, data: dict, **kwargs: Any) -> None:
@@ -244,3 +327,15 @@ code_schema = CodeSchema()
 
 
 delete_account_schema = DeleteAccountSchema()
+
+
+proof_schema = ProofSchema()
+
+
+totp_disable_schema = TotpDisableSchema()
+
+
+step_up_schema = StepUpSchema()
+
+
+mfa_verify_schema = MfaVerifySchema()

@@ -73,6 +73,9 @@ class ActivitySchema(Schema):
         metadata={"description": "logins, signups and identity changes: `password`, `google` or `apple`"}
     )
     by = fields.String(metadata={"description": "`operator` when done from the command line, else absent"})
+    secondFactor = fields.String(  # noqa: N815
+        metadata={"description": "logins with a second factor: `totp` or `recoveryCode`"}
+    )
 
 
 class IdentitySchema(Schema):

@@ -19,12 +19,15 @@ from .activity import ActivityLog
 from .codes import Codes, InvalidCode
 from .deletion import Deletion
 from .identities import Identities, IdTokenLogin, LinkProof
+from .mfa import Mfa, MfaRules
 from .notices import Notices
 from .operators import Operators
 from .passkeys import OwnerProof, PasskeyRules, Passkeys
 from .profile import Profile
+from .proofs import PasskeyAssertion, PasskeyProofs, Proof, Proofs
 from .reauth import Reauth
 from .recovery import Recovery
+from .second_factor import SecondFactor, SignInHold
 from .sessions import LoginResult, Sessions
 from .shared import (
     OPERATOR,
@@ -50,8 +53,12 @@ __all__ = [
     "InvalidCode",
     "LinkProof",
     "LoginResult",
+    "MfaRules",
     "OwnerProof",
+    "PasskeyAssertion",
+    "PasskeyProofs",
     "PasskeyRules",
+    "Proof",
     "Refreshed",
     "SessionRules",
     "build_auth_service",
@@ -79,6 +86,8 @@ class AuthService:
     deletion: Deletion
     operators: Operators
     passkeys: Passkeys
+    second_factor: SecondFactor
+    mfa: Mfa
 
 
 def build_auth_service(
@@ -91,6 +100,8 @@ def build_auth_service(
     mailer: MailSender | None = None,
     session_rules: SessionRules | None = None,
     account_rules: AccountRules | None = None,
+    mfa_rules: MfaRules | None = None,
+    passkey_proofs: PasskeyProofs | None = None,
     clock: Clock = utc_now,
     passkey_rules: PasskeyRules | None = None,
 ) -> AuthService:
@@ -101,20 +112,25 @@ def build_auth_service(
     account_rules = account_rules or AccountRules()
     require_verified = account_rules.require_email_verification
     policy = account_rules.password_policy
+    mfa_rules = mfa_rules or MfaRules()
 
     activity = ActivityLog(storage)
     notices = Notices(storage, mailer, account_rules.mail_limit_per_hour)
     reauth = Reauth(storage, hasher, throttle, clock)
     codes = Codes(storage, mailer, account_rules, activity, notices)
+    second_factor = SecondFactor(storage, mfa_rules.box, hasher, notices, mfa_rules.failures_per_day, clock)
+    hold = SignInHold(storage, clock)
     tokens = Tokens(storage, signer, reauth, activity, session_rules, clock)
-    sessions = Sessions(storage, signer, hasher, throttle, activity, session_rules, require_verified, clock)
+    sessions = Sessions(
+        storage, signer, hasher, throttle, activity, session_rules, require_verified, clock, hold
+    )
     verification = Verification(storage, codes, hasher, throttle, activity, clock)
     accounts = Accounts(storage, hasher, policy, verification, reauth, codes, activity, notices, clock)
-    recovery = Recovery(storage, codes, hasher, policy, throttle, activity, notices, clock)
+    recovery = Recovery(storage, codes, hasher, policy, throttle, activity, notices, clock, second_factor)
     profile = Profile(storage, codes, reauth, activity, notices, clock)
-    identities = Identities(storage, verifier, sessions, reauth, activity, notices, require_verified, clock)
-    deletion = Deletion(storage, identities, reauth, notices, clock)
-    operators = Operators(storage, hasher, throttle, codes, deletion, activity, clock)
+    identities = Identities(
+        storage, verifier, sessions, reauth, activity, notices, require_verified, clock, hold
+    )
     passkeys = Passkeys(
         storage,
         sessions,
@@ -126,6 +142,23 @@ def build_auth_service(
         require_verified,
         clock,
     )
+    proofs = Proofs(reauth, identities, passkey_proofs or passkeys)
+    mfa = Mfa(
+        storage,
+        second_factor,
+        proofs,
+        reauth,
+        sessions,
+        identities,
+        signer,
+        activity,
+        notices,
+        mfa_rules.app_name,
+        require_verified,
+        clock,
+    )
+    deletion = Deletion(storage, identities, reauth, notices, clock)
+    operators = Operators(storage, hasher, throttle, codes, deletion, activity, clock)
     return AuthService(
         storage=storage,
         signer=signer,
@@ -141,4 +174,6 @@ def build_auth_service(
         deletion=deletion,
         operators=operators,
         passkeys=passkeys,
+        second_factor=second_factor,
+        mfa=mfa,
     )

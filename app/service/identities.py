@@ -21,6 +21,7 @@ from .activity import ActivityLog
 from .codes import PROVIDER_NAMES
 from .notices import Notices
 from .reauth import Reauth
+from .second_factor import SignInHold
 from .sessions import LoginResult, Sessions
 from .shared import Client, Clock, ensure_email_verified, ensure_enabled
 
@@ -61,6 +62,7 @@ class Identities:
     notices: Notices
     require_verified_email: bool
     clock: Clock
+    hold: SignInHold | None = None  # with TOTP on, a sign-in waits for its second factor
 
     def login_with_id_token(
         self,
@@ -76,6 +78,8 @@ class Identities:
         claims = self._verify(provider, id_token, nonce, now)
         user, created = self._account_for(claims, first, last, client, now)
         ensure_enabled(user)
+        if self.hold is not None:  # before anything changes: the sign-in is not finished yet
+            self.hold.hold_if_needed(user, claims.provider)
         user = self._verified_by_provider(user, claims)
         ensure_email_verified(
             user, required=self.require_verified_email
@@ -223,6 +227,7 @@ class Identities:
                     if self.storage.identities.find(claims.provider, claims.subject) is not None:
                         continue  # another device of this person made the account and linked it meanwhile
                     raise AuthError(Code.ACCOUNT_EXISTS)
+                self._hold_link(user, claims)
                 if self._link(user["id"], claims, client, now):
                     self._notify_linked(user, claims.provider, now)
                     return user, user["id"] == made
@@ -258,6 +263,33 @@ class Identities:
         if user_id is not None:
             self.activity.log(user_id, "signup", client, now, claims.provider)
         return user_id
+
+    def _hold_link(self, user: dict, claims: IdentityClaims) -> None:
+        """With TOTP on, link a new identity by email only once the second factor comes (`mfa/verify`)."""
+        if self.hold is None:
+            return
+        ensure_enabled(user)
+        link = {
+            "provider": claims.provider,
+            "subject": claims.subject,
+            "email": claims.email,
+            "emailVerified": claims.email_verified,
+        }
+        self.hold.hold_if_needed(user, claims.provider, link=link)
+
+    def link_after_second_factor(self, user: dict, link: dict, client: Client) -> None:
+        """Make the link a held ID-token sign-in asked for, now that its second factor came."""
+        now = self.clock()
+        linked = self.storage.identities.link(
+            user["id"], link["provider"], link["subject"], link["email"], link["emailVerified"], now
+        )
+        if linked:
+            self.activity.log(user["id"], "identityLinked", client, now, link["provider"])
+            self._notify_linked(user, link["provider"], now)
+            return
+        identity = self.storage.identities.find(link["provider"], link["subject"])
+        if identity is None or identity["userId"] != user["id"]:
+            raise AuthError(Code.ACCOUNT_EXISTS)  # linked elsewhere, or another identity there meanwhile
 
     def _notify_linked(self, user: dict, provider: str, now: datetime) -> None:
         """Mail the owner that a sign-in was linked to the account, however it was linked."""

@@ -98,6 +98,7 @@ class Operators:
         # Always, not only on a change: nothing a disabled account holds may stay open.
         ended = self.storage.sessions.end_all(user["id"], now)
         self.codes.end_pending(user["id"])
+        self.storage.mfa.void_tokens(user["id"])  # sign-ins waiting for their second factor too
         if changed:
             self.activity.log(user["id"], "disabled", OPERATOR, now)
         return changed, ended

@@ -45,9 +45,11 @@ from webauthn.helpers.structs import (
 from ..errors import CURRENT_ID_TOKEN_REQUIRED, AuthError, Code, field_error
 from ..id_tokens import provider_named_by
 from ..storage import Storage
+from ..tokens import Factors
 from .activity import ActivityLog
 from .identities import Identities, invalid_id_token
 from .notices import Notices
+from .proofs import PasskeyAssertion
 from .reauth import Reauth
 from .sessions import LoginResult, Sessions
 from .shared import Client, Clock, ensure_email_verified, ensure_enabled
@@ -82,6 +84,11 @@ def b64url(data: bytes) -> str:
 
 def from_b64url(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def passkey_amr(passkey: dict) -> tuple[str, ...]:
+    """Return what a passkey says in `amr`: synced `swk` or device-bound `hwk`, and `user`."""
+    return ("swk" if passkey["synced"] else "hwk", "user")
 
 
 @dataclass(frozen=True)
@@ -250,7 +257,11 @@ class Passkeys:
         ensure_enabled(user)  # only now: saying so before the signature would tell anyone
         ensure_email_verified(user, required=self.require_verified_email)
         now = self.clock()
-        result = self.sessions.start_session(user, client, now, PASSKEY_METHOD, passkey_id=passkey["id"])
+        # A passkey with user verification is two factors: aal 2, whatever else the account has on.
+        factors = Factors((*passkey_amr(passkey), "mfa"), 2, now)
+        result = self.sessions.start_session(
+            user, client, now, PASSKEY_METHOD, passkey_id=passkey["id"], factors=factors
+        )
         # As other logins do: a removal, deletion or disabling that landed meanwhile ends this session.
         self.sessions.confirm_new_session(user["id"], result.session_id, now)
         current = self.storage.passkeys.find_for_user(user["id"], passkey["id"])
@@ -277,6 +288,19 @@ class Passkeys:
         self.ensure_enabled()
         challenge = self._take(challenge_id, PROOF, user_id, session_id)
         return self._verify_assertion(challenge, credential, user_id=user_id, client=client)
+
+    def check_proof(self, user: dict, session_id: str, assertion: PasskeyAssertion) -> tuple[str, ...]:
+        """Check a passkey as a signed-in user's proof (the second factor's PasskeyProofs); return what
+        it adds to `amr`: a synced passkey's `swk` or a device-bound one's `hwk`, and `user` (its
+        user verification)."""
+        passkey = self.verify_proof(
+            assertion.challenge_id, assertion.credential, user_id=user["id"], session_id=session_id
+        )
+        return passkey_amr(passkey)
+
+    def count(self, user_id: str) -> int:
+        """Return how many passkeys the user has (for `GET /mfa`)."""
+        return len(self.storage.passkeys.list_for_user(user_id))
 
     def check_owner_proof(self, user: dict, session_id: str, proof: OwnerProof) -> None:
         """Check the proof a passkey change asks for: a passkey of this account, else as linking does."""

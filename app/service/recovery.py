@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
+from ..errors import AuthError, Code
 from ..lockout import LoginThrottle
 from ..password_policy import PasswordPolicy, WeakPassword
 from ..passwords import PasswordHasher
@@ -11,6 +13,7 @@ from ..storage import Storage
 from .activity import ActivityLog
 from .codes import NO_USER, PASSWORD_RESET, Codes, InvalidCode, MailedCode
 from .notices import Notices
+from .second_factor import SecondFactor
 from .shared import Client, Clock
 
 
@@ -26,6 +29,7 @@ class Recovery:
     activity: ActivityLog
     notices: Notices
     clock: Clock
+    second_factor: SecondFactor | None = None  # with TOTP on, a reset takes mfaCode too
 
     def forgot_password(self, email: str, client: Client) -> None:
         """Mail a reset code when an account has this email; the caller learns nothing either way.
@@ -46,7 +50,9 @@ class Recovery:
             MailedCode("reset_password", PASSWORD_RESET, user, email, link_template=link), now
         )
 
-    def reset_password(self, email: str, code: str, new_password: str, client: Client) -> None:
+    def reset_password(
+        self, email: str, code: str, new_password: str, client: Client, mfa_code: str | None = None
+    ) -> None:
         """Set a new password with a reset code, end every session, and mail a notice.
 
         Resetting proves the mailbox is the user's, so the email becomes verified, the login
@@ -67,6 +73,7 @@ class Recovery:
         except WeakPassword:
             self.storage.codes.restore(used)  # a refused password does not use the code up
             raise
+        self._second_factor(user, mfa_code, used, now)
         self.storage.users.update_password(user["id"], self.hasher.hash(new_password))
         self.codes.mailbox_proven(user, email, client, now, owner_shown=True)  # the new password is theirs
         self.storage.users.set_email_verified(user["id"], email)
@@ -75,3 +82,19 @@ class Recovery:
         self.throttle.forget(email)
         self.activity.log(user["id"], "passwordReset", client, now)
         self.notices.send("password_changed", email, now, address_proven=True, first=user["first"])
+
+    def _second_factor(self, user: dict, mfa_code: str | None, used: dict, now: datetime) -> None:
+        """With TOTP on, the mailbox alone does not reset the password: the second factor must come too.
+
+        Asked only once the mailed code is right (else the answer would tell whose address has
+        TOTP on); the mailed code is given back when the second factor is missing or wrong.
+        """
+        if self.second_factor is None:
+            return
+        try:
+            self.second_factor.require(user, mfa_code, now)
+        except AuthError as error:
+            self.storage.codes.restore(used)
+            if error.code is Code.STEP_UP_REQUIRED:
+                raise AuthError(Code.STEP_UP_REQUIRED, errors={"mfaCode": [error.message]}) from None
+            raise

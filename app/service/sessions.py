@@ -10,11 +10,17 @@ from ..errors import AuthError, Code
 from ..lockout import LoginThrottle, from_address, from_session
 from ..passwords import PasswordHasher
 from ..storage import Storage
-from ..tokens import REFRESH, TokenError, TokenSigner
+from ..tokens import REFRESH, Factors, TokenError, TokenSigner
 from .activity import ActivityLog
+from .second_factor import SignInHold
 from .shared import Client, Clock, SessionRules, ensure_email_verified, ensure_enabled, token_hash
 
 PASSWORD_METHOD = "password"
+
+
+def first_factor(method: str, now: datetime) -> Factors:
+    """Return the factors of a sign-in by `method` alone: a password (`pwd`) or Google or Apple (`fed`)."""
+    return Factors(("pwd",) if method == PASSWORD_METHOD else ("fed",), 1, now)
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,7 @@ class Sessions:
     rules: SessionRules
     require_verified_email: bool
     clock: Clock
+    hold: SignInHold | None = None  # with TOTP on, a sign-in waits for its second factor
 
     def login(
         self, email: str, password: str, client: Client, refresh_token: str | None = None
@@ -58,6 +65,8 @@ class Sessions:
         ensure_enabled(user)  # only now: saying so before the password check would tell anyone
         ensure_email_verified(user, required=self.require_verified_email)
         checked_hash = self._rehash_if_cheaper(user, password)
+        if self.hold is not None:
+            self.hold.hold_if_needed(user | {"password": checked_hash}, PASSWORD_METHOD)
         return self.start_session(user, client, now, PASSWORD_METHOD, checked_hash=checked_hash)
 
     def start_session(
@@ -68,14 +77,18 @@ class Sessions:
         method: str,
         checked_hash: str | None = None,
         passkey_id: str | None = None,
+        factors: Factors | None = None,
+        second_factor: str | None = None,
     ) -> LoginResult:
         """Open a new session for a user who has just proved who they are, and issue its tokens.
 
         Every way of logging in ends here, so their answers and sessions are the same;
         `method` (password, google, apple) goes into the activity log. A password login
         passes the hash it checked, which must still be the account's once the session is open;
-        a passkey sign-in its passkey, whose removal ends the session.
+        a passkey sign-in its passkey, whose removal ends the session. `factors` default to the
+        first factor `method` names; `second_factor` goes into the log.
         """
+        factors = factors or first_factor(method, now)
         session_id = secrets.token_urlsafe(16)
         refresh_token = self.signer.refresh_token(user["id"], session_id, now)
         expires_at = now + timedelta(seconds=self.signer.refresh_ttl)
@@ -88,14 +101,15 @@ class Sessions:
             client.ip,
             client.user_agent,
             passkey_id=passkey_id,
+            factors=factors.stored(),
         )
         if checked_hash is not None:
             self.confirm_new_session(user["id"], session_id, now, checked_hash=checked_hash)
-        self.activity.log(user["id"], "login", client, now, method)
+        self.activity.log(user["id"], "login", client, now, method, second_factor=second_factor)
         keep = self.rules.max_per_user - 1
         if self.storage.sessions.end_oldest(user["id"], keep, now, except_id=session_id):
             self.activity.log(user["id"], "sessionLimit", client, now)
-        auth_token = self.signer.access_token(user, session_id, now)
+        auth_token = self.signer.access_token(user, session_id, now, factors)
         return LoginResult(user, session_id, auth_token, refresh_token)
 
     def confirm_new_session(

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from ..errors import InvalidToken, RefreshExpired
 from ..storage import Storage
-from ..tokens import ACCESS, REFRESH, TokenError, TokenSigner
+from ..tokens import ACCESS, REFRESH, Factors, TokenError, TokenSigner
 from .activity import ActivityLog
 from .reauth import Reauth
 from .shared import Client, Clock, SessionRules, ensure_enabled, token_hash
@@ -90,7 +90,7 @@ class Tokens:
             session_id=session_id, user_id=user["id"], token_hash=presented, now=now
         ):
             raise RefreshExpired()
-        return Refreshed(self.signer.access_token(user, session_id, now), None)
+        return Refreshed(self._access_token(user, session_id, now), None)
 
     def _rotate(
         self, user: dict, session_id: str, presented: str, client: Client, now: datetime
@@ -101,18 +101,27 @@ class Tokens:
         if self.storage.sessions.rotate_token(
             session_id, user["id"], presented, token_hash(new_token), now, expires_at
         ):
-            return Refreshed(self.signer.access_token(user, session_id, now), new_token)
+            return Refreshed(self._access_token(user, session_id, now), new_token)
         session = self.storage.sessions.find_open(session_id=session_id, user_id=user["id"], now=now)
         if session is None:
             raise RefreshExpired()
         if self._just_retired(session, presented, now):
-            return Refreshed(self.signer.access_token(user, session_id, now), None)
+            return Refreshed(
+                self.signer.access_token(user, session_id, now, Factors.of_session(session)), None
+            )
         # The token is signed for this open session but is neither its current one nor
         # the one just retired: it was retired earlier and is being replayed, by a thief
         # or by the client after a thief refreshed first. Neither can be trusted any more.
         if self.storage.sessions.end(session_id=session_id, user_id=user["id"], now=now):
             self.activity.log(user["id"], "refreshReuse", client, now)
         raise RefreshExpired()
+
+    def _access_token(self, user: dict, session_id: str, now: datetime) -> str:
+        """Sign an access token that keeps how its session signed in (`amr`, `aal`, `auth_time`)."""
+        session = self.storage.sessions.find_open(session_id=session_id, user_id=user["id"], now=now)
+        if session is None:  # ended between its use and now
+            raise RefreshExpired()
+        return self.signer.access_token(user, session_id, now, Factors.of_session(session))
 
     def _just_retired(self, session: dict, presented: str, now: datetime) -> bool:
         """Say whether `presented` is the session's previous token, retired within the grace period."""

@@ -24,6 +24,8 @@ from .base import (
     LOGIN_FAILURES,
     MAIL_OUTBOX,
     MAIL_QUOTA,
+    MFA,
+    MFA_TOKENS,
     MIGRATIONS,
     ONE_TIME_CODES,
     PASSKEY_CHALLENGES,
@@ -37,6 +39,7 @@ from .base import (
 from .codes import CodeStore
 from .identities import IdentityStore
 from .mail_quota import MailQuotaStore
+from .mfa import MfaStore
 from .outbox import OutboxStore
 from .passkeys import ChallengeStore, PasskeyStore
 from .sessions import SessionStore
@@ -50,6 +53,8 @@ __all__ = [
     "LOGIN_FAILURES",
     "MAIL_OUTBOX",
     "MAIL_QUOTA",
+    "MFA",
+    "MFA_TOKENS",
     "MIGRATIONS",
     "REQUIRED_INDEXES",
     "ROLES",
@@ -86,6 +91,7 @@ REQUIRED_INDEXES: dict[str, tuple[tuple[tuple[str, int], ...], ...]] = {
     MAIL_OUTBOX: ((("state", 1), ("dueAt", 1)), (("expiresAt", 1),)),
     PASSKEYS: ((("credentialId", 1),), (("userId", 1), ("createdAt", 1))),
     PASSKEY_CHALLENGES: ((("expiresAt", 1),), (("userId", 1),)),
+    MFA_TOKENS: ((("expiresAt", 1),), (("userId", 1),)),
 }
 
 # Indexes of earlier builds, for "newest first" orders that rested on ids (see activity.py, sessions.py).
@@ -113,6 +119,7 @@ class Storage:
         "outbox",
         "passkeys",
         "challenges",
+        "mfa",
     )
 
     def __init__(
@@ -132,6 +139,7 @@ class Storage:
         self.outbox = OutboxStore(db, self._lock)
         self.passkeys = PasskeyStore(db, self._lock)
         self.challenges = ChallengeStore(db, self._lock)
+        self.mfa = MfaStore(db, self._lock)
 
     def ensure_indexes(self) -> None:
         """Create the indexes the rules rely on, and run the one-time migrations (idempotent)."""
@@ -145,6 +153,7 @@ class Storage:
         self.outbox.ensure_indexes()
         self.passkeys.ensure_indexes()
         self.challenges.ensure_indexes()
+        self.mfa.ensure_indexes()
         self._drop_superseded_indexes()
 
     def delete_user_everything(self, user_id: str, email: str) -> dict[str, int]:
@@ -167,6 +176,8 @@ class Storage:
             deleted[PASSKEYS] = self.db[PASSKEYS].delete_many(by_user).deleted_count
             deleted[PASSKEY_CHALLENGES] = self.db[PASSKEY_CHALLENGES].delete_many(by_user).deleted_count
             deleted[LOGIN_FAILURES] = self.attempts.clear_account(email)
+            deleted[MFA] = self.db[MFA].delete_many({"_id": user_id}).deleted_count
+            deleted[MFA_TOKENS] = self.db[MFA_TOKENS].delete_many(by_user).deleted_count
             # MailQuota stays: its counters belong to the address, not the account, and expire
             # within the hour. Deleting them let signup + deleteAccount loops flood an inbox.
         return deleted

@@ -25,6 +25,8 @@ def _activity(document: dict) -> dict:
         entry["method"] = document["method"]
     if document.get("by"):
         entry["by"] = document["by"]
+    if document.get("secondFactor"):
+        entry["secondFactor"] = document["secondFactor"]
     return entry
 
 
@@ -54,6 +56,7 @@ class ActivityStore(StoreBase):
         user_agent: str | None,
         method: str | None = None,
         by: str | None = None,
+        second_factor: str | None = None,
     ) -> None:
         """Append one entry to the user's activity log.
 
@@ -70,8 +73,16 @@ class ActivityStore(StoreBase):
             entry["method"] = method
         if by:
             entry["by"] = by
+        if second_factor:
+            entry["secondFactor"] = second_factor
         with self._lock:
             self.db[ACTIVITY].insert_one(entry)
+
+    def happened_since(self, user_id: str, activity: str, since: datetime) -> bool:
+        """Say whether the user's log has an entry of `activity` at or after `since`."""
+        query = {"userId": object_id_of(user_id), "time": {"$gte": since}, "activity": activity}
+        with self._lock:
+            return self.db[ACTIVITY].find_one(query, {"_id": 1}) is not None
 
     def list(self, user_id: str, after: str | None, limit: int) -> list[dict]:
         """Return up to `limit` of the user's activity entries, newest first, from after the entry `after`."""

@@ -22,6 +22,8 @@ MAIL_QUOTA = "MailQuota"
 MAIL_OUTBOX = "MailOutbox"
 PASSKEYS = "Passkeys"
 PASSKEY_CHALLENGES = "PasskeyChallenges"
+MFA = "Mfa"
+MFA_TOKENS = "MfaTokens"
 
 
 def created_at(user_id: str) -> datetime | None:

@@ -33,6 +33,9 @@ def _session(document: dict | None) -> dict | None:
         "userAgent",
         "previousTokenHash",
         "rotatedAt",
+        "amr",
+        "aal",
+        "authTime",
     )
     return {"id": document["_id"]} | {name: document.get(name) for name in fields}
 
@@ -74,10 +77,12 @@ class SessionStore(StoreBase):
         ip: str | None,
         user_agent: str | None,
         passkey_id: str | None = None,
+        factors: dict | None = None,
     ) -> None:
         """Store a new session, identified by `session_id`, holding its refresh token's hash.
 
-        `passkey_id`: the passkey that signed it in, whose removal ends it.
+        `passkey_id`: the passkey that signed it in, whose removal ends it. `factors` (`amr`,
+        `aal`, `authTime`): how it signed in, which its access tokens carry.
         """
         document = {
             "_id": session_id,
@@ -92,7 +97,7 @@ class SessionStore(StoreBase):
             "rotatedAt": None,
             "ip": ip,
             "userAgent": user_agent,
-        }
+        } | (factors or {})
         if passkey_id is not None:
             document["passkeyId"] = passkey_id
         with self._lock:
@@ -127,6 +132,18 @@ class SessionStore(StoreBase):
                 },
             )
         return result.matched_count == 1
+
+    def set_factors(self, session_id: str, user_id: str, factors: dict, now: datetime) -> bool:
+        """Record a new proof of factors (`amr`, `aal`, `authTime`) on an open session; say if it is open."""
+        with self._lock:
+            result = self.db[SESSIONS].update_one(_open_session(session_id, user_id, now), {"$set": factors})
+        return result.matched_count == 1
+
+    def end_below_aal2(self, user_id: str, now: datetime, except_id: str) -> int:
+        """End the user's open sessions (but `except_id`) without a second factor; return how many."""
+        query = _open_sessions(user_id, now) | {"_id": {"$ne": except_id}, "aal": {"$ne": 2}}
+        with self._lock:
+            return self.db[SESSIONS].update_many(query, _ended(now)).modified_count
 
     def find_open(self, *, session_id: str, user_id: str, now: datetime) -> dict | None:
         """Return the user's open, unexpired session with this id, if any."""

@@ -340,6 +340,131 @@ export interface paths {
         patch: operations["updateMe"];
         trace?: never;
     };
+    "/api/auth/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Say which second factors the account has. */
+        get: operations["mfaStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/mfa/recoveryCodes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Replace the recovery codes (a TOTP code needed); the old ones stop working. */
+        post: operations["recoveryCodes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/mfa/stepUp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Prove the second factor again on this session: a new access token with aal 2. */
+        post: operations["mfaStepUp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/mfa/totp/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Turn TOTP off: a proof and a code, whatever the proof; the recovery codes are deleted. */
+        post: operations["totpDisable"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/mfa/totp/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn TOTP on with the app's first code: 10 recovery codes (shown once) and an aal 2 token.
+         * @description Every other session of the account that has not proved a second factor ends.
+         */
+        post: operations["totpEnable"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/mfa/totp/setup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start setting up an authenticator app: a new secret, pending until enabled, shown this once.
+         * @description Send the password (or, without one, a fresh currentIdToken with currentNonce).
+         */
+        post: operations["totpSetup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/mfa/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Finish a sign-in that answered mfaRequired: its mfaToken and a TOTP or recovery code. */
+        post: operations["mfaVerify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/passkeys": {
         parameters: {
             query?: never;
@@ -632,6 +757,8 @@ export interface components {
             ip?: string | null;
             /** @description logins, signups and identity changes: `password`, `google` or `apple` */
             method?: string;
+            /** @description logins with a second factor: `totp` or `recoveryCode` */
+            secondFactor?: string;
             /** Format: date-time */
             time?: string;
             userAgent?: string | null;
@@ -656,6 +783,11 @@ export interface components {
         };
         ChangeEmail: {
             /**
+             * @description with TOTP on: a code from the authenticator app or a recovery code (else 400 stepUpRequired)
+             * @example 123456
+             */
+            code?: string;
+            /**
              * Format: email
              * @example ada@example.com
              */
@@ -664,6 +796,11 @@ export interface components {
             password: string;
         };
         ChangePassword: {
+            /**
+             * @description with TOTP on: a code from the authenticator app or a recovery code (else 400 stepUpRequired)
+             * @example 123456
+             */
+            code?: string;
             /** @example correct horse */
             currentPassword: string;
             /** @example correct horse */
@@ -674,6 +811,11 @@ export interface components {
             code: string;
         };
         DeleteAccount: {
+            /**
+             * @description with TOTP on: a code from the authenticator app or a recovery code (else 400 stepUpRequired)
+             * @example 123456
+             */
+            code?: string;
             /** @description the OpenID Connect ID token the Google or Apple SDK returned */
             idToken?: string;
             /**
@@ -703,13 +845,15 @@ export interface components {
              * @example invalidCredentials
              * @enum {string}
              */
-            code: "missingFields" | "validationFailed" | "invalidBody" | "bodyTooLarge" | "unsupportedMediaType" | "notFound" | "methodNotAllowed" | "rateLimited" | "internalError" | "serviceUnavailable" | "invalidToken" | "refreshExpired" | "forbidden" | "noPublicKeys" | "invalidCredentials" | "accountDisabled" | "emailTaken" | "emailNotVerified" | "weakPassword" | "noPassword" | "passwordRequired" | "proofRequired" | "nothingToChange" | "sameEmail" | "invalidCode" | "sessionNotFound" | "userNotFound" | "invalidIdToken" | "providerDisabled" | "providerUnavailable" | "accountExists" | "identityInUse" | "providerAlreadyLinked" | "identityNotLinked" | "lastSignInMethod" | "passkeysDisabled" | "invalidPasskey" | "challengeInvalid" | "passkeyNotFound";
+            code: "missingFields" | "validationFailed" | "invalidBody" | "bodyTooLarge" | "unsupportedMediaType" | "notFound" | "methodNotAllowed" | "rateLimited" | "internalError" | "serviceUnavailable" | "invalidToken" | "refreshExpired" | "forbidden" | "noPublicKeys" | "invalidCredentials" | "accountDisabled" | "emailTaken" | "emailNotVerified" | "weakPassword" | "noPassword" | "passwordRequired" | "proofRequired" | "nothingToChange" | "sameEmail" | "invalidCode" | "sessionNotFound" | "userNotFound" | "invalidIdToken" | "providerDisabled" | "providerUnavailable" | "accountExists" | "identityInUse" | "providerAlreadyLinked" | "identityNotLinked" | "lastSignInMethod" | "passkeysDisabled" | "invalidPasskey" | "challengeInvalid" | "passkeyNotFound" | "mfaRequired" | "mfaTokenInvalid" | "mfaAlreadyEnabled" | "mfaNotEnabled" | "mfaSetupMissing" | "mfaUnavailable" | "stepUpRequired";
             /** @description field name to its messages, for validation failures */
             errors?: {
                 [key: string]: string[];
             };
             /** @example You must send all details. */
             message: string;
+            /** @description with `mfaRequired` only: send it to mfa/verify with the code (5 minutes) */
+            mfaToken?: string;
             /** @example false */
             success: boolean;
         };
@@ -767,6 +911,11 @@ export interface components {
             success: boolean;
         };
         LinkIdToken: {
+            /**
+             * @description with TOTP on: a code from the authenticator app or a recovery code (else 400 stepUpRequired)
+             * @example 123456
+             */
+            code?: string;
             /** @description the OpenID Connect ID token the Google or Apple SDK returned */
             currentIdToken?: string | null;
             /**
@@ -810,6 +959,32 @@ export interface components {
             user: components["schemas"]["UserWithRole"];
         };
         MeResponse: {
+            /** @example true */
+            success: boolean;
+            user: components["schemas"]["UserWithRole"];
+        };
+        MfaStatusResponse: {
+            passkeys: number;
+            recoveryCodesLeft: number;
+            /** @example true */
+            success: boolean;
+            totp: boolean;
+        };
+        MfaVerify: {
+            /**
+             * @description a code from the authenticator app, or a recovery code
+             * @example 123456
+             */
+            code: string;
+            mfaToken: string;
+        };
+        MfaVerifyResponse: {
+            /** @description JWT access token */
+            authToken: string;
+            /** @description when a recovery code was used: how many are left */
+            recoveryCodesLeft?: number;
+            /** @description JWT refresh token */
+            refreshToken: string;
             /** @example true */
             success: boolean;
             user: components["schemas"]["UserWithRole"];
@@ -860,6 +1035,33 @@ export interface components {
             /** @example true */
             success: boolean;
         };
+        Proof: {
+            /** @description the OpenID Connect ID token the Google or Apple SDK returned */
+            currentIdToken?: string | null;
+            /**
+             * @description with currentIdToken, as at sign-in
+             * @default null
+             */
+            currentNonce?: string | null;
+            /**
+             * @description a passkey assertion instead of the password: `{challengeId, credential}`
+             * @default null
+             */
+            passkey?: ({
+                challengeId: string;
+                credential: Record<string, never>;
+            } & {
+                [key: string]: unknown;
+            }) | null;
+            /** @example correct horse */
+            password?: string | null;
+        };
+        RecoveryCodesResponse: {
+            /** @description 10 single-use codes, shown this once */
+            recoveryCodes: string[];
+            /** @example true */
+            success: boolean;
+        };
         Refresh: {
             refreshToken: string;
         };
@@ -895,6 +1097,8 @@ export interface components {
              * @example ada@example.com
              */
             email: string;
+            /** @description with TOTP on: a code from the authenticator app or a recovery code */
+            mfaCode?: string;
             /** @example correct horse */
             newPassword: string;
         };
@@ -941,7 +1145,72 @@ export interface components {
             /** @example true */
             success: boolean;
         };
+        StepUp: {
+            /**
+             * @description with TOTP on: a code from the authenticator app or a recovery code (else 400 stepUpRequired)
+             * @example 123456
+             */
+            code?: string;
+            /**
+             * @description a passkey assertion instead of the password: `{challengeId, credential}`
+             * @default null
+             */
+            passkey?: ({
+                challengeId: string;
+                credential: Record<string, never>;
+            } & {
+                [key: string]: unknown;
+            }) | null;
+        };
+        StepUpResponse: {
+            /** @description a new access token of this session, with aal 2 */
+            authToken: string;
+            /** @example true */
+            success: boolean;
+        };
         Success: {
+            /** @example true */
+            success: boolean;
+        };
+        TotpDisable: {
+            /**
+             * @description with TOTP on: a code from the authenticator app or a recovery code (else 400 stepUpRequired)
+             * @example 123456
+             */
+            code?: string;
+            /** @description the OpenID Connect ID token the Google or Apple SDK returned */
+            currentIdToken?: string | null;
+            /**
+             * @description with currentIdToken, as at sign-in
+             * @default null
+             */
+            currentNonce?: string | null;
+            /**
+             * @description a passkey assertion instead of the password: `{challengeId, credential}`
+             * @default null
+             */
+            passkey?: ({
+                challengeId: string;
+                credential: Record<string, never>;
+            } & {
+                [key: string]: unknown;
+            }) | null;
+            /** @example correct horse */
+            password?: string | null;
+        };
+        TotpEnableResponse: {
+            /** @description a new access token of this session, with aal 2 */
+            authToken: string;
+            /** @description 10 single-use codes, shown this once */
+            recoveryCodes: string[];
+            /** @example true */
+            success: boolean;
+        };
+        TotpSetupResponse: {
+            /** @description otpauth://totp/... for a QR code; shown this once */
+            otpauthUrl: string;
+            /** @description base32; shown this once */
+            secret: string;
             /** @example true */
             success: boolean;
         };
@@ -2141,6 +2410,509 @@ export interface operations {
             };
             /** @description The body is neither JSON nor a form */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    mfaStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaStatusResponse"];
+                };
+            };
+            /** @description `code` is `invalidToken` (refresh and retry), `refreshExpired` (log out) or `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    recoveryCodes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StepUp"];
+                "application/x-www-form-urlencoded": components["schemas"]["StepUp"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryCodesResponse"];
+                };
+            };
+            /** @description Invalid input; the message says what, `errors` says which fields */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `code` is `invalidToken` (refresh and retry), `refreshExpired` (log out) or `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than MAX_BODY_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is neither JSON nor a form */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`code: rateLimited`); wait `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    mfaStepUp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StepUp"];
+                "application/x-www-form-urlencoded": components["schemas"]["StepUp"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StepUpResponse"];
+                };
+            };
+            /** @description Invalid input; the message says what, `errors` says which fields */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `code` is `invalidToken` (refresh and retry), `refreshExpired` (log out) or `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than MAX_BODY_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is neither JSON nor a form */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`code: rateLimited`); wait `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    totpDisable: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TotpDisable"];
+                "application/x-www-form-urlencoded": components["schemas"]["TotpDisable"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Success"];
+                };
+            };
+            /** @description Invalid input; the message says what, `errors` says which fields */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `code` is `invalidToken` (refresh and retry), `refreshExpired` (log out) or `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than MAX_BODY_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is neither JSON nor a form */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`code: rateLimited`); wait `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    totpEnable: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Code"];
+                "application/x-www-form-urlencoded": components["schemas"]["Code"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TotpEnableResponse"];
+                };
+            };
+            /** @description Invalid input; the message says what, `errors` says which fields */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `code` is `invalidToken` (refresh and retry), `refreshExpired` (log out) or `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than MAX_BODY_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is neither JSON nor a form */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`code: rateLimited`); wait `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    totpSetup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Proof"];
+                "application/x-www-form-urlencoded": components["schemas"]["Proof"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TotpSetupResponse"];
+                };
+            };
+            /** @description Invalid input; the message says what, `errors` says which fields */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `code` is `invalidToken` (refresh and retry), `refreshExpired` (log out) or `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than MAX_BODY_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is neither JSON nor a form */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`code: rateLimited`); wait `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database does not answer, or a sign-in provider's keys cannot be fetched */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    mfaVerify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MfaVerify"];
+                "application/x-www-form-urlencoded": components["schemas"]["MfaVerify"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaVerifyResponse"];
+                };
+            };
+            /** @description Invalid input; the message says what, `errors` says which fields */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than MAX_BODY_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is neither JSON nor a form */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`code: rateLimited`); wait `Retry-After` seconds */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -15,7 +15,7 @@ t<Equals<QueryOf<"me">, never>>();
 t<Equals<BodyOf<"me">, never>>();
 t<Equals<Parameters<RouteMethods["me"]>, [options?: CallOptions]>>();
 t<Equals<Parameters<RouteMethods["endSession"]>[0], string>>();
-t<Equals<Parameters<RouteMethods["changePassword"]>[0], { currentPassword: string; newPassword: string }>>();
+t<Equals<Parameters<RouteMethods["changePassword"]>[0], { code?: string; currentPassword: string; newPassword: string }>>();
 
 // Every route of the table is in the server's document: none is typed `never`.
 t<Equals<DocumentedRoute, RouteName>>();
@@ -24,10 +24,10 @@ t<Equals<DocumentedRoute, RouteName>>();
 type Schemas = components["schemas"];
 t<Equals<BodyOf<"updateMe">, { first?: string; last?: string }>>();
 t<Equals<AnswerOf<"updateMe">, Schemas["MeResponse"]>>();
-t<Equals<BodyOf<"resetPassword">, { code: string; email: string; newPassword: string }>>();
+t<Equals<BodyOf<"resetPassword">, { code: string; email: string; mfaCode?: string; newPassword: string }>>();
 t<Equals<BodyOf<"verifyEmail">, { code: string; email: string; password?: string }>>();
 t<Equals<AnswerOf<"verifyEmail">, { passwordRemoved: boolean; success: boolean }>>();
-t<Equals<BodyOf<"changeEmail">, { newEmail: string; password: string }>>();
+t<Equals<BodyOf<"changeEmail">, { code?: string; newEmail: string; password: string }>>();
 t<Equals<AnswerOf<"confirmEmailChange">, Schemas["MeResponse"]>>();
 t<Equals<BodyOf<"deleteAccount">, Schemas["DeleteAccount"]>>();
 t<Equals<AnswerOf<"deleteAccount">, { success: boolean }>>();
