@@ -23,7 +23,7 @@ const IGNORED_SETTINGS = [
 ];
 
 // As `python wsgi.py` runs it, bound to the loopback address only.
-const SERVE = "from wsgi import app; app.run(host='127.0.0.1', port=app.extensions['settings'].port, threaded=True)";
+const SERVE = "from wsgi import app; app.run(host='127.0.0.1', port=app.extensions['settings'].server.port, threaded=True)";
 
 export function freePort() {
   return new Promise((resolve, reject) => {
