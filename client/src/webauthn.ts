@@ -16,7 +16,8 @@ export type AttestationConveyancePreference = "direct" | "enterprise" | "indirec
 export type AuthenticatorAttachment = "cross-platform" | "platform";
 
 export interface PublicKeyCredentialRpEntity {
-  id?: string;
+  /** Optional in WebAuthn; this server always sends it (`WEBAUTHN_RP_ID`). */
+  id: string;
   name: string;
 }
 
@@ -64,7 +65,8 @@ export interface PublicKeyCredentialCreationOptionsJSON {
 export interface PublicKeyCredentialRequestOptionsJSON {
   challenge: Base64URLString;
   timeout?: number;
-  rpId?: string;
+  /** Optional in WebAuthn; this server always sends it (`WEBAUTHN_RP_ID`). */
+  rpId: string;
   allowCredentials?: PublicKeyCredentialDescriptorJSON[];
   userVerification?: UserVerificationRequirement;
   hints?: string[];
@@ -87,7 +89,8 @@ export interface RegistrationResponseJSON {
   type: PublicKeyCredentialType;
   response: AuthenticatorAttestationResponseJSON;
   authenticatorAttachment?: AuthenticatorAttachment | null;
-  clientExtensionResults: Record<string, unknown>;
+  /** Required by WebAuthn; optional here, as some modules leave it out and the server accepts that. */
+  clientExtensionResults?: Record<string, unknown>;
 }
 
 export interface AuthenticatorAssertionResponseJSON {
@@ -104,7 +107,8 @@ export interface AuthenticationResponseJSON {
   type: PublicKeyCredentialType;
   response: AuthenticatorAssertionResponseJSON;
   authenticatorAttachment?: AuthenticatorAttachment | null;
-  clientExtensionResults: Record<string, unknown>;
+  /** Required by WebAuthn; optional here, as some modules leave it out and the server accepts that. */
+  clientExtensionResults?: Record<string, unknown>;
 }
 
 /**
