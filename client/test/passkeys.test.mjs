@@ -1,8 +1,10 @@
 // Passkeys over HTTP against the live server, with a software authenticator in Node
 // (support/authenticator.mjs: P-256 keys, "none" attestation in CBOR, assertions signed with
 // node:crypto) standing in for the phone: registration, sign-in by passkey (tokens stored),
-// list, rename, a passkey as the proof of another call, removal.
+// list, rename, a passkey as the proof of another call, removal; with TOTP on, passkey sign-in
+// and a passkey as the second factor of mfaStepUp.
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 
 import { createElement } from "react";
@@ -13,6 +15,7 @@ import { AuthProvider, useAuth } from "../dist/react/index.js";
 import { newUser, recordingFetch } from "./support/fetch.mjs";
 import { Authenticator, DEVICE_BOUND, ORIGIN, RP_ID } from "./support/authenticator.mjs";
 import { codeIn, startServer } from "./support/server.mjs";
+import { stepAt, totp } from "./support/totp.mjs";
 
 const { act, create } = TestRenderer;
 globalThis.IS_REACT_ACT_ENVIRONMENT = true;
@@ -25,6 +28,7 @@ before(async () => {
     LOG_FORMAT: "json",
     WEBAUTHN_RP_ID: RP_ID,
     WEBAUTHN_ORIGINS: ORIGIN,
+    MFA_ENCRYPTION_KEYS: randomBytes(32).toString("base64"),
   });
 });
 after(() => server?.stop());
@@ -154,6 +158,28 @@ describe("passkeys", () => {
     const gone = await elsewhere.client.authenticationOptions();
     const unknown = await rejection(elsewhere.client.passkeyLogin({ challengeId: gone.challengeId, credential: phone.get(gone.options) }));
     assert.equal(unknown.code, "invalidPasskey");
+  });
+
+  test("with TOTP on, a passkey sign-in is never held, and a passkey is the second factor of mfaStepUp", async () => {
+    const { client, storage, user } = await verifiedAccount();
+    const phone = new Authenticator();
+    await register(client, phone, { password: user.password }, "Phone");
+    const { secret } = await client.totpSetup({ password: user.password });
+    await client.totpEnable({ code: totp(secret, stepAt()) });
+    await client.logout();
+
+    const held = await client.authenticate({ email: user.email, password: user.password });
+    assert.equal(held.status, "mfaRequired", "the password alone is held");
+    const ceremony = await client.authenticationOptions();
+    await client.passkeyLogin({ challengeId: ceremony.challengeId, credential: phone.get(ceremony.options) });
+    assert.equal(client.getState().status, "signedIn", "a passkey is both factors");
+    assert.equal(claimsOf(storage).aal, 2);
+
+    const refreshToken = storage.entries.get("auth.refreshToken");
+    const proof = await client.passkeyProofOptions();
+    const stepped = await client.mfaStepUp({ passkey: { challengeId: proof.challengeId, credential: phone.get(proof.options) } });
+    assert.equal(storage.entries.get("auth.authToken"), stepped.authToken, "the stepped-up token is kept");
+    assert.equal(storage.entries.get("auth.refreshToken"), refreshToken);
   });
 
   test("useAuth().passkeyLogin signs in and re-renders", async () => {
