@@ -8,6 +8,7 @@ import { readTokenClaims } from "./claims.js";
 import { AuthError, notSignedIn, sessionChanged } from "./errors.js";
 import {
   type AnswerOf,
+  type BodyOf,
   type CallOptions,
   type Route,
   type RouteMethods,
@@ -44,6 +45,27 @@ export interface AuthState {
   readonly status: AuthStatus;
   readonly user: User | null;
 }
+
+/** A sign-in that opened a session: the login body, tokens stored. */
+export type SignedIn<K extends "login" | "loginWithIdToken" | "mfaVerify" | "passkeyLogin" = "login"> = AnswerOf<K> & {
+  status: "signedIn";
+};
+
+/**
+ * A sign-in held for a second factor (TOTP on): no session yet. Ask for the code from the
+ * authenticator app (or a recovery code) and finish with `mfaVerify({ mfaToken, code })` within
+ * 5 minutes.
+ */
+export interface MfaRequired {
+  status: "mfaRequired";
+  /** Single use, 5 minutes: for `mfaVerify`. */
+  mfaToken: string;
+  /** The server's words ("Enter the code from your authenticator app."). */
+  message: string;
+}
+
+/** What `authenticate` and `authenticateWithIdToken` resolve to: a session, or a second factor to ask for. */
+export type SignInResult<K extends "login" | "loginWithIdToken" = "login"> = SignedIn<K> | MfaRequired;
 
 interface Tokens {
   authToken: string | null;
@@ -191,6 +213,24 @@ export class AuthClient {
     return send(await this.tokenAfterRejection(token, generation));
   }
 
+  // Sign-in with a second factor
+
+  /**
+   * `login`, with a second factor in mind: resolves to `{ status: "signedIn", ...the login body }`
+   * (tokens stored), or, when the account has TOTP on, to `{ status: "mfaRequired", mfaToken,
+   * message }` (no session yet: finish with `mfaVerify`). Other failures reject with an `AuthError`.
+   * (`login` itself keeps resolving to the session only: with TOTP on it rejects with the
+   * `mfaRequired` `AuthError`, whose `mfaToken` is set.)
+   */
+  authenticate(body: BodyOf<"login">, options?: CallOptions): Promise<SignInResult<"login">> {
+    return signInResult(this.call("login", body, options));
+  }
+
+  /** `loginWithIdToken`, with a second factor in mind: as `authenticate`. */
+  authenticateWithIdToken(body: BodyOf<"loginWithIdToken">, options?: CallOptions): Promise<SignInResult<"loginWithIdToken">> {
+    return signInResult(this.call("loginWithIdToken", body, options));
+  }
+
   // Calls
 
   /** Call one route of the table; the generated methods (`login`, `me`, ...) come here. */
@@ -206,7 +246,7 @@ export class AuthClient {
     // What the answer says of the session it was sent in (its user, its end) is not applied to a
     // later one: Alice's `me()` answered after Bob signed in does not make her the state's user,
     // nor does her `logoutAll()` sign Bob out. The call still resolves: the server did it.
-    const stale = generation !== this.generation && (route.then === "user" || route.then === "signOut");
+    const stale = generation !== this.generation && (route.then === "user" || route.then === "signOut" || route.then === "accessToken");
     if (!stale) await this.apply(route, answer, request.body);
     return answer as AnswerOf<K>;
   }
@@ -250,6 +290,7 @@ export class AuthClient {
 
   private async apply(route: Route, answer: Record<string, unknown>, body: unknown): Promise<void> {
     if (route.then === "signIn") await this.keepSession(answer);
+    else if (route.then === "accessToken") await this.keepAccessToken(answer);
     else if (route.then === "signOut") await this.forgetSession();
     else if (route.then === "user" && isObject(answer["user"])) this.setState({ user: answer["user"] as User });
     else if (route.then === "emailVerified" && this.isSignedInAs(body)) {
@@ -343,6 +384,17 @@ export class AuthClient {
       await this.storage.set(this.keys.authToken, authToken);
     });
     this.setState({ status: "signedIn", user: isObject(answer["user"]) ? (answer["user"] as User) : null });
+  }
+
+  /** A new access token of the current session (a second factor proved), kept in place of the old one. */
+  private async keepAccessToken(answer: Record<string, unknown>): Promise<void> {
+    if (typeof answer["authToken"] !== "string" || !this.tokens?.refreshToken) return;
+    const authToken = answer["authToken"];
+    this.tokens = { ...this.tokens, authToken };
+    this.learnClock(authToken);
+    await this.persist(async () => {
+      await this.storage.set(this.keys.authToken, authToken);
+    });
   }
 
   private async forgetSession(): Promise<void> {
@@ -443,6 +495,17 @@ for (const name of Object.keys(routes) as RouteName[]) {
   });
 }
 
+async function signInResult<K extends "login" | "loginWithIdToken">(answer: Promise<AnswerOf<K>>): Promise<SignInResult<K>> {
+  try {
+    return { ...(await answer), status: "signedIn" } as SignedIn<K>;
+  } catch (error) {
+    if (error instanceof AuthError && error.code === "mfaRequired" && error.mfaToken) {
+      return { status: "mfaRequired", mfaToken: error.mfaToken, message: error.message };
+    }
+    throw error;
+  }
+}
+
 /** Make the one client of the app. */
 export function createAuthClient(options: AuthClientOptions): AuthClient {
   return new AuthClient(options);
@@ -452,6 +515,7 @@ function requestOf(route: Route, args: unknown[]): Outgoing {
   if (route.path.includes("{")) {
     const argument = args[0];
     if (typeof argument !== "string" || !argument) throw new TypeError(`${route.path} needs its {argument} as a string.`);
+    if (route.body) return { argument, body: args[1] ?? {}, signal: signalOf(args[2]) };
     return { argument, signal: signalOf(args[1]) };
   }
   if (route.body) return { body: args[0] ?? {}, signal: signalOf(args[1]) };
@@ -509,6 +573,7 @@ function readEnvelope(response: Response, text: string): Record<string, unknown>
     code: typeof body["code"] === "string" ? body["code"] : undefined,
     errors: isObject(body["errors"]) ? (body["errors"] as Record<string, string[]>) : undefined,
     retryAfter: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+    mfaToken: typeof body["mfaToken"] === "string" ? body["mfaToken"] : undefined,
   });
 }
 

@@ -24,6 +24,7 @@ export interface AuthErrorInit {
   code?: ErrorCode;
   errors?: FieldErrors;
   retryAfter?: number;
+  mfaToken?: string | undefined;
   cause?: unknown;
 }
 
@@ -40,6 +41,11 @@ export class AuthError extends Error {
   readonly errors: FieldErrors | undefined;
   /** Seconds to wait, from `Retry-After`, on a `429`. */
   readonly retryAfter: number | undefined;
+  /**
+   * With `mfaRequired` (a sign-in held for a second factor): the token to finish it with,
+   * `mfaVerify({ mfaToken, code })`. `authenticate` turns this failure into a result.
+   */
+  readonly mfaToken: string | undefined;
 
   constructor(init: AuthErrorInit) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -48,6 +54,7 @@ export class AuthError extends Error {
     this.code = init.code;
     this.errors = init.errors;
     this.retryAfter = init.retryAfter;
+    this.mfaToken = init.mfaToken;
   }
 
   /** True when the session is over and the user must sign in again. */

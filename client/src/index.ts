@@ -1,5 +1,5 @@
 export { AuthClient, createAuthClient } from "./client.js";
-export type { AuthClientOptions, AuthState, AuthStatus } from "./client.js";
+export type { AuthClientOptions, AuthState, AuthStatus, MfaRequired, SignedIn, SignInResult } from "./client.js";
 export { AuthError } from "./errors.js";
 export type { ClientErrorCode, ErrorCode, FieldErrors, ServerErrorCode } from "./errors.js";
 export { readTokenClaims } from "./claims.js";
@@ -7,5 +7,6 @@ export type { TokenClaims } from "./claims.js";
 export { memoryStorage } from "./storage.js";
 export type { TokenStorage } from "./storage.js";
 export { routes } from "./routes.js";
-export type { Activity, AnswerOf, BodyOf, CallOptions, Provider, QueryOf, RouteName, Session, User } from "./routes.js";
+export type { Activity, AnswerOf, BodyOf, CallOptions, CeremonyAnswer, Passkey, Provider, QueryOf, RouteName, Session, User } from "./routes.js";
+export type * from "./webauthn.js";
 export type { components, paths } from "./openapi.js";

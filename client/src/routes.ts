@@ -4,24 +4,37 @@
  * the document does not have types as `never`, and test/types/routes.ts fails to compile.
  */
 import type { components, paths } from "./openapi.js";
+import type {
+  AuthenticationResponseJSON,
+  PasskeyProof,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
+} from "./webauthn.js";
 
 type Schemas = components["schemas"];
 export type User = Schemas["UserWithRole"];
 export type Session = Schemas["Session"];
 export type Activity = Schemas["Activity"];
 export type Provider = NonNullable<Schemas["IdTokenLogin"]["provider"]>;
+export type Passkey = Schemas["Passkey"];
 
 /**
  * What a route does to the client's own state once it succeeds: `user` takes the answer's user;
  * `emailVerified` and `sessionsEnded` apply when the body's `email` is the signed-in user's (the
  * address is now verified; every session of the account, this one included, has ended). An
  * `emailVerified` answer with `passwordRemoved: true` ended every session too: it signs out.
+ * `accessToken`: the answer's `authToken` is a new access token of the same session (a second
+ * factor proved: `aal` 2), kept in place of the current one.
  */
-export type Effect = "signIn" | "signOut" | "user" | "emailVerified" | "sessionsEnded";
+export type Effect = "signIn" | "signOut" | "user" | "emailVerified" | "sessionsEnded" | "accessToken";
 
 export interface Route {
   readonly method: "GET" | "POST" | "PATCH" | "DELETE";
-  /** The path as the OpenAPI document spells it; `{name}` is the route's one positional argument. */
+  /**
+   * The path as the OpenAPI document spells it; `{name}` is the route's one positional argument
+   * (followed by the body, for a route that takes one).
+   */
   readonly path: string;
   /**
    * Whether the call carries the access token: `true`, always (refreshed ahead and retried once,
@@ -60,6 +73,25 @@ export const routes = {
   health: { method: "GET", path: "/health", bearer: false },
   ready: { method: "GET", path: "/ready", bearer: false },
   jwks: { method: "GET", path: "/.well-known/jwks.json", bearer: false },
+  // Second factor (TOTP and recovery codes)
+  mfaStatus: { method: "GET", path: "/api/auth/mfa", bearer: true },
+  totpSetup: { method: "POST", path: "/api/auth/mfa/totp/setup", bearer: true, body: true },
+  totpEnable: { method: "POST", path: "/api/auth/mfa/totp/enable", bearer: true, body: true, then: "accessToken" },
+  mfaVerify: { method: "POST", path: "/api/auth/mfa/verify", bearer: false, body: true, then: "signIn" },
+  mfaStepUp: { method: "POST", path: "/api/auth/mfa/stepUp", bearer: true, body: true, then: "accessToken" },
+  recoveryCodes: { method: "POST", path: "/api/auth/mfa/recoveryCodes", bearer: true, body: true },
+  totpDisable: { method: "POST", path: "/api/auth/mfa/totp/disable", bearer: true, body: true },
+  // Passkeys
+  registrationOptions: { method: "POST", path: "/api/auth/passkeys/registrationOptions", bearer: true, body: true },
+  registerPasskey: { method: "POST", path: "/api/auth/passkeys/register", bearer: true, body: true },
+  /** For signing in: sent without a token, whoever is signed in (its challenge names no account). */
+  authenticationOptions: { method: "POST", path: "/api/auth/passkeys/authenticationOptions", bearer: false },
+  /** The same route with the bearer token: a challenge bound to this user and session, for a `passkey` proof. */
+  passkeyProofOptions: { method: "POST", path: "/api/auth/passkeys/authenticationOptions", bearer: true },
+  passkeyLogin: { method: "POST", path: "/api/auth/passkeys/login", bearer: false, body: true, then: "signIn" },
+  listPasskeys: { method: "GET", path: "/api/auth/passkeys", bearer: true },
+  renamePasskey: { method: "PATCH", path: "/api/auth/passkeys/{passkey_id}", bearer: true, body: true },
+  deletePasskey: { method: "DELETE", path: "/api/auth/passkeys/{passkey_id}", bearer: true, body: true },
 } as const satisfies Record<string, Route>;
 
 /** Used by the client itself, not methods of their own: `refresh()` and `logout()` wrap them. */
@@ -90,10 +122,40 @@ type DocumentedQuery<O> = O extends { parameters: { query?: infer Q } } ? NonNul
 
 type Spec<K extends RouteName> = (typeof routes)[K];
 
+/** A body's `passkey` proof, which the document types loosely, as the WebAuthn JSON it is. */
+type WithPasskeyProof<B> = [B] extends [never]
+  ? never
+  : "passkey" extends keyof B
+    ? { [F in keyof B]: F extends "passkey" ? PasskeyProof | null : B[F] }
+    : B;
+
+/** The ceremony answer of an options route, its `options` typed as WebAuthn's JSON form. */
+export type CeremonyAnswer<O> = Omit<Schemas["CeremonyResponse"], "options"> & { options: O };
+
+/**
+ * The WebAuthn routes, whose options and credentials the document types as any JSON object:
+ * typed here as the JSON forms React Native passkey modules take and return.
+ */
+interface WebAuthnTypes {
+  registrationOptions: { answer: CeremonyAnswer<PublicKeyCredentialCreationOptionsJSON> };
+  registerPasskey: { body: Omit<Schemas["RegisterPasskey"], "credential"> & { credential: RegistrationResponseJSON } };
+  authenticationOptions: { answer: CeremonyAnswer<PublicKeyCredentialRequestOptionsJSON> };
+  passkeyProofOptions: { answer: CeremonyAnswer<PublicKeyCredentialRequestOptionsJSON> };
+  passkeyLogin: { body: Omit<Schemas["PasskeyAssertion"], "credential"> & { credential: AuthenticationResponseJSON } };
+}
+
 /** The JSON body a route takes. */
-export type BodyOf<K extends RouteName> = DocumentedBody<Operation<Spec<K>>>;
+export type BodyOf<K extends RouteName> = K extends keyof WebAuthnTypes
+  ? WebAuthnTypes[K] extends { body: infer B }
+    ? B
+    : WithPasskeyProof<DocumentedBody<Operation<Spec<K>>>>
+  : WithPasskeyProof<DocumentedBody<Operation<Spec<K>>>>;
 /** The JSON a route answers with on success. */
-export type AnswerOf<K extends RouteName> = DocumentedAnswer<Operation<Spec<K>>>;
+export type AnswerOf<K extends RouteName> = K extends keyof WebAuthnTypes
+  ? WebAuthnTypes[K] extends { answer: infer A }
+    ? A
+    : DocumentedAnswer<Operation<Spec<K>>>
+  : DocumentedAnswer<Operation<Spec<K>>>;
 /** The query parameters a route takes. */
 export type QueryOf<K extends RouteName> = DocumentedQuery<Operation<Spec<K>>>;
 
@@ -103,7 +165,9 @@ export interface CallOptions {
 }
 
 type ArgumentsOf<K extends RouteName> = Spec<K>["path"] extends `${string}{${string}}`
-  ? [argument: string, options?: CallOptions]
+  ? Spec<K> extends { body: true }
+    ? [argument: string, body: BodyOf<K>, options?: CallOptions]
+    : [argument: string, options?: CallOptions]
   : Spec<K> extends { body: true }
     ? [body: BodyOf<K>, options?: CallOptions]
     : Spec<K> extends { query: true }

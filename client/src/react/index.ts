@@ -1,7 +1,7 @@
 /** The React binding: `<AuthProvider client={...}>` once at the root, `useAuth()` wherever needed. */
 import { type ReactNode, createContext, createElement, useContext, useEffect, useMemo, useSyncExternalStore } from "react";
 
-import type { AuthClient, AuthState } from "../client.js";
+import type { AuthClient, AuthState, SignInResult } from "../client.js";
 import type { AnswerOf, BodyOf } from "../routes.js";
 
 const AuthContext = createContext<AuthClient | null>(null);
@@ -36,6 +36,18 @@ export interface UseAuth extends AuthState {
    * `nonce` claim must be.
    */
   loginWithIdToken(body: BodyOf<"loginWithIdToken">): Promise<AnswerOf<"loginWithIdToken">>;
+  /**
+   * Log in with email and password, a second factor in mind (`client.authenticate`): resolves to
+   * `{ status: "signedIn", ... }` or `{ status: "mfaRequired", mfaToken, message }`; finish the
+   * latter with `mfaVerify`.
+   */
+  authenticate(body: BodyOf<"login">): Promise<SignInResult<"login">>;
+  /** `loginWithIdToken`, a second factor in mind (`client.authenticateWithIdToken`). */
+  authenticateWithIdToken(body: BodyOf<"loginWithIdToken">): Promise<SignInResult<"loginWithIdToken">>;
+  /** Finish a sign-in held for a second factor: its `mfaToken` and a TOTP or recovery code (`client.mfaVerify`). */
+  mfaVerify(body: BodyOf<"mfaVerify">): Promise<AnswerOf<"mfaVerify">>;
+  /** Sign in with a passkey: the `challengeId` of `client.authenticationOptions()` and the platform's answer (`client.passkeyLogin`). */
+  passkeyLogin(body: BodyOf<"passkeyLogin">): Promise<AnswerOf<"passkeyLogin">>;
   /** End this device's session (`client.logout`); the tokens are forgotten even when the server cannot be reached. */
   logout(): Promise<void>;
   /** Ask the server for the user again (refreshing the access token if needed). */
@@ -70,6 +82,10 @@ export function useAuth(): UseAuth {
       login,
       signup,
       loginWithIdToken,
+      authenticate: (body: BodyOf<"login">) => client.authenticate(body),
+      authenticateWithIdToken: (body: BodyOf<"loginWithIdToken">) => client.authenticateWithIdToken(body),
+      mfaVerify: (body: BodyOf<"mfaVerify">) => client.mfaVerify(body),
+      passkeyLogin: (body: BodyOf<"passkeyLogin">) => client.passkeyLogin(body),
       logout,
       refreshUser: () => client.me(),
       signIn: login,

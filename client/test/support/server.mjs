@@ -1,7 +1,8 @@
 // Starts the server of this repository for the tests: `wsgi.py`'s app on 127.0.0.1 and a free
 // port, the embedded store, cheap bcrypt and two-second access tokens, and stops it afterwards.
-// With no SMTP host the server writes each whole message to its log (the console mail backend),
-// as a developer reads the codes in development: started with `LOG_LEVEL: "INFO"` and
+// With no SMTP host the server writes each message to its log (the console mail backend: one
+// line a message at INFO, `mail to <to>: <subject> (code <code>)`, and the whole message at
+// DEBUG), as a developer reads the codes in development: started with `LOG_LEVEL: "INFO"` and
 // `LOG_FORMAT: "json"`, the messages are collected from its output (`mail`, `nextMail`).
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -123,7 +124,14 @@ function mailIn(line) {
   } catch {
     return null;
   }
-  if (entry.logger !== "app.mail" || !entry.message.startsWith("mail to the log")) return null;
+  if (entry.logger !== "app.mail" || !entry.message.startsWith("mail to ")) return null;
+  if (!entry.message.startsWith("mail to the log")) {
+    // The development mailbox's one line a message: `mail to ada@example.com: Subject (code 705672)`.
+    const line = entry.message.match(/^mail to ([^:\s]+): (.*?)(?: \((code|link) (\S+)\))?$/);
+    if (!line) return null;
+    const [, to, subject, kind, value] = line;
+    return { to, subject, text: kind === "code" ? `Subject: ${subject}\n\n    ${value}\n` : `Subject: ${subject}\n\n${value ?? ""}\n`, read: false };
+  }
   const text = entry.message.slice(entry.message.indexOf("\n") + 1);
   const header = (name) => text.match(new RegExp(`^${name}: (.*)$`, "m"))?.[1].trim() ?? null;
   return { to: header("To"), subject: header("Subject"), text, read: false };

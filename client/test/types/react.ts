@@ -11,6 +11,9 @@ t<Equals<ReturnType<UseAuth["login"]>, ReturnType<AuthClient["login"]>>>();
 t<Equals<Parameters<UseAuth["signup"]>, [body: Parameters<AuthClient["signup"]>[0]]>>();
 t<Equals<Parameters<UseAuth["loginWithIdToken"]>, [body: Parameters<AuthClient["loginWithIdToken"]>[0]]>>();
 t<Equals<UseAuth["logout"], () => Promise<void>>>();
+t<Equals<ReturnType<UseAuth["authenticate"]>, ReturnType<AuthClient["authenticate"]>>>();
+t<Equals<Parameters<UseAuth["mfaVerify"]>, [body: Parameters<AuthClient["mfaVerify"]>[0]]>>();
+t<Equals<Parameters<UseAuth["passkeyLogin"]>, [body: Parameters<AuthClient["passkeyLogin"]>[0]]>>();
 
 // The deprecated names: the same types as the new ones.
 t<Equals<UseAuth["signIn"], UseAuth["login"]>>();

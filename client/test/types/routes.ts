@@ -40,6 +40,28 @@ t<Equals<AnswerOf<"identities">["identities"], Schemas["Identity"][]>>();
 t<Equals<Parameters<RouteMethods["unlinkIdentity"]>, [argument: string, options?: CallOptions]>>();
 t<Equals<Parameters<RouteMethods["identities"]>, [options?: CallOptions]>>();
 
+// The second factor and passkeys: WebAuthn's JSON forms where the document says "any object".
+import type { AuthenticationResponseJSON, PasskeyProof, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON, RegistrationResponseJSON } from "../../src/webauthn.js";
+import type { MfaRequired, SignInResult } from "../../src/client.js";
+t<Equals<BodyOf<"mfaVerify">, Schemas["MfaVerify"]>>();
+t<Equals<AnswerOf<"mfaVerify">["recoveryCodesLeft"], number | undefined>>();
+t<Equals<AnswerOf<"totpSetup">, Schemas["TotpSetupResponse"]>>();
+t<Equals<AnswerOf<"totpEnable">, Schemas["TotpEnableResponse"]>>();
+t<Equals<BodyOf<"mfaStepUp">["passkey"], PasskeyProof | null | undefined>>();
+t<Equals<BodyOf<"totpDisable">["code"], string | undefined>>();
+t<Equals<BodyOf<"totpSetup">["passkey"], PasskeyProof | null | undefined>>();
+t<Equals<AnswerOf<"registrationOptions">["options"], PublicKeyCredentialCreationOptionsJSON>>();
+t<Equals<AnswerOf<"authenticationOptions">["options"], PublicKeyCredentialRequestOptionsJSON>>();
+t<Equals<AnswerOf<"passkeyProofOptions">["options"], PublicKeyCredentialRequestOptionsJSON>>();
+t<Equals<BodyOf<"registerPasskey">["credential"], RegistrationResponseJSON>>();
+t<Equals<BodyOf<"passkeyLogin">["credential"], AuthenticationResponseJSON>>();
+t<Equals<AnswerOf<"passkeyLogin">, Schemas["LoginResponse"]>>();
+t<Equals<Parameters<RouteMethods["renamePasskey"]>, [argument: string, body: { name: string }, options?: CallOptions]>>();
+t<Equals<Parameters<RouteMethods["listPasskeys"]>, [options?: CallOptions]>>();
+t<Equals<Parameters<RouteMethods["authenticationOptions"]>, [options?: CallOptions]>>();
+t<Equals<Extract<SignInResult, { status: "mfaRequired" }>, MfaRequired>>();
+t<Equals<Extract<SignInResult, { status: "signedIn" }>["authToken"], string>>();
+
 // The server's error codes are the document's: a code the server adds or drops changes this type.
 t<Equals<Extract<ServerErrorCode, "invalidCredentials" | "emailTaken">, "invalidCredentials" | "emailTaken">>();
 t<Equals<ServerErrorCode, components["schemas"]["Error"]["code"]>>();
