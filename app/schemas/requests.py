@@ -94,7 +94,10 @@ def PasskeyProof() -> fields.Dict:  # noqa: N802
         error_messages={"invalid": PASSKEY_PROOF_SHAPE},
         metadata={
             "description": "a passkey assertion instead of the password: `{challengeId, credential}`",
-            "properties": {"challengeId": {"type": "string"}, "credential": {"type": "object"}},
+            "properties": {
+                "challengeId": {"type": "string"},
+                "credential": {"type": "object", "additionalProperties": True},
+            },
             "required": ["challengeId", "credential"],
         },
     )
