@@ -3,6 +3,8 @@ wherever a password is one (and as the step-up), and the step-up the passkey cha
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from mfa_helpers import TotpUser, totp_code, turn_totp_on
 from test_passkeys import (
@@ -198,12 +200,17 @@ def test_a_passkey_is_a_step_up_second_factor(make_app, clock):
     assert {"hwk", "user", "mfa"} <= set(claims["amr"])
 
 
-def test_mfa_status_and_users_show_count_the_passkeys(app, client, totp_user, clock):
-    add_with_code(client, totp_user, clock, Authenticator())
+def test_mfa_status_and_users_show_count_and_list_the_passkeys(app, client, totp_user, clock):
+    passkey = add_with_code(client, totp_user, clock, Authenticator())
     status = client.get("/api/auth/mfa", headers=bearer(totp_user.auth_token)).json
     assert status == {"success": True, "totp": True, "recoveryCodesLeft": 10, "passkeys": 1}
     shown = app.test_cli_runner().invoke(args=["users", "show", totp_user.email])
     assert "totp on, 10 recovery code(s) left, 1 passkey(s)" in shown.output
+    [row] = [line for line in shown.output.splitlines() if line.startswith(passkey["id"])]
+    assert row.split()[1:3] == ["Phone", "True"]
+    as_json = app.test_cli_runner().invoke(args=["users", "show", totp_user.email, "--json"])
+    [listed] = json.loads(as_json.output)["passkeys"]
+    assert (listed["id"], listed["name"], listed["cloneSuspected"]) == (passkey["id"], "Phone", False)
 
 
 # An account that has only passkeys
