@@ -86,6 +86,14 @@ def from_b64url(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def new_passkey_id() -> str:
+    """Return a random passkey id (96 bits) that never starts with "-", which a command line reads as an
+    option: operators pass it to `users passkeys-remove`."""
+    while (passkey_id := secrets.token_urlsafe(12)).startswith("-"):
+        pass
+    return passkey_id
+
+
 def passkey_amr(passkey: dict) -> tuple[str, ...]:
     """Return what a passkey says in `amr`: synced `swk` or device-bound `hwk`, and `user`."""
     return ("swk" if passkey["synced"] else "hwk", "user")
@@ -208,7 +216,7 @@ class Passkeys:
             user_id, b64url(secrets.token_bytes(USER_HANDLE_BYTES))
         )
         now = self.clock()
-        passkey_id = secrets.token_urlsafe(12)
+        passkey_id = new_passkey_id()
         stored = {
             "credentialId": b64url(verified.credential_id),
             "userHandle": handle,
