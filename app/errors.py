@@ -94,7 +94,7 @@ MESSAGES: dict[Code, str] = {
         "To add one, ask for a password reset (forgot password) for its email."
     ),
     Code.PASSWORD_REQUIRED: "This account has a password: send it to delete the account.",
-    Code.PROOF_REQUIRED: "Send your password to link a sign-in to this account.",
+    Code.PROOF_REQUIRED: "Send your password to confirm it is you.",
     Code.NOTHING_TO_CHANGE: "Send first or last to change.",
     Code.SAME_EMAIL: "That is already your email address.",
     Code.INVALID_CODE: "The code is invalid or has expired.",

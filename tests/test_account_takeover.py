@@ -164,7 +164,7 @@ def test_linking_to_an_account_with_a_password_asks_for_the_password(id_client, 
 
     missing = link(id_client, owner, "google", thief_token)
     assert missing.status_code == 400
-    assert missing.json["errors"] == {"password": ["Send your password to link a sign-in to this account."]}
+    assert missing.json["errors"] == {"password": ["Send your password to confirm it is you."]}
     assert link(id_client, owner, "google", thief_token, password=None).json == missing.json
     wrong = link(id_client, owner, "google", thief_token, password="not the password")
     assert wrong.status_code == 400 and wrong.json["message"] == "The current password is incorrect."

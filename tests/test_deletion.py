@@ -119,7 +119,7 @@ def test_bad_inputs_get_a_400_and_an_account_with_a_password_must_give_it(auth, 
     missing = client.post("/api/auth/deleteAccount", json={}, headers=bearer(token))
     assert (
         missing.json["message"]
-        == "You must send your password (or a fresh idToken, for an account without one)."
+        == "You must send your password or a passkey (or a fresh idToken, for an account without a password)."
     )
     id_token = client.post("/api/auth/deleteAccount", json={"idToken": "x"}, headers=bearer(token))
     assert id_token.json["message"] == "This account has a password: send it to delete the account."

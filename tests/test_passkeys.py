@@ -463,3 +463,11 @@ def test_an_operator_removes_a_lost_devices_passkey(app, client, ada):
     assert passkeys(client, ada) == []
     assert sign_in(client, phone).json == INVALID
     assert refresh(client, opened["refreshToken"]).json["code"] == "refreshExpired"
+
+
+def test_a_passkey_id_never_reads_as_a_command_line_option(monkeypatch):
+    from app.service import passkeys as service
+
+    made = iter(["-starts-with-a-dash", "plain"])
+    monkeypatch.setattr(service.secrets, "token_urlsafe", lambda _: next(made))
+    assert service.new_passkey_id() == "plain"

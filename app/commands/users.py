@@ -83,9 +83,16 @@ def show(who: str, activity_limit: int, as_json: bool) -> None:
     failures = auth.operators.failed_logins(user)
     failed = None if failures is None else schemas.failed_logins_schema.dump(failures)
     factors = auth.mfa.status(user["id"])
+    # Every passkey, those marked as cloned too: their ids are what `users passkeys-remove` takes.
+    stored_passkeys = auth.storage.passkeys.list_for_user(user["id"])
+    passkeys = [
+        schemas.passkey_schema.dump(passkey) | {"cloneSuspected": passkey["cloneSuspected"]}
+        for passkey in stored_passkeys
+    ]
     if as_json:
         shown = {"user": user_record(user), "failedLogins": failed, "sessions": open_sessions}
         shown["factors"] = factors
+        shown["passkeys"] = passkeys
         echo_json(shown | {"activity": activity})
         return
     for name, value in user_record(user).items():
@@ -100,6 +107,14 @@ def show(who: str, activity_limit: int, as_json: bool) -> None:
         f"{'factors:':<15}totp {'on' if factors['totp'] else 'off'}, "
         f"{factors['recoveryCodesLeft']} recovery code(s) left, {factors['passkeys']} passkey(s)"
     )
+    if passkeys:
+        echo_table(
+            ("PASSKEY", "NAME", "SYNCED", "CREATED", "LAST USED", "CLONE SUSPECTED"),
+            [
+                (p["id"], p["name"], p["synced"], p["createdAt"], p["lastUsedAt"], p["cloneSuspected"])
+                for p in passkeys
+            ],
+        )
     click.echo(f"\nOpen sessions ({len(open_sessions)}):")
     echo_table(
         ("ID", "CREATED", "LAST USED", "IP", "USER AGENT"),

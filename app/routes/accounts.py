@@ -5,7 +5,9 @@ from __future__ import annotations
 from .. import schemas
 from ..api import accepts, responds
 from ..rules import READS_UNTIL_EXPIRY, public, signed_in
+from ..service import Proof
 from .blueprint import auth_service, bp, client, current_session_id, current_user, current_user_id
+from .mfa import passkey_of
 
 
 @bp.post("/signup")
@@ -70,21 +72,17 @@ def activity(data: dict) -> dict:
 def delete_account(data: dict) -> dict:
     """Delete the account and everything it owns; every session ends.
 
-    Send the password, or for an account without one (made with Google or Apple) a fresh
-    ID token of a linked provider (issued in the last ten minutes).
+    Send the password, or a `passkey` of the account, or for an account without a password
+    (made with Google or Apple) a fresh ID token of a linked provider (issued in the last ten
+    minutes). With TOTP on, `code` too unless the proof is a passkey.
     """
-    auth_service().mfa.require_step_up(current_user_id(), data.get("code"))
-    if "password" in data:
-        auth_service().deletion.delete_account_with_password(
-            current_user_id(), current_session_id(), data["password"], client()
-        )
-    else:
-        auth_service().deletion.delete_account_with_id_token(
-            current_user_id(),
-            current_session_id(),
-            data["provider"],
-            data["idToken"],
-            data["nonce"],
-            client(),
-        )
+    proof = Proof(
+        password=data.get("password"),
+        current_id_token=data.get("idToken"),
+        current_nonce=data.get("nonce"),
+        passkey=passkey_of(data),
+    )
+    auth_service().deletion.delete_account_with_proof(
+        current_user_id(), current_session_id(), proof, data.get("code"), client(), provider=data["provider"]
+    )
     return {"success": True}

@@ -6,6 +6,7 @@ from .. import schemas
 from ..api import accepts, responds
 from ..rules import public, signed_in
 from .blueprint import auth_service, bp, client, current_session_id, current_user_id, signed_in_user_id
+from .mfa import proof_of
 
 
 @bp.post("/forgotPassword")
@@ -69,10 +70,13 @@ def resend_verification(data: dict) -> dict:
 @responds(200, schemas.SuccessSchema, tag="email")
 @signed_in(limit="login")
 def change_email(data: dict) -> dict:
-    """Mail a code to the new address; the email changes once the code is confirmed."""
-    auth_service().mfa.require_step_up(current_user_id(), data.get("code"))
+    """Mail a code to the new address; the email changes once the code is confirmed.
+
+    The proof: `password`, or for an account without one a fresh `currentIdToken`, or a `passkey`
+    of the account. With TOTP on, `code` too unless the proof is a passkey.
+    """
     auth_service().profile.change_email(
-        current_user_id(), current_session_id(), data["password"], data["newEmail"], client()
+        current_user_id(), current_session_id(), proof_of(data), data.get("code"), data["newEmail"], client()
     )
     return {"success": True}
 

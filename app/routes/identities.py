@@ -5,8 +5,8 @@ from __future__ import annotations
 from .. import schemas
 from ..api import accepts, responds
 from ..rules import READS_UNTIL_EXPIRY, public, signed_in
-from ..service import LinkProof
 from .blueprint import auth_service, bp, client, current_session_id, current_user_id
+from .mfa import proof_of
 
 
 @bp.post("/loginWithIdToken")
@@ -40,17 +40,17 @@ def link_id_token(data: dict) -> dict:
     """Link a Google or Apple account to the signed-in user, to sign in with it from then on.
 
     The account's email must be verified, and the owner proves it is them: `password` for an
-    account that has one, else `currentIdToken`, a fresh ID token of a sign-in already linked.
+    account that has one, else `currentIdToken`, a fresh ID token of a sign-in already linked; or
+    a `passkey` of the account. With TOTP on, `code` too unless the proof is a passkey.
     """
-    proof = LinkProof(data.get("password"), data.get("currentIdToken"), data["currentNonce"])
-    auth_service().mfa.require_step_up(current_user_id(), data.get("code"))
-    auth_service().identities.link_id_token(
+    service, session_id, proof = auth_service(), current_session_id(), proof_of(data)
+    service.identities.link_id_token(
         current_user_id(),
-        current_session_id(),
+        session_id,
         data["provider"],
         data["idToken"],
         data["nonce"],
-        proof,
+        lambda user: service.proofs.confirm(user, session_id, proof, data.get("code")),
         client(),
     )
     return {"success": True}

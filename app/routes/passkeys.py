@@ -5,8 +5,8 @@ from __future__ import annotations
 from .. import schemas
 from ..api import accepts, responds
 from ..rules import READS_UNTIL_EXPIRY, public, signed_in
-from ..service import OwnerProof
-from ..service.passkeys import Ceremony
+from ..service import Proof
+from ..service.passkeys import Ceremony, assertion_of
 from .blueprint import (
     auth_service,
     bp,
@@ -18,9 +18,12 @@ from .blueprint import (
 )
 
 
-def owner_proof(data: dict) -> OwnerProof:
-    return OwnerProof(
-        data.get("password"), data.get("currentIdToken"), data.get("currentNonce"), data.get("passkey")
+def owner_proof(data: dict) -> Proof:
+    return Proof(
+        data.get("password"),
+        data.get("currentIdToken"),
+        data.get("currentNonce"),
+        assertion_of(data.get("passkey")),
     )
 
 
@@ -36,10 +39,11 @@ def registration_options(data: dict) -> dict:
     """Start adding a passkey: the options for navigator.credentials.create(), after a proof it is the owner.
 
     The proof: `password`, or for an account without one a fresh `currentIdToken`, or a
-    `passkey` of this account. The account's email must be verified.
+    `passkey` of this account. The account's email must be verified. With TOTP on, `code` too
+    (a TOTP or recovery code) unless the proof is a passkey.
     """
     ceremony = auth_service().passkeys.registration_options(
-        current_user_id(), current_session_id(), owner_proof(data)
+        current_user_id(), current_session_id(), owner_proof(data), data.get("code")
     )
     return ceremony_answer(ceremony)
 
@@ -116,9 +120,10 @@ def rename_passkey(data: dict, passkey_id: str) -> dict:
 def delete_passkey(data: dict, passkey_id: str) -> dict:
     """Remove one of the user's passkeys, with a proof; never the last way to sign in.
 
+    With TOTP on, `code` too (a TOTP or recovery code) unless the proof is a passkey.
     The sessions it signed in end.
     """
     auth_service().passkeys.remove(
-        current_user_id(), current_session_id(), passkey_id, owner_proof(data), client()
+        current_user_id(), current_session_id(), passkey_id, owner_proof(data), client(), data.get("code")
     )
     return {"success": True}

@@ -15,7 +15,7 @@ from .fields import (
     may_be_left_out,
     one_line,
 )
-from .requests import RequestSchema
+from .requests import RequestSchema, StepUpCode
 
 CREDENTIAL = (
     "the PublicKeyCredential as JSON (toJSON(), or react-native-passkey's result): "
@@ -63,6 +63,7 @@ class OwnerProofSchema(RequestSchema):
             "called with the bearer token"
         },
     )
+    code = StepUpCode()
 
 
 class RegisterPasskeySchema(PasskeyAssertionSchema):

@@ -94,7 +94,10 @@ def PasskeyProof() -> fields.Dict:  # noqa: N802
         error_messages={"invalid": PASSKEY_PROOF_SHAPE},
         metadata={
             "description": "a passkey assertion instead of the password: `{challengeId, credential}`",
-            "properties": {"challengeId": {"type": "string"}, "credential": {"type": "object"}},
+            "properties": {
+                "challengeId": {"type": "string"},
+                "credential": {"type": "object", "additionalProperties": True},
+            },
             "required": ["challengeId", "credential"],
         },
     )
@@ -126,7 +129,7 @@ class IdTokenLoginSchema(RequestSchema):
 class LinkIdTokenSchema(RequestSchema):
     missing_message = (
         "You must send the provider and the sign-in token, with your password "
-        "(or, for an account without one, a fresh currentIdToken)."
+        "(or, for an account without one, a fresh currentIdToken, or a passkey)."
     )
     provider = Provider()
     idToken = IdToken()  # noqa: N815
@@ -138,6 +141,7 @@ class LinkIdTokenSchema(RequestSchema):
     currentNonce = OptionalText(  # noqa: N815
         max_length=512, trim=False, metadata={"description": "with currentIdToken, as at sign-in"}
     )
+    passkey = PasskeyProof()
     code = StepUpCode()
 
 
@@ -215,8 +219,14 @@ class UpdateProfileSchema(RequestSchema):
 
 
 class ChangeEmailSchema(RequestSchema):
-    missing_message = "You must send your password and the new email address."
-    password = GivenPassword()
+    missing_message = "You must send your password (or a passkey) and the new email address."
+    # The proof that the caller is the account's owner: which one is the service's to say.
+    password = may_be_left_out(GivenPassword(), allow_none=True)
+    currentIdToken = may_be_left_out(IdToken(), allow_none=True)  # noqa: N815
+    currentNonce = OptionalText(  # noqa: N815
+        max_length=512, trim=False, metadata={"description": "with currentIdToken, as at sign-in"}
+    )
+    passkey = PasskeyProof()
     newEmail = Email()  # noqa: N815
     code = StepUpCode()
 
@@ -227,8 +237,10 @@ class CodeSchema(RequestSchema):
 
 
 class DeleteAccountSchema(RequestSchema):
-    missing_message = "You must send your password (or a fresh idToken, for an account without one)."
-    password = may_be_left_out(GivenPassword())  # one of the two, checked below
+    missing_message = (
+        "You must send your password or a passkey (or a fresh idToken, for an account without a password)."
+    )
+    password = may_be_left_out(GivenPassword())  # one of the three, checked below
     idToken = may_be_left_out(IdToken())  # noqa: N815
     provider = fields.String(
         load_default=None,
@@ -239,11 +251,12 @@ class DeleteAccountSchema(RequestSchema):
         },
     )
     nonce = OptionalText(max_length=512, trim=False, metadata={"description": "with idToken, as at sign-in"})
+    passkey = PasskeyProof()
     code = StepUpCode()
 
     @validates_schema
-    def _password_or_id_token(self, data: dict, **kwargs: Any) -> None:
-        if data.get("password") is None and data.get("idToken") is None:
+    def _a_proof(self, data: dict, **kwargs: Any) -> None:
+        if data.get("password") is None and data.get("idToken") is None and data.get("passkey") is None:
             raise ValidationError(MISSING, "password")
 
 

@@ -18,11 +18,11 @@ from .accounts import Accounts
 from .activity import ActivityLog
 from .codes import Codes, InvalidCode
 from .deletion import Deletion
-from .identities import Identities, IdTokenLogin, LinkProof
+from .identities import Identities, IdTokenLogin
 from .mfa import Mfa, MfaRules
 from .notices import Notices
 from .operators import Operators
-from .passkeys import OwnerProof, PasskeyRules, Passkeys
+from .passkeys import PasskeyRules, Passkeys
 from .profile import Profile
 from .proofs import PasskeyAssertion, PasskeyProofs, Proof, Proofs
 from .reauth import Reauth
@@ -51,10 +51,8 @@ __all__ = [
     "Client",
     "IdTokenLogin",
     "InvalidCode",
-    "LinkProof",
     "LoginResult",
     "MfaRules",
-    "OwnerProof",
     "PasskeyAssertion",
     "PasskeyProofs",
     "PasskeyRules",
@@ -87,6 +85,7 @@ class AuthService:
     operators: Operators
     passkeys: Passkeys
     second_factor: SecondFactor
+    proofs: Proofs
     mfa: Mfa
 
 
@@ -127,7 +126,6 @@ def build_auth_service(
     verification = Verification(storage, codes, hasher, throttle, activity, clock)
     accounts = Accounts(storage, hasher, policy, verification, reauth, codes, activity, notices, clock)
     recovery = Recovery(storage, codes, hasher, policy, throttle, activity, notices, clock, second_factor)
-    profile = Profile(storage, codes, reauth, activity, notices, clock)
     identities = Identities(
         storage, verifier, sessions, reauth, activity, notices, require_verified, clock, hold
     )
@@ -141,8 +139,9 @@ def build_auth_service(
         passkey_rules or PasskeyRules(),
         require_verified,
         clock,
+        second_factor,
     )
-    proofs = Proofs(reauth, identities, passkey_proofs or passkeys)
+    proofs = Proofs(reauth, identities, passkey_proofs or passkeys, second_factor)
     mfa = Mfa(
         storage,
         second_factor,
@@ -157,7 +156,8 @@ def build_auth_service(
         require_verified,
         clock,
     )
-    deletion = Deletion(storage, identities, reauth, notices, clock)
+    profile = Profile(storage, codes, reauth, activity, notices, clock, proofs)
+    deletion = Deletion(storage, identities, reauth, notices, clock, proofs)
     operators = Operators(storage, hasher, throttle, codes, deletion, activity, clock)
     return AuthService(
         storage=storage,
@@ -175,5 +175,6 @@ def build_auth_service(
         operators=operators,
         passkeys=passkeys,
         second_factor=second_factor,
+        proofs=proofs,
         mfa=mfa,
     )

@@ -10,6 +10,7 @@ from ..id_tokens import provider_named_by
 from ..storage import Storage
 from .identities import Identities, invalid_id_token
 from .notices import Notices
+from .proofs import Proof, Proofs
 from .reauth import Reauth
 from .shared import Client, Clock
 
@@ -25,36 +26,32 @@ class Deletion:
     reauth: Reauth
     notices: Notices
     clock: Clock
+    proofs: Proofs
 
-    def delete_account_with_password(
-        self, user_id: str, session_id: str, password: str, client: Client
-    ) -> None:
-        """Check the password of the token's user, then delete the account."""
-        user = self.reauth.signed_in_user(user_id, session_id)
-        self.reauth.check_password(user, session_id, password, "password")
-        self.delete_account(user_id, client)
-
-    def delete_account_with_id_token(
+    def delete_account_with_proof(
         self,
         user_id: str,
         session_id: str,
-        provider: str | None,
-        id_token: str,
-        nonce: str | None,
+        proof: Proof,
+        code: str | None,
         client: Client,
+        *,
+        provider: str | None = None,
     ) -> None:
-        """Check a fresh ID token of a provider linked to an account without a password, then delete it.
+        """Check the owner's proof (and step-up code), then delete the account.
 
-        An account with a password must give the password: an access token stolen from it
-        could link the thief's own Google or Apple account, and must not then delete it.
+        The proof: the password; a passkey of the account; or, for an account without a password,
+        a fresh ID token of a linked provider (`provider`, when sent, must be the token's issuer's).
+        An account with a password must give the password or a passkey: an access token stolen from
+        it could link the thief's own Google or Apple account, and must not then delete it.
         """
         user = self.reauth.signed_in_user(user_id, session_id)
-        if user["password"]:
-            raise field_error(Code.PASSWORD_REQUIRED, "password")
-        provider = provider or provider_named_by(id_token)
-        if provider is None:
-            raise invalid_id_token()
-        self.identities.confirm_identity(user_id, provider, id_token, nonce)
+        if proof.current_id_token is not None and proof.password is None and proof.passkey is None:
+            if user["password"]:
+                raise field_error(Code.PASSWORD_REQUIRED, "password")
+            if provider is not None and provider_named_by(proof.current_id_token) != provider:
+                raise invalid_id_token()
+        self.proofs.confirm(user, session_id, proof, code)
         self.delete_account(user_id, client)
 
     def delete_account(self, user_id: str, client: Client) -> dict[str, int] | None:

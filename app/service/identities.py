@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..errors import CURRENT_ID_TOKEN_REQUIRED, AuthError, Code, ServiceUnavailable, field_error, message_of
+from ..errors import AuthError, Code, ServiceUnavailable, message_of
 from ..id_tokens import (
     FRESH_TOKEN_AGE,
     IdentityClaims,
@@ -14,7 +15,6 @@ from ..id_tokens import (
     InvalidIdToken,
     KeySetUnavailable,
     ProviderDisabled,
-    provider_named_by,
 )
 from ..storage import Storage
 from .activity import ActivityLog
@@ -33,15 +33,6 @@ RESOLVE_TRIES = 4  # each lost race (another device signing in at the same momen
 
 def invalid_id_token() -> AuthError:
     return AuthError(Code.INVALID_ID_TOKEN)
-
-
-@dataclass(frozen=True)
-class LinkProof:
-    """What shows the caller of linkIdToken is the account's owner, not just a holder of its token."""
-
-    password: str | None = None
-    current_id_token: str | None = None
-    current_nonce: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,20 +103,21 @@ class Identities:
         provider: str,
         id_token: str,
         nonce: str | None,
-        proof: LinkProof,
+        prove_owner: Callable[[dict], object],
         client: Client,
     ) -> None:
         """Link the identity a token proves to the signed-in user (already theirs: nothing to do).
 
         Only once the account's email is verified: until then the account may be someone's
         who signed up in another person's name, and the identity would outlive the owner's
-        recovery of it. And only with the owner's proof (the password, or a fresh token of a
-        sign-in already linked): a stolen access token must not add a way in that outlives it.
+        recovery of it. And only with the owner's proof (the password, a fresh token of a sign-in
+        already linked, or a passkey; `prove_owner` checks it, with the step-up, and raises when it
+        fails): a stolen access token must not add a way in that outlives it.
         """
         user = self.reauth.signed_in_user(user_id, session_id)
         if not user["emailVerified"]:
             raise AuthError(Code.EMAIL_NOT_VERIFIED)
-        self._check_link_proof(user, session_id, proof)
+        prove_owner(user)
         now = self.clock()
         claims = self._verify(provider, id_token, nonce, now)
         for _ in range(RESOLVE_TRIES):
@@ -144,20 +136,6 @@ class Identities:
                     message_of(Code.PROVIDER_ALREADY_LINKED, name=NAMES[claims.provider]),
                 )
         raise AuthError(Code.IDENTITY_IN_USE)
-
-    def _check_link_proof(self, user: dict, session_id: str, proof: LinkProof) -> None:
-        """Check the password of an account that has one, else a fresh token of an identity linked to it."""
-        if user["password"]:
-            if proof.password is None:
-                raise field_error(Code.PROOF_REQUIRED, "password")
-            self.reauth.check_password(user, session_id, proof.password, "password")
-            return
-        if proof.current_id_token is None:
-            raise field_error(Code.PROOF_REQUIRED, "currentIdToken", CURRENT_ID_TOKEN_REQUIRED)
-        provider = provider_named_by(proof.current_id_token)
-        if provider is None:
-            raise invalid_id_token()
-        self.confirm_identity(user["id"], provider, proof.current_id_token, proof.current_nonce)
 
     def list_identities(self, user_id: str) -> list[dict]:
         """Return the user's linked identities, oldest first."""

@@ -42,15 +42,15 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from ..errors import CURRENT_ID_TOKEN_REQUIRED, AuthError, Code, field_error
-from ..id_tokens import provider_named_by
+from ..errors import AuthError, Code
 from ..storage import Storage
 from ..tokens import Factors
 from .activity import ActivityLog
-from .identities import Identities, invalid_id_token
+from .identities import Identities
 from .notices import Notices
-from .proofs import PasskeyAssertion
+from .proofs import PasskeyAssertion, Proof, ProofResult, Proofs
 from .reauth import Reauth
+from .second_factor import SecondFactor
 from .sessions import LoginResult, Sessions
 from .shared import Client, Clock, ensure_email_verified, ensure_enabled
 
@@ -86,6 +86,14 @@ def from_b64url(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def new_passkey_id() -> str:
+    """Return a random passkey id (96 bits) that never starts with "-", which a command line reads as an
+    option: operators pass it to `users passkeys-remove`."""
+    while (passkey_id := secrets.token_urlsafe(12)).startswith("-"):
+        pass
+    return passkey_id
+
+
 def passkey_amr(passkey: dict) -> tuple[str, ...]:
     """Return what a passkey says in `amr`: synced `swk` or device-bound `hwk`, and `user`."""
     return ("swk" if passkey["synced"] else "hwk", "user")
@@ -108,17 +116,14 @@ class Ceremony:
     options: dict
 
 
-@dataclass(frozen=True)
-class OwnerProof:
-    """What shows a signed-in caller is the account's owner: the password, a fresh ID token, or a passkey.
-
-    `passkey` is `{"challengeId", "credential"}`, from authenticationOptions called with the bearer token.
-    """
-
-    password: str | None = None
-    current_id_token: str | None = None
-    current_nonce: str | None = None
-    passkey: dict | None = None
+def assertion_of(sent: dict | None) -> PasskeyAssertion | None:
+    """Read a body's `passkey` (`{"challengeId", "credential"}`); a malformed one is invalidPasskey."""
+    if sent is None:
+        return None
+    challenge_id, credential = sent.get("challengeId"), sent.get("credential")
+    if not isinstance(challenge_id, str) or not isinstance(credential, dict):
+        raise invalid_passkey()
+    return PasskeyAssertion(challenge_id, credential)
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,7 @@ class Passkeys:
     rules: PasskeyRules
     require_verified_email: bool
     clock: Clock
+    second_factor: SecondFactor | None = None  # with TOTP on, passkey changes take a step-up code
 
     def ensure_enabled(self) -> str:
         """Return the RP ID, or refuse with passkeysDisabled when WEBAUTHN_RP_ID is unset."""
@@ -143,14 +149,16 @@ class Passkeys:
 
     # Registration
 
-    def registration_options(self, user_id: str, session_id: str, proof: OwnerProof) -> Ceremony:
-        """Check the owner's proof and return the options for navigator.credentials.create()."""
+    def registration_options(
+        self, user_id: str, session_id: str, proof: Proof, code: str | None = None
+    ) -> Ceremony:
+        """Check the owner's proof (and step-up code); return options for navigator.credentials.create()."""
         rp_id = self.ensure_enabled()
         user = self.reauth.signed_in_user(user_id, session_id)
         if not user["emailVerified"]:
             # Until the mailbox is proven the account may be a squatter's: no way in that outlives it.
             raise AuthError(Code.EMAIL_NOT_VERIFIED)
-        self.check_owner_proof(user, session_id, proof)
+        self.check_owner_proof(user, session_id, proof, code)
         handle = self.storage.users.passkey_user_handle(
             user_id, b64url(secrets.token_bytes(USER_HANDLE_BYTES))
         )
@@ -208,7 +216,7 @@ class Passkeys:
             user_id, b64url(secrets.token_bytes(USER_HANDLE_BYTES))
         )
         now = self.clock()
-        passkey_id = secrets.token_urlsafe(12)
+        passkey_id = new_passkey_id()
         stored = {
             "credentialId": b64url(verified.credential_id),
             "userHandle": handle,
@@ -302,25 +310,13 @@ class Passkeys:
         """Return how many passkeys the user has (for `GET /mfa`)."""
         return len(self.storage.passkeys.list_for_user(user_id))
 
-    def check_owner_proof(self, user: dict, session_id: str, proof: OwnerProof) -> None:
-        """Check the proof a passkey change asks for: a passkey of this account, else as linking does."""
-        if proof.passkey is not None:
-            challenge_id, credential = proof.passkey.get("challengeId"), proof.passkey.get("credential")
-            if not isinstance(challenge_id, str) or not isinstance(credential, dict):
-                raise invalid_passkey()
-            self.verify_proof(challenge_id, credential, user_id=user["id"], session_id=session_id)
-            return
-        if user["password"]:
-            if proof.password is None:
-                raise field_error(Code.PROOF_REQUIRED, "password")
-            self.reauth.check_password(user, session_id, proof.password, "password")
-            return
-        if proof.current_id_token is None:
-            raise field_error(Code.PROOF_REQUIRED, "currentIdToken", CURRENT_ID_TOKEN_REQUIRED)
-        provider = provider_named_by(proof.current_id_token)
-        if provider is None:
-            raise invalid_id_token()
-        self.identities.confirm_identity(user["id"], provider, proof.current_id_token, proof.current_nonce)
+    def check_owner_proof(self, user: dict, session_id: str, proof: Proof, code: str | None) -> ProofResult:
+        """Check the proof a passkey change asks for, as every other sensitive change does (`Proofs`):
+        a passkey of this account, else the password or a fresh ID token; with TOTP on, and a proof
+        that is not a passkey, the step-up code too."""
+        return Proofs(self.reauth, self.identities, self, self.second_factor).confirm(
+            user, session_id, proof, code
+        )
 
     def _verify_assertion(
         self, challenge: bytes, credential: dict, *, user_id: str | None, client: Client | None
@@ -401,7 +397,13 @@ class Passkeys:
         return renamed
 
     def remove(
-        self, user_id: str, session_id: str, passkey_id: str, proof: OwnerProof, client: Client
+        self,
+        user_id: str,
+        session_id: str,
+        passkey_id: str,
+        proof: Proof,
+        client: Client,
+        code: str | None = None,
     ) -> None:
         """Remove one of the user's passkeys (never their last way in) and end the sessions it opened."""
         self.ensure_enabled()
@@ -409,7 +411,7 @@ class Passkeys:
         passkey = self.storage.passkeys.find_for_user(user_id, passkey_id)
         if passkey is None:
             raise AuthError(Code.PASSKEY_NOT_FOUND)
-        self.check_owner_proof(user, session_id, proof)
+        self.check_owner_proof(user, session_id, proof, code)
         removed = self.storage.passkeys.remove(user_id, passkey_id)
         if removed is None:
             raise AuthError(Code.PASSKEY_NOT_FOUND)

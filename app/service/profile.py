@@ -9,6 +9,7 @@ from ..storage import EmailTaken, Storage
 from .activity import ActivityLog
 from .codes import EMAIL_CHANGE, Codes, MailedCode
 from .notices import Notices
+from .proofs import Proof, Proofs
 from .reauth import Reauth
 from .shared import Client, Clock
 
@@ -23,6 +24,7 @@ class Profile:
     activity: ActivityLog
     notices: Notices
     clock: Clock
+    proofs: Proofs
 
     def update_profile(self, user_id: str, names: dict[str, str], client: Client) -> dict:
         """Change the user's `first` and/or `last` and return the user as it is now."""
@@ -37,11 +39,13 @@ class Profile:
         return user
 
     def change_email(
-        self, user_id: str, session_id: str, password: str, new_email: str, client: Client
+        self, user_id: str, session_id: str, proof: Proof, code: str | None, new_email: str, client: Client
     ) -> None:
-        """Check the password and mail a code to the new address; the email changes once it is confirmed."""
+        """Check the owner's proof (and step-up code) and mail a code to the new address; the email
+        changes once it is confirmed. A passkey proves the owner of an account without a password."""
         user = self.reauth.signed_in_user(user_id, session_id)
-        now = self.reauth.check_password(user, session_id, password, "password")
+        self.proofs.confirm(user, session_id, proof, code)
+        now = self.clock()
         if new_email == user["email"]:
             raise field_error(Code.SAME_EMAIL, "newEmail")
         if self.storage.users.find_by_email(new_email) is not None:

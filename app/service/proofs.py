@@ -2,7 +2,10 @@
 
 A proof is the password; or, for an account without one, a fresh ID token of a linked provider
 (`currentIdToken` + `currentNonce`); or a passkey assertion (`{challengeId, credential}`).
-`Proofs.check` says which kind it was, since a passkey proof also stands in for the second factor.
+`Proofs.check` says which kind it was, since a passkey proof also stands in for the second factor;
+`Proofs.confirm` adds the step-up: with TOTP on, a code unless the proof was a passkey. Every route
+that asks the owner for a proof goes through here (changeEmail, deleteAccount, linkIdToken, the
+passkey changes, the `mfa/*` routes).
 
 Passkeys plug in through `PasskeyProofs`: build the service with an object that verifies an
 assertion for a user and session (`build_auth_service(passkey_proofs=...)`). Until one is
@@ -18,6 +21,7 @@ from ..errors import CURRENT_ID_TOKEN_REQUIRED, AuthError, Code, field_error
 from ..id_tokens import provider_named_by
 from .identities import Identities
 from .reauth import Reauth
+from .second_factor import SecondFactor
 
 PASSWORD = "password"
 ID_TOKEN = "idToken"
@@ -73,6 +77,18 @@ class Proofs:
     reauth: Reauth
     identities: Identities
     passkeys: PasskeyProofs | None = None
+    second_factor: SecondFactor | None = None
+
+    def confirm(self, user: dict, session_id: str, proof: Proof, code: str | None) -> ProofResult:
+        """A sensitive change's checks: with TOTP on, the step-up `code` unless the proof is a passkey
+        (a passkey with user verification is two factors), then the proof itself.
+
+        The code is asked before the proof: a code spent on a change whose password then turns
+        out wrong is spent all the same, as it would be at sign-in.
+        """
+        if proof.passkey is None and self.second_factor is not None:
+            self.second_factor.require(user, code, self.second_factor.clock())
+        return self.check(user, session_id, proof)
 
     def check(self, user: dict, session_id: str, proof: Proof) -> ProofResult:
         """Check the proof; raise proofRequired, a wrong password, invalidIdToken or passkeysDisabled."""
@@ -82,7 +98,7 @@ class Proofs:
             return ProofResult(PASSKEY, self.passkeys.check_proof(user, session_id, proof.passkey))
         if user["password"]:
             if proof.password is None:
-                raise field_error(Code.PROOF_REQUIRED, "password", "Send your password to confirm.")
+                raise field_error(Code.PROOF_REQUIRED, "password")
             self.reauth.check_password(user, session_id, proof.password, "password")
             return ProofResult(PASSWORD, ("pwd",))
         if proof.current_id_token is None:

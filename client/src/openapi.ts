@@ -79,7 +79,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Mail a code to the new address; the email changes once the code is confirmed. */
+        /**
+         * Mail a code to the new address; the email changes once the code is confirmed.
+         * @description The proof: `password`, or for an account without one a fresh `currentIdToken`, or a `passkey`
+         *         of the account. With TOTP on, `code` too unless the proof is a passkey.
+         */
         post: operations["changeEmail"];
         delete?: never;
         options?: never;
@@ -132,8 +136,9 @@ export interface paths {
         put?: never;
         /**
          * Delete the account and everything it owns; every session ends.
-         * @description Send the password, or for an account without one (made with Google or Apple) a fresh
-         *         ID token of a linked provider (issued in the last ten minutes).
+         * @description Send the password, or a `passkey` of the account, or for an account without a password
+         *         (made with Google or Apple) a fresh ID token of a linked provider (issued in the last ten
+         *         minutes). With TOTP on, `code` too unless the proof is a passkey.
          */
         post: operations["deleteAccount"];
         delete?: never;
@@ -236,7 +241,8 @@ export interface paths {
         /**
          * Link a Google or Apple account to the signed-in user, to sign in with it from then on.
          * @description The account's email must be verified, and the owner proves it is them: `password` for an
-         *         account that has one, else `currentIdToken`, a fresh ID token of a sign-in already linked.
+         *         account that has one, else `currentIdToken`, a fresh ID token of a sign-in already linked; or
+         *         a `passkey` of the account. With TOTP on, `code` too unless the proof is a passkey.
          */
         post: operations["linkIdToken"];
         delete?: never;
@@ -496,7 +502,8 @@ export interface paths {
         post?: never;
         /**
          * Remove one of the user's passkeys, with a proof; never the last way to sign in.
-         * @description The sessions it signed in end.
+         * @description With TOTP on, `code` too (a TOTP or recovery code) unless the proof is a passkey.
+         *         The sessions it signed in end.
          */
         delete: operations["deletePasskey"];
         options?: never;
@@ -573,7 +580,8 @@ export interface paths {
         /**
          * Start adding a passkey: the options for navigator.credentials.create(), after a proof it is the owner.
          * @description The proof: `password`, or for an account without one a fresh `currentIdToken`, or a
-         *         `passkey` of this account. The account's email must be verified.
+         *         `passkey` of this account. The account's email must be verified. With TOTP on, `code` too
+         *         (a TOTP or recovery code) unless the proof is a passkey.
          */
         post: operations["registrationOptions"];
         delete?: never;
@@ -787,13 +795,32 @@ export interface components {
              * @example 123456
              */
             code?: string;
+            /** @description the OpenID Connect ID token the Google or Apple SDK returned */
+            currentIdToken?: string | null;
+            /**
+             * @description with currentIdToken, as at sign-in
+             * @default null
+             */
+            currentNonce?: string | null;
             /**
              * Format: email
              * @example ada@example.com
              */
             newEmail: string;
+            /**
+             * @description a passkey assertion instead of the password: `{challengeId, credential}`
+             * @default null
+             */
+            passkey?: ({
+                challengeId: string;
+                credential: {
+                    [key: string]: unknown;
+                };
+            } & {
+                [key: string]: unknown;
+            }) | null;
             /** @example correct horse */
-            password: string;
+            password?: string | null;
         };
         ChangePassword: {
             /**
@@ -823,6 +850,18 @@ export interface components {
              * @default null
              */
             nonce?: string | null;
+            /**
+             * @description a passkey assertion instead of the password: `{challengeId, credential}`
+             * @default null
+             */
+            passkey?: ({
+                challengeId: string;
+                credential: {
+                    [key: string]: unknown;
+                };
+            } & {
+                [key: string]: unknown;
+            }) | null;
             /** @example correct horse */
             password?: string;
             /**
@@ -930,6 +969,18 @@ export interface components {
              * @default null
              */
             nonce?: string | null;
+            /**
+             * @description a passkey assertion instead of the password: `{challengeId, credential}`
+             * @default null
+             */
+            passkey?: ({
+                challengeId: string;
+                credential: {
+                    [key: string]: unknown;
+                };
+            } & {
+                [key: string]: unknown;
+            }) | null;
             /** @example correct horse */
             password?: string | null;
             /** @enum {string} */
@@ -990,6 +1041,11 @@ export interface components {
             user: components["schemas"]["UserWithRole"];
         };
         OwnerProof: {
+            /**
+             * @description with TOTP on: a code from the authenticator app or a recovery code (else 400 stepUpRequired)
+             * @example 123456
+             */
+            code?: string;
             /** @description the OpenID Connect ID token the Google or Apple SDK returned */
             currentIdToken?: string | null;
             /**
@@ -1049,7 +1105,9 @@ export interface components {
              */
             passkey?: ({
                 challengeId: string;
-                credential: Record<string, never>;
+                credential: {
+                    [key: string]: unknown;
+                };
             } & {
                 [key: string]: unknown;
             }) | null;
@@ -1157,7 +1215,9 @@ export interface components {
              */
             passkey?: ({
                 challengeId: string;
-                credential: Record<string, never>;
+                credential: {
+                    [key: string]: unknown;
+                };
             } & {
                 [key: string]: unknown;
             }) | null;
@@ -1191,7 +1251,9 @@ export interface components {
              */
             passkey?: ({
                 challengeId: string;
-                credential: Record<string, never>;
+                credential: {
+                    [key: string]: unknown;
+                };
             } & {
                 [key: string]: unknown;
             }) | null;

@@ -27,7 +27,21 @@ t<Equals<AnswerOf<"updateMe">, Schemas["MeResponse"]>>();
 t<Equals<BodyOf<"resetPassword">, { code: string; email: string; mfaCode?: string; newPassword: string }>>();
 t<Equals<BodyOf<"verifyEmail">, { code: string; email: string; password?: string }>>();
 t<Equals<AnswerOf<"verifyEmail">, { passwordRemoved: boolean; success: boolean }>>();
-t<Equals<BodyOf<"changeEmail">, { code?: string; newEmail: string; password: string }>>();
+// A passkey proof (`passkey`), accepted wherever a password is a proof.
+type PasskeyProof = ({ challengeId: string; credential: { [key: string]: unknown } } & { [key: string]: unknown }) | null;
+t<Equals<
+  BodyOf<"changeEmail">,
+  {
+    code?: string;
+    currentIdToken?: string | null;
+    currentNonce?: string | null;
+    newEmail: string;
+    passkey?: PasskeyProof;
+    password?: string | null;
+  }
+>>();
+t<Equals<BodyOf<"deleteAccount">["passkey"], PasskeyProof | undefined>>();
+t<Equals<BodyOf<"linkIdToken">["passkey"], PasskeyProof | undefined>>();
 t<Equals<AnswerOf<"confirmEmailChange">, Schemas["MeResponse"]>>();
 t<Equals<BodyOf<"deleteAccount">, Schemas["DeleteAccount"]>>();
 t<Equals<AnswerOf<"deleteAccount">, { success: boolean }>>();
