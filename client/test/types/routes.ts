@@ -1,7 +1,9 @@
 // Compile-time checks of the methods' types, run by `npm run typecheck`: each line fails to compile when a type drifts.
+import type { MfaRequired, SignInResult } from "../../src/client.js";
 import type { ServerErrorCode } from "../../src/errors.js";
 import type { components } from "../../src/openapi.js";
 import type { AnswerOf, BodyOf, CallOptions, DocumentedRoute, QueryOf, RouteMethods, RouteName } from "../../src/routes.js";
+import type { AuthenticationResponseJSON, PasskeyProof, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON, RegistrationResponseJSON } from "../../src/webauthn.js";
 
 type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 const t = <T extends true>(): T => true as T;
@@ -27,36 +29,26 @@ t<Equals<AnswerOf<"updateMe">, Schemas["MeResponse"]>>();
 t<Equals<BodyOf<"resetPassword">, { code: string; email: string; mfaCode?: string; newPassword: string }>>();
 t<Equals<BodyOf<"verifyEmail">, { code: string; email: string; password?: string }>>();
 t<Equals<AnswerOf<"verifyEmail">, { passwordRemoved: boolean; success: boolean }>>();
-// A passkey proof (`passkey`), accepted wherever a password is a proof.
-type PasskeyProof = ({ challengeId: string; credential: { [key: string]: unknown } } & { [key: string]: unknown }) | null;
-t<Equals<
-  BodyOf<"changeEmail">,
-  {
-    code?: string;
-    currentIdToken?: string | null;
-    currentNonce?: string | null;
-    newEmail: string;
-    passkey?: PasskeyProof;
-    password?: string | null;
-  }
->>();
-t<Equals<BodyOf<"deleteAccount">["passkey"], PasskeyProof | undefined>>();
-t<Equals<BodyOf<"linkIdToken">["passkey"], PasskeyProof | undefined>>();
+// A passkey proof (`passkey`), accepted wherever a password is a proof, typed as the WebAuthn JSON it is.
+t<Equals<BodyOf<"changeEmail">["passkey"], PasskeyProof | null | undefined>>();
+t<Equals<BodyOf<"changeEmail">["newEmail"], string>>();
+t<Equals<BodyOf<"changeEmail">["password"], string | null | undefined>>();
+t<Equals<BodyOf<"changeEmail">["code"], string | undefined>>();
+t<Equals<BodyOf<"deleteAccount">["passkey"], PasskeyProof | null | undefined>>();
+t<Equals<BodyOf<"linkIdToken">["passkey"], PasskeyProof | null | undefined>>();
 t<Equals<AnswerOf<"confirmEmailChange">, Schemas["MeResponse"]>>();
-t<Equals<BodyOf<"deleteAccount">, Schemas["DeleteAccount"]>>();
+t<Equals<Omit<BodyOf<"deleteAccount">, "passkey">, Omit<Schemas["DeleteAccount"], "passkey">>>();
 t<Equals<AnswerOf<"deleteAccount">, { success: boolean }>>();
 t<Equals<BodyOf<"loginWithIdToken">["provider"], "google" | "apple">>();
 t<Equals<AnswerOf<"loginWithIdToken">["created"], boolean>>();
 t<Equals<AnswerOf<"loginWithIdToken">["authToken"], string>>();
-t<Equals<BodyOf<"linkIdToken">, Schemas["LinkIdToken"]>>();
+t<Equals<Omit<BodyOf<"linkIdToken">, "passkey">, Omit<Schemas["LinkIdToken"], "passkey">>>();
 t<Equals<BodyOf<"linkIdToken">["provider"], "google" | "apple">>();
 t<Equals<AnswerOf<"identities">["identities"], Schemas["Identity"][]>>();
 t<Equals<Parameters<RouteMethods["unlinkIdentity"]>, [argument: string, options?: CallOptions]>>();
 t<Equals<Parameters<RouteMethods["identities"]>, [options?: CallOptions]>>();
 
 // The second factor and passkeys: WebAuthn's JSON forms where the document says "any object".
-import type { AuthenticationResponseJSON, PasskeyProof, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON, RegistrationResponseJSON } from "../../src/webauthn.js";
-import type { MfaRequired, SignInResult } from "../../src/client.js";
 t<Equals<BodyOf<"mfaVerify">, Schemas["MfaVerify"]>>();
 t<Equals<AnswerOf<"mfaVerify">["recoveryCodesLeft"], number | undefined>>();
 t<Equals<AnswerOf<"totpSetup">, Schemas["TotpSetupResponse"]>>();
