@@ -1,7 +1,7 @@
 """The development mailbox in a real browser: sign up, open /dev/mail, read the code, verify.
 
 Headless Chromium from Debian's package (`apt install chromium`), driven by Playwright pointed at
-it. .ci/run installs it and sets REQUIRE_BROWSER=1, so there the test runs or fails; on a
+it. .ci/run installs it and sets REQUIRE_SYSTEM_TOOLS=1, so there the test runs or fails; on a
 machine without Chromium it is skipped and says why.
 """
 
@@ -29,8 +29,8 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 
-if CHROMIUM is None and os.environ.get("REQUIRE_BROWSER") == "1":
-    raise RuntimeError("REQUIRE_BROWSER=1 but no chromium is installed (apt install chromium)")
+if CHROMIUM is None and os.environ.get("REQUIRE_SYSTEM_TOOLS") == "1":
+    raise RuntimeError("REQUIRE_SYSTEM_TOOLS=1 but no chromium is installed (apt install chromium)")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine (apt install chromium)")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -12,6 +13,9 @@ import pytest
 from test_devserver import LiveServer
 
 ROOT = Path(__file__).resolve().parent.parent
+# .ci/run installs jq and Chromium and sets this, so there the tools' tests run or fail, never skip.
+if os.environ.get("REQUIRE_SYSTEM_TOOLS") == "1" and not shutil.which("jq"):
+    raise RuntimeError("REQUIRE_SYSTEM_TOOLS=1 but jq is not installed (apt install jq)")
 QUICKSTART = re.compile(r"## Quickstart[^\n]*\n.*?```sh\n(.*?)```", re.DOTALL)
 
 
