@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")
     parser.add_argument("--app", default="wsgi:app", help="WSGI application (default wsgi:app)")
+    parser.add_argument("--threads", type=int, default=THREADS, help=f"request threads a process (default {THREADS})")
     args = parser.parse_args(argv)
     settings = settings_or_exit()  # refuses several workers on the embedded store, among others
     try:
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
         port=settings.server.port,
         interface=Interfaces.WSGI,
         workers=settings.server.workers,
-        blocking_threads=THREADS,
+        blocking_threads=args.threads,
         respawn_failed_workers=True,
         # On SIGTERM granian stops accepting and lets the requests in flight finish; this long at most.
         workers_kill_timeout=settings.server.shutdown_grace_seconds,

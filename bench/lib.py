@@ -79,6 +79,12 @@ if os.environ.get("BENCH_BEFORE"):
     TARGETS["before"] = Target(
         "before", lambda port: [str(_BEFORE / "bench" / "serve.sh"), str(port), "wsgi:app"], _BEFORE
     )
+    TARGETS["before-seeded"] = Target(
+        "before-seeded",
+        lambda port: [str(_BEFORE / "bench" / "serve.sh"), str(port), "bench.seeded:app"],
+        _BEFORE,
+        (("BENCH_SEEDED", "project"),),
+    )
 REFERENCE = "express"
 
 
@@ -382,21 +388,38 @@ def throughput(
 
     def run() -> dict[str, float]:
         pids = server.pids()
-        cpu_before = cpu_seconds(pids)
+        cpu_before, switches_before = cpu_seconds(pids), context_switches(pids)
         load = wrk(server, script, seconds, connections, timeout_s)
-        cpu = cpu_seconds(pids) - cpu_before
+        cpu, switches = cpu_seconds(pids) - cpu_before, context_switches(pids) - switches_before
         return {
             "req/s": load.rate,
             "p50 ms": load.p50_ms,
             "p99 ms": load.p99_ms,
             "errors": load.errors,
             "cpu us/req": cpu / load.requests * 1e6 if load.requests else 0.0,
+            "switches/req": switches / load.requests if load.requests else 0.0,
         }
 
     return run
 
 
 TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def context_switches(pids: list[int]) -> int:
+    """Return how many times the threads of the processes `pids` were switched out so far.
+
+    Threads that ended since are not counted: a server's request threads live as long as it.
+    """
+    total = 0
+    for pid in pids:
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            try:
+                status = (task / "status").read_text()
+            except OSError:
+                continue
+            total += sum(int(line.split()[1]) for line in status.splitlines() if "ctxt_switches" in line)
+    return total
 
 
 def cpu_seconds(pids: list[int]) -> float:
