@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import json
 import logging
+import math
 import os
 import random
 import re
@@ -67,7 +68,13 @@ _json_text = json.encoder.encode_basestring_ascii  # what _to_json makes of a st
 
 
 def _json_value(value: object) -> str:
-    return _json_text(value) if type(value) is str else _to_json(value)
+    """Return `value` as _to_json writes it."""
+    kind = type(value)
+    if kind is str:
+        return _json_text(value)
+    if kind is int or (kind is float and math.isfinite(value)):
+        return repr(value)  # what the encoder writes for these
+    return _to_json(value)
 
 
 class JsonFormatter(logging.Formatter):
