@@ -98,7 +98,7 @@ class JsonFormatter(logging.Formatter):
         """Return the line `format` makes of a request's record, without the record.
 
         Written out rather than encoded from a dict: the same text (the encoder's separators,
-        its escaping of each string), in a third of the time.
+        its escaping of each string), for less work (bench/README.md).
         """
         time_text = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
         line = (
@@ -244,8 +244,8 @@ class LogWriter:
     """The thread that writes this process's queued log lines to stderr, a batch at a time.
 
     A write lets go of the GIL, and every time it did on a request thread, the request waited
-    for its turn to take it back: the request log line cost /me a third of its throughput
-    under load (bench/README.md). So request threads only queue their lines, and this thread
+    for its turn to take it back, and under load that was a large share of a guarded
+    request's time (bench/README.md). So request threads only queue their lines, and this thread
     writes what gathered in BATCH_SECONDS. It is not a daemon: when the main thread ends
     (interpreter exit, or a server's worker process returning), Python waits for it to write
     out the last lines.
