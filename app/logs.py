@@ -226,9 +226,9 @@ class QueuedLines(QueueHandler):
         a filter other than the request ids', a formatter of another kind.
         """
         formatter = self.formatter
-        if not isinstance(formatter, JsonFormatter | TextFormatter) or level < self.level:
+        if type(formatter) not in (JsonFormatter, TextFormatter) or level < self.level:  # not a subclass
             return False
-        if any(not isinstance(kept, RequestIdFilter) for kept in self.filters):
+        if any(type(kept) is not RequestIdFilter for kept in self.filters):
             return False
         self.enqueue(formatter.request_line(created, logging.getLevelName(level), request_id, fields))
         return True
