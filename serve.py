@@ -1,7 +1,7 @@
 """Production server: `python serve.py` serves the app with granian on PORT, WEB_CONCURRENCY processes.
 
-granian parses HTTP in Rust, outside the GIL, so a process answers about three times as many
-guarded requests as gunicorn's gthread worker, with the same answers (bench/README.md).
+granian parses HTTP in Rust, outside the GIL, so a process answers more guarded requests than
+gunicorn's gthread worker, with the same answers (the figures are in bench/README.md).
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")
     parser.add_argument("--app", default="wsgi:app", help="WSGI application (default wsgi:app)")
+    parser.add_argument(
+        "--threads", type=int, default=THREADS, help=f"request threads a process (default {THREADS})"
+    )
     args = parser.parse_args(argv)
     settings = settings_or_exit()  # refuses several workers on the embedded store, among others
     try:
@@ -46,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
         port=settings.server.port,
         interface=Interfaces.WSGI,
         workers=settings.server.workers,
-        blocking_threads=THREADS,
+        blocking_threads=args.threads,
         respawn_failed_workers=True,
         # On SIGTERM granian stops accepting and lets the requests in flight finish; this long at most.
         workers_kill_timeout=settings.server.shutdown_grace_seconds,

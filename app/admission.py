@@ -2,8 +2,8 @@
 
 A process has one GIL. When all 32 request threads hold a request, they take turns at it in
 whatever order the operating system wakes them: most requests finish quickly, but an unlucky
-one loses the draw again and again, and the slowest 1 % waited ten times the median
-(bench/README.md). Letting only a few threads in at a time, first come first served, makes
+one loses the draw again and again, and the slowest wait many times the median (the
+measurements are in bench/README.md). Letting only a few threads in at a time, first come first served, makes
 every request wait about as long as the others, for the same throughput. A login waiting for
 bcrypt steps out (`stepped_out`), so it never keeps cheap requests waiting behind its hash.
 """

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import json
 import logging
+import math
 import os
 import random
 import re
@@ -24,6 +25,8 @@ from werkzeug.wsgi import get_path_info
 from .texts import UNSAFE_CODE_POINTS
 
 log = logging.getLogger("app.requests")
+_root = logging.getLogger()
+REQUEST_MESSAGE = "request"
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")  # whole value (fullmatch)
@@ -61,6 +64,17 @@ class RequestIdFilter(logging.Filter):
 
 
 _to_json = json.JSONEncoder(default=str).encode  # made once: this runs for every request
+_json_text = json.encoder.encode_basestring_ascii  # what _to_json makes of a str, without its checks
+
+
+def _json_value(value: object) -> str:
+    """Return `value` as _to_json writes it."""
+    kind = type(value)
+    if kind is str:
+        return _json_text(cast(str, value))
+    if kind is int or (kind is float and math.isfinite(cast(float, value))):
+        return repr(value)  # what the encoder writes for these
+    return _to_json(value)
 
 
 class JsonFormatter(logging.Formatter):
@@ -78,6 +92,28 @@ class JsonFormatter(logging.Formatter):
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
+        return self._line(entry)
+
+    def request_line(self, created: float, level: str, request_id: str, fields: dict) -> str:
+        """Return the line `format` makes of a request's record, without the record.
+
+        Written out rather than encoded from a dict: the same text (the encoder's separators,
+        its escaping of each string), for less work (bench/README.md).
+        """
+        time_text = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+        line = (
+            f'{{"time": "{time_text}", "level": "{level}", "logger": "{log.name}", '
+            f'"message": "{REQUEST_MESSAGE}", "request_id": {_json_value(request_id)}'
+            + "".join(f", {_json_text(name)}: {_json_value(value)}" for name, value in fields.items())
+            + "}"
+        )
+        if "eyJ" not in line and "bearer" not in line.lower():
+            return line
+        entry = {"time": time_text, "level": level, "logger": log.name, "message": REQUEST_MESSAGE}
+        return self._line({**entry, "request_id": request_id, **fields})
+
+    @staticmethod
+    def _line(entry: dict) -> str:
         line = _to_json(entry)
         # Every text value, not only the message: a path can hold a token too. JSON keeps a value's
         # letters as they are, so a line without these has no value that redact() would change.
@@ -110,7 +146,6 @@ class TextFormatter(logging.Formatter):
     """
 
     def format(self, record: logging.LogRecord) -> str:
-        local_time = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
         fields = dict(getattr(record, "fields", {}))
         if hasattr(record, "request_id"):
             fields["request_id"] = record.request_id
@@ -119,7 +154,7 @@ class TextFormatter(logging.Formatter):
             words.append(f"{fields.pop('duration_ms', '?')}ms")
         else:
             words = [f"{record.name}:", escaped(record.getMessage())]
-        line = f"{local_time}.{int(record.msecs):03d} {record.levelname:<7} {' '.join(words)}"
+        line = f"{_clock(record.created, record.msecs)} {record.levelname:<7} {' '.join(words)}"
         if getattr(record, "block", False):
             line += "".join(f"\n    {name:<9} {escaped(value)}" for name, value in _block_rows(fields))
         elif fields:
@@ -127,6 +162,24 @@ class TextFormatter(logging.Formatter):
         if record.exc_info:
             line += "\n" + "\n".join(map(escaped, self.formatException(record.exc_info).splitlines()))
         return redact(line)
+
+    def request_line(self, created: float, level: str, request_id: str, fields: dict) -> str:
+        """Return the line `format` makes of a request's record, without the record."""
+        fields = {**fields, "request_id": request_id}
+        words = [escaped(fields.pop(name)) for name in _REQUEST_FIELDS_IN_TEXT if name in fields]
+        words.append(f"{fields.pop('duration_ms', '?')}ms")
+        line = f"{_clock(created, _msecs(created))} {level:<7} {' '.join(words)} "
+        return redact(line + " ".join(f"{name}={escaped(value)}" for name, value in fields.items()))
+
+
+def _clock(created: float, msecs: float) -> str:
+    """Return `created` as local `HH:MM:SS.mmm`, as a text line starts."""
+    return f"{datetime.fromtimestamp(created).strftime('%H:%M:%S')}.{int(msecs):03d}"
+
+
+def _msecs(created: float) -> float:
+    """Return the milliseconds of `created` as a LogRecord computes them."""
+    return int((created - int(created)) * 1000) + 0.0
 
 
 def _block_rows(fields: dict) -> list[tuple[str, object]]:
@@ -168,6 +221,21 @@ class QueuedLines(QueueHandler):
     def prepare(self, record: logging.LogRecord) -> str:
         return self.format(record)
 
+    def request_line(self, created: float, level: int, request_id: str, fields: dict) -> bool:
+        """Queue a request's line made straight from its fields; False if it must go through `log`.
+
+        It does when anything else would see the record: another handler (a test's capture),
+        a filter other than the request ids', a formatter of another kind.
+        """
+        formatter = self.formatter
+        if not (type(formatter) is JsonFormatter or type(formatter) is TextFormatter) or level < self.level:
+            return False  # a subclass, or no formatter: the logging module's way
+        assert isinstance(formatter, JsonFormatter | TextFormatter)  # for the type checker
+        if any(type(kept) is not RequestIdFilter for kept in self.filters):
+            return False
+        self.enqueue(formatter.request_line(created, logging.getLevelName(level), request_id, fields))
+        return True
+
     # typeshed types the argument as the record, but QueueHandler.emit passes what `prepare`
     # returns, which here is the formatted line.
     def enqueue(self, line: str) -> None:  # type: ignore[override]
@@ -181,8 +249,8 @@ class LogWriter:
     """The thread that writes this process's queued log lines to stderr, a batch at a time.
 
     A write lets go of the GIL, and every time it did on a request thread, the request waited
-    for its turn to take it back: the request log line cost /me a third of its throughput
-    under load (bench/README.md). So request threads only queue their lines, and this thread
+    for its turn to take it back, and under load that was a large share of a guarded
+    request's time (bench/README.md). So request threads only queue their lines, and this thread
     writes what gathered in BATCH_SECONDS. It is not a daemon: when the main thread ends
     (interpreter exit, or a server's worker process returning), Python waits for it to write
     out the last lines.
@@ -342,7 +410,30 @@ def log_request(environ: dict, status: int, seconds: float) -> None:
     if ERROR_CODE_KEY in environ:
         fields["code"] = environ[ERROR_CODE_KEY]
     level = logging.DEBUG if path in _QUIET_PATHS else logging.INFO
-    log.log(level, "request", extra={"fields": fields, "request_id": environ[REQUEST_ID_KEY]})
+    if not log.isEnabledFor(level):
+        return
+    # The logging module's record, its lookups and its locks cost a served request more than
+    # the line itself (bench/README.md): when the server's own handler is the only one to see
+    # it, the line goes straight onto its queue, the same line the record would have made.
+    handler = _only_handler()
+    if handler is None or not handler.request_line(time.time(), level, environ[REQUEST_ID_KEY], fields):
+        log.log(level, REQUEST_MESSAGE, extra={"fields": fields, "request_id": environ[REQUEST_ID_KEY]})
+
+
+def _only_handler() -> QueuedLines | None:
+    """Return the server's handler when it alone would handle a request's record, else None."""
+    if log.filters:
+        return None
+    logger = log
+    while logger is not _root:  # the loggers a record goes through on its way up
+        if logger.handlers or not logger.propagate or logger.parent is None:
+            return None
+        logger = logger.parent
+    handlers = _root.handlers
+    if len(handlers) != 1 or _root.filters:
+        return None
+    handler = handlers[0]
+    return handler if type(handler) is QueuedLines else None
 
 
 def init_request_logging(app: Flask) -> None:

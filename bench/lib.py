@@ -72,6 +72,19 @@ TARGETS = {
     "express-string-secret": Target("express-string-secret", _express, EXPRESS),
     "express-seeded": Target("express-seeded", _express, EXPRESS, (("JWT_KEY_OBJECT", "1"),)),
 }
+# `before`: the project as another checkout serves it (BENCH_BEFORE=/path/to/a/worktree), so that
+# a change is measured against the code it started from in the same run.
+if os.environ.get("BENCH_BEFORE"):
+    _BEFORE = Path(os.environ["BENCH_BEFORE"]).resolve()
+    TARGETS["before"] = Target(
+        "before", lambda port: [str(_BEFORE / "bench" / "serve.sh"), str(port), "wsgi:app"], _BEFORE
+    )
+    TARGETS["before-seeded"] = Target(
+        "before-seeded",
+        lambda port: [str(_BEFORE / "bench" / "serve.sh"), str(port), "bench.seeded:app"],
+        _BEFORE,
+        (("BENCH_SEEDED", "project"),),
+    )
 REFERENCE = "express"
 
 
@@ -374,10 +387,51 @@ def throughput(
     """Return a measurement of `server` under wrk: rate, p50, p99 and failed requests."""
 
     def run() -> dict[str, float]:
+        pids = server.pids()
+        cpu_before, switches_before = cpu_seconds(pids), context_switches(pids)
         load = wrk(server, script, seconds, connections, timeout_s)
-        return {"req/s": load.rate, "p50 ms": load.p50_ms, "p99 ms": load.p99_ms, "errors": load.errors}
+        cpu, switches = cpu_seconds(pids) - cpu_before, context_switches(pids) - switches_before
+        return {
+            "req/s": load.rate,
+            "p50 ms": load.p50_ms,
+            "p99 ms": load.p99_ms,
+            "errors": load.errors,
+            "cpu us/req": cpu / load.requests * 1e6 if load.requests else 0.0,
+            "switches/req": switches / load.requests if load.requests else 0.0,
+        }
 
     return run
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def context_switches(pids: list[int]) -> int:
+    """Return how many times the threads of the processes `pids` were switched out so far.
+
+    Threads that ended since are not counted: a server's request threads live as long as it.
+    """
+    total = 0
+    for pid in pids:
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            try:
+                status = (task / "status").read_text()
+            except OSError:
+                continue
+            total += sum(int(line.split()[1]) for line in status.splitlines() if "ctxt_switches" in line)
+    return total
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """Return the CPU time the processes `pids` have used, every thread, user and kernel."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime and stime, in clock ticks
+    return total / TICKS
 
 
 def arguments(doc: str | None, targets: str, seconds: int, rounds: int) -> argparse.ArgumentParser:

@@ -13,6 +13,7 @@ from bench import lib
 
 ME = "/api/auth/me"
 NEW = " new tokens"
+RATIOS = ("req/s", "p99 ms", "cpu us/req")  # cpu: the server's processes, every thread, kernel included
 
 
 def main() -> None:
@@ -25,6 +26,7 @@ def main() -> None:
         default=2 * VERIFIED_TOKENS_CACHED,
         help="distinct tokens cycled through in the new-token case (twice what the guard remembers)",
     )
+    parser.add_argument("--reference", default=lib.REFERENCE, help="the row the ratios divide by")
     parser.add_argument("--same-token-only", action="store_true", help="skip the new-token case")
     args = parser.parse_args()
     print(lib.machine())
@@ -48,10 +50,10 @@ def main() -> None:
     results = lib.medians(samples)
     title = f"GET {ME}, {args.connections} connections (medians; p99 at saturation)"
     same = {name: metrics for name, metrics in results.items() if not name.endswith(NEW)}
-    lib.print_table(title + ", one token", same, ("req/s", "p99 ms"), lib.REFERENCE)
+    lib.print_table(title + ", one token", same, RATIOS, args.reference)
     new = {name: metrics for name, metrics in results.items() if name.endswith(NEW)}
     if new:
-        lib.print_table(title + ", every token new", new, ("req/s", "p99 ms"), lib.REFERENCE + NEW)
+        lib.print_table(title + ", every token new", new, RATIOS, args.reference + NEW)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 # Serve the project (or APP, e.g. a peer) the production way, in one process on the embedded
 # store, bound to 127.0.0.1:PORT, in the foreground. Usage: bench/serve.sh PORT [module:app]
 # BENCH_SERVER=gthread|sync serves with gunicorn instead (gunicorn.conf.py, one worker), to
-# compare; BENCH_THREADS=N sets gthread's threads; BENCH_MONGO_URI=mongodb://... serves on that
+# compare; BENCH_THREADS=N sets the request threads (granian's or gthread's); BENCH_MONGO_URI=mongodb://... serves on that
 # MongoDB instead of the embedded store; BENCH_WORKERS=N runs N processes (needs BENCH_MONGO_URI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +21,7 @@ if [ -x .venv/bin/python ]; then PATH="$PWD/.venv/bin:$PATH"; fi
 
 case "${BENCH_SERVER:-granian}" in
   granian)
-    exec python serve.py --host 127.0.0.1 --app "$APP" ;;
+    exec python serve.py --host 127.0.0.1 --app "$APP" ${BENCH_THREADS:+--threads "$BENCH_THREADS"} ;;
   gthread)
     exec gunicorn -c gunicorn.conf.py --bind "127.0.0.1:$PORT" --workers "$WEB_CONCURRENCY" ${BENCH_THREADS:+--threads "$BENCH_THREADS"} "$APP" ;;
   sync)

@@ -335,3 +335,56 @@ def test_a_write_counts_bytes_not_characters(monkeypatch):
     logs.write_in_pipe_sized_writes(lines, stream)
     assert all(len(write.encode()) <= logs.PIPE_BUF for write in writes)
     assert "".join(writes).splitlines() == lines
+
+
+@pytest.mark.parametrize("log_format", sorted(FORMATTERS))
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": "/api/auth/me",
+            "REMOTE_ADDR": "127.0.0.1",
+            logs.USER_ID_KEY: "u1",
+        },
+        {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": "/x/\x1b[31m\u202e".encode().decode("latin1"),
+            "REMOTE_ADDR": "::1",
+            logs.ERROR_CODE_KEY: "c",
+        },
+        {"REQUEST_METHOD": "GET", "PATH_INFO": "/eyJa.eyJb.c"},
+        {"PATH_INFO": "/health"},
+    ],
+)
+def test_a_request_line_queued_straight_is_the_line_its_record_makes(environ, log_format, restore_logging):
+    """The server's handler takes a request's line without a LogRecord: it must be the same line."""
+    configure_logging("DEBUG", log_format)
+    handler = logging.getLogger().handlers[0]
+    log_writer.stop()  # the lines stay on the queue, to be read here
+    queued, made = [], []
+    handler.enqueue = queued.append
+    real_time = logs.time.time
+    now = real_time()
+    environ = {logs.REQUEST_ID_KEY: "abc-123", **environ}
+
+    def through_a_record(level, message, extra):  # the way taken when others see the record
+        record = logs.log.makeRecord(logs.log.name, level, "", 0, message, (), None, extra=extra)
+        record.created, record.msecs = now, logs._msecs(now)
+        made.append(handler.format(record))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(logs.time, "time", lambda: now)
+        logs.log_request(environ, 200, 0.0123)
+        patch.setattr(logs, "_only_handler", lambda: None)
+        patch.setattr(logs.log, "log", through_a_record)
+        logs.log_request(environ, 200, 0.0123)
+    assert queued == made and len(made) == 1
+    assert "eyJ" not in made[0]
+
+
+def test_a_request_line_goes_through_the_logging_module_when_something_else_listens(caplog, restore_logging):
+    configure_logging("INFO")
+    logging.getLogger().addHandler(caplog.handler)  # a second handler: it must get the record
+    logs.log_request({"REQUEST_METHOD": "GET", "PATH_INFO": "/", logs.REQUEST_ID_KEY: "r"}, 200, 0.001)
+    assert [record.fields["path"] for record in caplog.records] == ["/"]
