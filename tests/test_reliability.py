@@ -12,6 +12,7 @@ import signal
 import threading
 import time
 import uuid
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 import pytest
@@ -124,18 +125,23 @@ def test_sigterm_finishes_the_requests_in_flight_refuses_new_ones_and_loses_no_p
             probe = http.client.HTTPConnection("127.0.0.1", server.port, timeout=2)
             probe.request("GET", "/health")
             probe.getresponse()
+        waiting = server.db["MailOutbox"].find_one({"to": email, "state": {"$in": ["waiting", "sending"]}})
     finally:
         server.keep_database()
         if server.process.poll() is None:
             os.killpg(server.process.pid, signal.SIGKILL)
 
     # The verification code was promised, and the mail server refused it for now: it waits in the
-    # outbox, and the next server delivers it, once.
+    # outbox, and the next server delivers it, once, when its next try is due (the longer the first
+    # server lived, the further the backoff has pushed it).
+    assert waiting is not None, "the promised mail waits in the outbox"
+    due_in = max(0.0, (waiting["dueAt"] - datetime.now(UTC).replace(tzinfo=None)).total_seconds())
     mailbox.open.set()
     again = MailingServer(name, tmp_path / "again.log", mailbox, mongo_uri=server.mongo_uri)
     again.start()
     try:
-        assert wait_for(lambda: mailbox.to(email)), "the next server delivered what the stopped one left"
+        delivered = wait_for(lambda: mailbox.to(email), timeout=due_in + MAIL_BOUND_S)
+        assert delivered, "the next server delivered what the stopped one left"
         time.sleep(1)  # a duplicate would arrive now
         assert len(mailbox.to(email)) == 1
     finally:
