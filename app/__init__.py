@@ -120,13 +120,7 @@ def register_services(
         check_access_session=settings.sessions.access_token_session_check,
         max_per_user=settings.sessions.max_sessions_per_user,
     )
-    throttle = LoginThrottle(
-        storage,
-        free_failures=settings.limits.login_failures_before_delay,
-        first_delay=settings.limits.login_delay_first,
-        max_delay=settings.limits.login_delay_max,
-        account_failures_per_day=settings.limits.login_account_failures_per_day,
-    )
+    throttle = LoginThrottle.from_settings(storage, settings.limits)
     hasher = PasswordHasher(
         settings.passwords.bcrypt_rounds,
         settings.passwords.bcrypt_concurrency,

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from config import MAX_ACCOUNT_FAILURES_PER_DAY
+from config import LimitSettings
 
 from .addresses import limit_key
 from .errors import RateLimited
@@ -51,10 +51,21 @@ class LoginThrottle:
     """Counts failed logins in the database, so the counts hold across processes."""
 
     storage: Storage
-    free_failures: int = 5
-    first_delay: int = 1
-    max_delay: int = 900
-    account_failures_per_day: int = MAX_ACCOUNT_FAILURES_PER_DAY
+    free_failures: int
+    first_delay: int
+    max_delay: int
+    account_failures_per_day: int
+
+    @classmethod
+    def from_settings(cls, storage: Storage, limits: LimitSettings) -> LoginThrottle:
+        """Return the throttle the settings describe (config.py's `limits` section)."""
+        return cls(
+            storage,
+            free_failures=limits.login_failures_before_delay,
+            first_delay=limits.login_delay_first,
+            max_delay=limits.login_delay_max,
+            account_failures_per_day=limits.login_account_failures_per_day,
+        )
 
     def delay_after(self, failures: int) -> int:
         """Return the seconds one source waits after `failures` failed attempts in a row."""

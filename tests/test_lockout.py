@@ -8,6 +8,7 @@ import pytest
 from app.errors import Code, RateLimited
 from app.lockout import LoginThrottle
 from app.storage import LOGIN_FAILURES
+from config import LimitSettings
 from helpers import PASSWORD, AuthActions, at_once, bearer
 from smtp_server import code_in
 
@@ -26,7 +27,7 @@ def fail(auth, times: int, email: str = "ada@example.com") -> None:
     [(0, 0), (4, 0), (5, 1), (6, 2), (7, 4), (14, 512), (15, 900), (1000, 900)],
 )
 def test_the_delay_doubles_after_five_failures_up_to_fifteen_minutes(failures, delay):
-    assert LoginThrottle(storage=None).delay_after(failures) == delay
+    assert LoginThrottle.from_settings(None, LimitSettings()).delay_after(failures) == delay
 
 
 def test_five_failures_cost_nothing_and_the_sixth_attempt_must_wait_a_second(auth, clock):
@@ -130,7 +131,7 @@ def test_the_count_is_shared_by_every_process_using_the_database(auth, storage, 
     """A second server on the same database sees the same count: it lives in the database."""
     auth.signup()
     fail(auth, 5)
-    other_process = LoginThrottle(storage)
+    other_process = LoginThrottle.from_settings(storage, LimitSettings())
     with pytest.raises(RateLimited):
         other_process.claim("ada@example.com", "from 127.0.0.1", clock())
 

@@ -97,21 +97,18 @@ def build_auth_service(
     *,
     verifier: IdTokenVerifier | None = None,
     mailer: MailSender | None = None,
-    session_rules: SessionRules | None = None,
-    account_rules: AccountRules | None = None,
-    mfa_rules: MfaRules | None = None,
+    session_rules: SessionRules,
+    account_rules: AccountRules,
+    mfa_rules: MfaRules,
+    passkey_rules: PasskeyRules,
     passkey_proofs: PasskeyProofs | None = None,
     clock: Clock = utc_now,
-    passkey_rules: PasskeyRules | None = None,
 ) -> AuthService:
     """Build every part from its collaborators: the wiring diagram of the service."""
     verifier = verifier or IdTokenVerifier({})  # no provider configured: each is disabled
     mailer = mailer or NoMail()
-    session_rules = session_rules or SessionRules()
-    account_rules = account_rules or AccountRules()
     require_verified = account_rules.require_email_verification
     policy = account_rules.password_policy
-    mfa_rules = mfa_rules or MfaRules()
 
     activity = ActivityLog(storage)
     notices = Notices(storage, mailer, account_rules.mail_limit_per_hour)
@@ -136,7 +133,7 @@ def build_auth_service(
         identities,
         activity,
         notices,
-        passkey_rules or PasskeyRules(),
+        passkey_rules,
         require_verified,
         clock,
         second_factor,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..errors import AuthError, Code
@@ -36,9 +36,9 @@ RECENT_EMAIL_CHANGE = (
 class MfaRules:
     """The second factor's settings: secrets' keys, the daily ceiling of wrong codes, the app's name."""
 
-    box: SecretBox = field(default_factory=lambda: SecretBox(()))
-    failures_per_day: int = 10
-    app_name: str = "Auth server"
+    box: SecretBox
+    failures_per_day: int
+    app_name: str
 
 
 @dataclass(frozen=True)

@@ -103,9 +103,9 @@ def passkey_amr(passkey: dict) -> tuple[str, ...]:
 class PasskeyRules:
     """The relying party: its id (None: passkeys are off), its name, and the origins it accepts."""
 
-    rp_id: str | None = None
-    rp_name: str = "Auth server"
-    origins: tuple[str, ...] = ()
+    rp_id: str | None
+    rp_name: str
+    origins: tuple[str, ...]
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -70,28 +69,34 @@ def ensure_enabled(user: dict) -> None:
 
 @dataclass(frozen=True)
 class SessionRules:
-    """How sessions behave: refresh-token rotation and its grace, the guard's check, the cap."""
+    """How sessions behave: refresh-token rotation and its grace, the guard's check, the cap.
 
-    rotation: bool = False
-    reuse_grace_seconds: int = 10
-    check_access_session: bool = False
-    max_per_user: int = 10
+    Each value comes from its setting (config.py's `sessions` section, where its default is).
+    """
+
+    rotation: bool
+    reuse_grace_seconds: int
+    check_access_session: bool
+    max_per_user: int
 
 
 @dataclass(frozen=True)
 class AccountRules:
-    """How accounts behave: one-time codes, the mail quota, links in messages, verification at login."""
+    """How accounts behave: one-time codes, the mail quota, links in messages, verification at login.
+
+    The values come from their settings (config.py, where their defaults are).
+    """
 
     # The HMAC key of one-time codes; the factory derives it from the signing key (keys.code_key).
-    code_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
-    code_ttl: int = 900
-    max_code_failures: int = 5
-    code_failures_per_day: int = 10  # wrong codes an account (or unknown address) takes a day
-    mail_limit_per_hour: int = 3
-    password_reset_url: str | None = None
-    email_verification_url: str | None = None
-    require_email_verification: bool = False
-    password_policy: PasswordPolicy = field(default_factory=PasswordPolicy)  # rules for new passwords
+    code_key: bytes = field(repr=False)
+    code_ttl: int
+    code_failures_per_day: int  # wrong codes an account (or unknown address) takes a day
+    mail_limit_per_hour: int
+    password_reset_url: str | None
+    email_verification_url: str | None
+    require_email_verification: bool
+    password_policy: PasswordPolicy  # rules for new passwords
+    max_code_failures: int = 5  # the contract's: a code is void after 5 wrong tries
 
 
 class MailSender(Protocol):
